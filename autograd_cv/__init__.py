@@ -1,0 +1,49 @@
+"""autograd_cv: a define-by-run autograd engine for computer vision, on NumPy and Numba."""
+
+from autograd_cv.tensor import Tensor, tensor  # noqa: I001 - Tensor loads before the ops
+
+from autograd_cv.autograd.functional import backward, grad
+from autograd_cv.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from autograd_cv.autograd.node import Node
+from autograd_cv.creation import (
+    arange,
+    full,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    zeros,
+    zeros_like,
+)
+from autograd_cv.ops import (
+    abs,
+    broadcast_to,
+    clip,
+    concatenate,
+    exp,
+    expand_dims,
+    log,
+    matmul,
+    maximum,
+    mean,
+    minimum,
+    pad,
+    reshape,
+    sqrt,
+    squeeze,
+    stack,
+    sum,
+    transpose,
+    where,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Node", "Tensor", "abs", "arange", "backward", "broadcast_to", "clip", "concatenate",
+    "enable_grad", "exp", "expand_dims", "full", "grad", "is_grad_enabled", "log", "manual_seed",
+    "matmul", "maximum", "mean", "minimum", "no_grad", "ones", "ones_like", "pad", "rand", "randn",
+    "reshape", "set_grad_enabled", "sqrt", "squeeze", "stack", "sum", "tensor", "transpose",
+    "where", "zeros", "zeros_like",
+]  # fmt: skip

@@ -1,0 +1,1 @@
+"""The graph: Node, grad mode, and the backward driver."""

@@ -1,0 +1,140 @@
+"""`Node`: one application of an op, and the one place that records the graph.
+
+An op is a `Node` subclass with two methods that sit next to each other:
+
+- `forward(*arrays) -> ndarray` computes on raw ndarrays;
+- `vjp(grad_output, output, *inputs) -> tuple` maps the output's cotangent to one
+  cotangent per input (None where no gradient is needed).
+
+`vjp` is written once, with NumPy-named operations (`*`, `.sum(axis, keepdims)`,
+`.reshape`, ...), so the same code runs on two kinds of values: on ndarrays for an
+ordinary backward (nothing is recorded, nothing is wrapped), and on Tensors when
+`create_graph=True`, where every step of the vjp is itself recorded and can be
+differentiated again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from autograd_cv.autograd.grad_mode import _mode
+
+if TYPE_CHECKING:
+    from autograd_cv.tensor import Tensor
+
+_sequence = itertools.count()
+
+
+class Node:
+    """One application of an op: `forward` on ndarrays, `vjp` on cotangents."""
+
+    #: the op's name as users call it; the graph drawer and error messages use it
+    name: ClassVar[str] = "op"
+    #: False for ops with no gradient (comparisons); they never record a node
+    differentiable: ClassVar[bool] = True
+    #: True when `vjp` needs the forward output (exp, sigmoid, relu, ...)
+    saves_output: ClassVar[bool] = False
+
+    # Filled in by __call__ when the application is recorded.
+    inputs: tuple[Tensor, ...] | None = None
+    #: per input: its producing Node, the leaf Tensor itself, or None (no grad needed)
+    edges: tuple[Node | Tensor | None, ...] = ()
+    needs_input_grad: tuple[bool, ...] = ()
+    output_ref: weakref.ReferenceType[Tensor] | None = None
+    output_data: np.ndarray | None = None
+    shape: tuple[int, ...] = ()
+    dtype: np.dtype | None = None
+    #: arrays an op keeps from forward for its vjp (masks, argmax indices, ...)
+    saved: Any = None
+    hooks: list | None = None
+    #: set by the backward driver once saved values are released
+    freed: bool = False
+    #: creation order; a node's inputs always come earlier, so it orders backward
+    sequence: int = 0
+
+    def forward(self, *arrays: np.ndarray) -> np.ndarray:
+        """Compute the op on ndarrays."""
+        raise NotImplementedError(f"{type(self).__name__} has no forward")
+
+    def vjp(self, grad_output: Any, output: Any, *inputs: Any) -> tuple[Any, ...]:
+        """Map the output's cotangent to one cotangent per input."""
+        raise NotImplementedError(f"{self.name} has no vjp: it is not differentiable")
+
+    def __call__(self, *args: Any) -> Tensor:
+        """Apply the op: run forward and, if some input requires grad, record this Node."""
+        inputs = args
+        for value in args:
+            if not isinstance(value, Tensor):
+                inputs = lift(args)
+                break
+        if len(inputs) == 1:
+            out = self.forward(inputs[0].data)
+        elif len(inputs) == 2:
+            out = self.forward(inputs[0].data, inputs[1].data)
+        else:
+            out = self.forward(*[t.data for t in inputs])
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        result = Tensor.__new__(Tensor)
+        result.data = out
+        result.grad = None
+        result.name = None
+        result.hooks = None
+        result.version = 0
+        needs = tuple([t.requires_grad for t in inputs])
+        if True not in needs or not _mode.enabled or not self.differentiable:
+            result.requires_grad = False
+            result.node = None
+            return result
+        result.requires_grad = True
+        result.node = self
+        self.inputs = inputs
+        self.needs_input_grad = needs
+        self.edges = tuple([t.node or (t if t.requires_grad else None) for t in inputs])
+        self.sequence = next(_sequence)
+        if self.saves_output:
+            self.output_data = out
+            self.output_ref = weakref.ref(result)
+        self.shape = out.shape
+        self.dtype = out.dtype
+        return result
+
+    def release(self) -> None:
+        """Drop the inputs and arrays kept for the vjp (the graph's shape stays)."""
+        self.inputs = None
+        self.output_data = None
+        self.saved = None
+        self.freed = True
+
+    def __repr__(self) -> str:
+        return f"<{self.name} node {self.shape}>"
+
+
+def lift(values: tuple[Any, ...]) -> tuple[Tensor, ...]:
+    """Turn an op's non-Tensor arguments into constant Tensors.
+
+    Python and NumPy scalars are weak, as in PyTorch and NEP 50: `x * 2.0` keeps a
+    float32 `x` float32, and so does `x * np.float64(2.0)`.
+    """
+    like = next((v for v in values if isinstance(v, Tensor)), None)
+    return tuple(v if isinstance(v, Tensor) else constant(v, like) for v in values)
+
+
+def constant(value: Any, like: Tensor | None = None) -> Tensor:
+    """A Tensor that does not require grad, with a scalar's dtype taken from `like`."""
+    if isinstance(value, (bool, int, float, np.generic)) and not isinstance(value, np.bool_):
+        if like is not None and like.dtype.kind == "f":
+            return Tensor(np.asarray(value, dtype=like.dtype))
+        if isinstance(value, (float, np.floating)):
+            return Tensor(np.asarray(value, dtype=np.float32))
+        if like is not None and like.dtype.kind in "iu" and not isinstance(value, bool):
+            return Tensor(np.asarray(value, dtype=like.dtype))
+    return Tensor(np.asarray(value))
+
+
+# Imported last: Tensor's methods call into the ops, which build on Node.
+from autograd_cv.tensor import Tensor  # noqa: E402

@@ -1,0 +1,48 @@
+"""The ops, one module per family; each op's forward and vjp sit together."""
+
+from autograd_cv.ops.elementwise import (
+    abs,
+    add,
+    astype,
+    clip,
+    divide,
+    equal,
+    exp,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    log,
+    maximum,
+    minimum,
+    multiply,
+    negative,
+    not_equal,
+    power,
+    sqrt,
+    subtract,
+    where,
+)
+from autograd_cv.ops.linalg import matmul
+from autograd_cv.ops.reduce import max, mean, min, sum, var
+from autograd_cv.ops.shape import (
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    flatten,
+    getitem,
+    pad,
+    reshape,
+    squeeze,
+    stack,
+    swapaxes,
+    transpose,
+)
+
+__all__ = [
+    "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "divide", "equal", "exp",
+    "expand_dims", "flatten", "getitem", "greater", "greater_equal", "less", "less_equal", "log",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "multiply", "negative", "not_equal",
+    "pad", "power", "reshape", "sqrt", "squeeze", "stack", "subtract", "sum", "swapaxes",
+    "transpose", "var", "where",
+]  # fmt: skip

@@ -1,0 +1,56 @@
+"""Matrix product: 1-D, 2-D and batched with broadcasting, as `numpy.matmul`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograd_cv.autograd.node import Node
+from autograd_cv.tensor import Tensor
+
+
+class MatMul(Node):
+    name = "matmul"
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: scalars are not allowed, got {a.shape} @ {b.shape}")
+        inner_a = a.shape[-1]
+        inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if inner_a != inner_b:
+            raise ValueError(f"matmul: {a.shape} @ {b.shape} (inner sizes {inner_a} != {inner_b})")
+        try:
+            return np.matmul(a, b)
+        except ValueError:
+            raise ValueError(
+                f"matmul: batch shapes do not broadcast in {a.shape} @ {b.shape}"
+            ) from None
+
+    def vjp(self, grad, out, a, b):
+        need_a, need_b = self.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:
+            return (grad * b if need_a else None), (grad * a if need_b else None)
+        # Treat vectors as 1-row / 1-column matrices, then drop that axis again.
+        a_vector, b_vector = a.ndim == 1, b.ndim == 1
+        if a_vector:
+            a = a.reshape(1, a.shape[0])
+            grad = grad.reshape(grad.shape[:-1] + (1, grad.shape[-1]))
+        if b_vector:
+            b = b.reshape(b.shape[0], 1)
+            grad = grad.reshape(grad.shape + (1,))
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = grad @ b.swapaxes(-1, -2)
+            if a_vector:
+                grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
+        if need_b:
+            grad_b = a.swapaxes(-1, -2) @ grad
+            if b_vector:
+                grad_b = grad_b.reshape(grad_b.shape[:-1])
+        return grad_a, grad_b
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """Matrix product `a @ b` (NumPy's rules for 1-D and batched operands)."""
+    return MatMul()(a, b)

@@ -1,0 +1,276 @@
+"""Shape ops: reshape, transpose, broadcast_to, expand_dims, squeeze, flatten, pad,
+concatenate, stack, and indexing (with its scatter-add adjoint)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from autograd_cv.autograd.node import Node
+from autograd_cv.tensor import Tensor
+
+
+def _raw(value: Any) -> Any:
+    return value.data if isinstance(value, Tensor) else value
+
+
+class Reshape(Node):
+    def __init__(self, shape: tuple[int, ...], name: str = "reshape") -> None:
+        self.new_shape = shape
+        self.name = name  # type: ignore[misc]
+
+    def forward(self, x):
+        try:
+            return np.reshape(x, self.new_shape)
+        except ValueError:
+            raise ValueError(
+                f"{self.name}: cannot reshape an array of shape {x.shape} "
+                f"({x.size} elements) into shape {self.new_shape}"
+            ) from None
+
+    def vjp(self, grad, out, x):
+        return (grad.reshape(_raw(x).shape),)
+
+
+class Transpose(Node):
+    name = "transpose"
+
+    def __init__(self, axes: tuple[int, ...] | None) -> None:
+        self.axes = axes
+
+    def forward(self, x):
+        if self.axes is not None and sorted(a % max(x.ndim, 1) for a in self.axes) != list(
+            range(x.ndim)
+        ):
+            raise ValueError(
+                f"transpose: axes {self.axes} are not a permutation of an array of shape {x.shape}"
+            )
+        return np.transpose(x, self.axes)
+
+    def vjp(self, grad, out, x):
+        if self.axes is None:
+            return (grad.transpose(),)
+        inverse = tuple(np.argsort([a % grad.ndim for a in self.axes]))
+        return (grad.transpose(inverse),)
+
+
+class BroadcastTo(Node):
+    name = "broadcast_to"
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.target = shape
+
+    def forward(self, x):
+        try:
+            return np.broadcast_to(x, self.target)
+        except ValueError:
+            raise ValueError(
+                f"broadcast_to: cannot broadcast shape {x.shape} to {self.target}"
+            ) from None
+
+    def vjp(self, grad, out, x):
+        return (grad,)  # the driver sums the cotangent back to x's shape
+
+
+def broadcast_to_like(value: Any, shape: tuple[int, ...]) -> Any:
+    """broadcast_to for either an ndarray or a Tensor (used inside vjps)."""
+    if isinstance(value, Tensor):
+        return broadcast_to(value, shape)
+    return np.broadcast_to(value, shape)
+
+
+class Pad(Node):
+    name = "pad"
+
+    def __init__(self, pad_width: tuple[tuple[int, int], ...], value: float) -> None:
+        self.pad_width, self.value = pad_width, value
+
+    def forward(self, x):
+        return np.pad(x, self.pad_width, mode="constant", constant_values=self.value)
+
+    def vjp(self, grad, out, x):
+        index = tuple(slice(lo, lo + n) for (lo, _), n in zip(self.pad_width, _raw(x).shape))
+        return (grad[index],)
+
+
+class Concatenate(Node):
+    name = "concatenate"
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, *arrays):
+        try:
+            return np.concatenate(arrays, axis=self.axis)
+        except ValueError:
+            shapes = ", ".join(str(a.shape) for a in arrays)
+            raise ValueError(
+                f"concatenate: shapes {shapes} do not match off axis {self.axis}"
+            ) from None
+
+    def vjp(self, grad, out, *inputs):
+        axis = self.axis % grad.ndim
+        grads, start = [], 0
+        for x in inputs:
+            size = _raw(x).shape[axis]
+            grads.append(grad[(slice(None),) * axis + (slice(start, start + size),)])
+            start += size
+        return tuple(grads)
+
+
+class Stack(Node):
+    name = "stack"
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, *arrays):
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            listed = ", ".join(str(a.shape) for a in arrays)
+            raise ValueError(f"stack: all inputs need one shape, got {listed}")
+        return np.stack(arrays, axis=self.axis)
+
+    def vjp(self, grad, out, *inputs):
+        axis = self.axis % grad.ndim
+        return tuple(grad[(slice(None),) * axis + (i,)] for i in range(len(inputs)))
+
+
+def _has_advanced(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (np.ndarray, list)) for p in parts)
+
+
+class GetItem(Node):
+    """x[index]: basic slices, integer arrays (repeats accumulate) and boolean masks."""
+
+    name = "getitem"
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+
+    def forward(self, x):
+        try:
+            return x[self.index]
+        except IndexError as error:
+            raise IndexError(f"getitem: {error} (array shape {x.shape})") from None
+
+    def vjp(self, grad, out, x):
+        return (
+            IndexAdd(self.index, _raw(x).shape)(grad)
+            if isinstance(grad, Tensor)
+            else index_add(grad, self.index, _raw(x).shape),
+        )
+
+
+class IndexAdd(Node):
+    """zeros(shape) with `values` added at `index`: the adjoint of x[index]."""
+
+    name = "index_add"
+
+    def __init__(self, index: Any, shape: tuple[int, ...]) -> None:
+        self.index, self.target = index, shape
+
+    def forward(self, values):
+        return index_add(values, self.index, self.target)
+
+    def vjp(self, grad, out, values):
+        return (grad[self.index],)
+
+
+def index_add(values: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """zeros(shape) with `values` scattered in at `index`, repeated indices summing."""
+    result = np.zeros(shape, dtype=values.dtype)
+    if _has_advanced(index):
+        np.add.at(result, index, values)
+    else:
+        result[index] = values
+    return result
+
+
+def _clean_index(index: Any) -> Any:
+    """Indices as NumPy understands them: Tensors become arrays, lists become arrays."""
+    parts = index if isinstance(index, tuple) else (index,)
+    cleaned = []
+    for part in parts:
+        part = _raw(part)
+        if isinstance(part, list):
+            part = np.asarray(part)
+        cleaned.append(part)
+    return tuple(cleaned) if isinstance(index, tuple) else cleaned[0]
+
+
+# ----- public functions -----------------------------------------------------------------
+def reshape(x: Any, shape: Any) -> Tensor:
+    """Same data, new shape (one entry may be -1)."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+    return Reshape(shape)(x)
+
+
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute axes (reverse them when `axes` is None)."""
+    return Transpose(None if axes is None else tuple(int(a) for a in axes))(x)
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
+    """Exchange two axes."""
+    ndim = np.ndim(_raw(x))
+    axes = list(range(ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return Transpose(tuple(axes))(x)
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
+    """View `x` broadcast to `shape` (the gradient sums back)."""
+    return BroadcastTo(tuple(int(n) for n in shape))(x)
+
+
+def expand_dims(x: Any, axis: int | Sequence[int]) -> Tensor:
+    """Insert axes of length one at `axis`."""
+    shape = np.expand_dims(np.empty(np.shape(_raw(x)), dtype=bool), axis).shape
+    return Reshape(shape, name="expand_dims")(x)
+
+
+def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Tensor:
+    """Remove axes of length one (all of them, or those in `axis`)."""
+    current = np.shape(_raw(x))
+    try:
+        shape = np.squeeze(np.empty(current, dtype=bool), axis).shape
+    except ValueError:
+        raise ValueError(f"squeeze: axis {axis} of shape {current} is not of length one") from None
+    return Reshape(shape, name="squeeze")(x)
+
+
+def flatten(x: Any) -> Tensor:
+    """All values as one axis."""
+    return Reshape((-1,), name="flatten")(x)
+
+
+def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
+    """Pad with a constant (NumPy's `pad_width` forms: int, (before, after), or per axis)."""
+    ndim = np.ndim(_raw(x))
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (ndim, 2))
+    if (widths < 0).any():
+        raise ValueError(f"pad: pad_width must be non-negative, got {pad_width}")
+    return Pad(tuple((int(a), int(b)) for a, b in widths), value)(x)
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    if len(tensors) == 0:
+        raise ValueError("concatenate: need at least one tensor")
+    return Concatenate(axis)(*tensors)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors of one shape along a new axis."""
+    if len(tensors) == 0:
+        raise ValueError("stack: need at least one tensor")
+    return Stack(axis)(*tensors)
+
+
+def getitem(x: Any, index: Any) -> Tensor:
+    """x[index] (slices, integer arrays, boolean masks, None, Ellipsis)."""
+    return GetItem(_clean_index(index))(x)

@@ -7,13 +7,14 @@ each op, reduces broadcast cotangents and checks every cotangent's shape.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from autograd_cv.autograd.grad_mode import set_grad_enabled
-from autograd_cv.autograd.node import Node
+from autograd_cv.autograd.node import Node, observers
 from autograd_cv.tensor import Tensor
 
 
@@ -121,6 +122,8 @@ def run_backward(
             if captured and node in captured:
                 results[captured[node]] = grad
             inputs = node.inputs
+            if observers:
+                started = time.perf_counter()
             if create_graph:
                 output = node.output_ref() if node.output_ref is not None else None
                 input_grads = node.vjp(grad, output, *inputs)
@@ -128,6 +131,10 @@ def run_backward(
                 input_grads = node.vjp(grad, node.output_data, inputs[0].data, inputs[1].data)
             else:
                 input_grads = node.vjp(grad, node.output_data, *[t.data for t in inputs])
+            if observers:
+                seconds = time.perf_counter() - started
+                for observer in list(observers):
+                    observer.on_backward(node, seconds, input_grads)
             if len(input_grads) != len(inputs):
                 raise RuntimeError(
                     f"{node.name}: vjp returned {len(input_grads)} gradients "

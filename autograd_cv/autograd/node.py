@@ -16,6 +16,7 @@ differentiated again.
 from __future__ import annotations
 
 import itertools
+import time
 import weakref
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,6 +28,19 @@ if TYPE_CHECKING:
     from autograd_cv.tensor import Tensor
 
 _sequence = itertools.count()
+
+#: Objects with `on_forward(node, seconds)` and `on_backward(node, seconds)` methods
+#: (the profiler, anomaly mode). Empty in normal use, where the check costs one lookup.
+observers: list[Any] = []
+
+
+def next_sequence() -> int:
+    """Advance and return the creation counter; nodes made after this call have larger ones.
+
+    `nn.Module.__call__` takes one before and one after `forward`, so the nodes created
+    inside a module's forward are exactly those whose `sequence` lies between the two.
+    """
+    return next(_sequence)
 
 
 class Node:
@@ -71,6 +85,8 @@ class Node:
             if not isinstance(value, Tensor):
                 inputs = lift(args)
                 break
+        if observers:
+            return _observed_call(self, inputs)
         if len(inputs) == 1:
             out = self.forward(inputs[0].data)
         elif len(inputs) == 2:
@@ -79,6 +95,10 @@ class Node:
             out = self.forward(*[t.data for t in inputs])
         if type(out) is not np.ndarray:
             out = np.asarray(out)
+        return self._record(inputs, out)
+
+    def _record(self, inputs: tuple[Tensor, ...], out: np.ndarray) -> Tensor:
+        """The output Tensor; records this node when grad mode is on and an input needs grad."""
         result = Tensor.__new__(Tensor)
         result.data = out
         result.grad = None
@@ -112,6 +132,19 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.name} node {self.shape}>"
+
+
+def _observed_call(node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
+    """__call__ with the forward timed and reported to every observer."""
+    start = time.perf_counter()
+    out = node.forward(*[t.data for t in inputs])
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    seconds = time.perf_counter() - start
+    result = node._record(inputs, out)
+    for observer in list(observers):
+        observer.on_forward(node if result.node is node else None, seconds, result)
+    return result
 
 
 def lift(values: tuple[Any, ...]) -> tuple[Tensor, ...]:

@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) examples/demo.py
+	$(PY) -m autograd_cv demo
 
 test: $(VENV)/.installed
 	$(PY) -m pytest

@@ -51,7 +51,9 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     )
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape) if grad.shape != shape else grad
+    if grad.shape != shape and grad.size == int(np.prod(shape)):
+        grad = grad.reshape(shape)
+    return grad  # still the wrong shape when the vjp was wrong; the caller says so
 
 
 def _add(a: Any, b: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from autograd_cv.tensor import Tensor, tensor  # noqa: I001 - Tensor loads before the ops
 
+from autograd_cv.autograd.anomaly import AnomalyError, detect_anomaly
 from autograd_cv.autograd.functional import backward, grad
 from autograd_cv.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from autograd_cv.autograd.node import Node
@@ -41,7 +42,8 @@ from autograd_cv.ops import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "Node", "Tensor", "abs", "arange", "backward", "broadcast_to", "clip", "concatenate",
+    "AnomalyError", "Node", "Tensor", "abs", "arange", "backward", "broadcast_to", "clip",
+    "concatenate", "detect_anomaly",
     "enable_grad", "exp", "expand_dims", "full", "grad", "is_grad_enabled", "log", "manual_seed",
     "matmul", "maximum", "mean", "minimum", "no_grad", "ones", "ones_like", "pad", "rand", "randn",
     "reshape", "set_grad_enabled", "sqrt", "squeeze", "stack", "sum", "tensor", "transpose",

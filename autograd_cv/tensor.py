@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from autograd_cv.autograd.clock import tick
+
 if TYPE_CHECKING:
     from autograd_cv.autograd.node import Node
 
@@ -43,6 +45,7 @@ class Tensor:
         self.node: Node | None = None
         self.name: str | None = name
         self.hooks: list[Callable] | None = None
+        #: clock tick of the last in-place write (0: never written); it only grows
         self.version: int = 0
 
     # ----- what it is -------------------------------------------------------------------
@@ -185,8 +188,16 @@ class Tensor:
     def _write(self, op: str, value: np.ndarray) -> Tensor:
         self._check_inplace(op)
         np.copyto(self.data, value, casting="same_kind")
-        self.version += 1
+        self.bump_version()
         return self
+
+    def bump_version(self) -> None:
+        """Record an in-place change of `.data` (done by every in-place method and optimizer).
+
+        A backward that needs this tensor's values as they were when an op used them then
+        raises instead of computing a wrong gradient.
+        """
+        self.version = tick()
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
         """In place: self += alpha * other."""
@@ -220,7 +231,7 @@ class Tensor:
                 f"graph of '{self.node.name}'; write into a detached copy instead"
             )
         self.data[_index(index)] = _data(value)
-        self.version += 1
+        self.bump_version()
 
     # ----- arithmetic -------------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:

@@ -124,6 +124,7 @@ def run_backward(
             if captured and node in captured:
                 results[captured[node]] = grad
             inputs = node.inputs
+            _check_versions(node, inputs)
             if observers:
                 started = time.perf_counter()
             if create_graph:
@@ -168,6 +169,26 @@ def run_backward(
             grad = _call_hooks(leaf.hooks, grad, create_graph)
         _accumulate(leaf, grad, create_graph)
     return None
+
+
+def _check_versions(node: Node, inputs: tuple[Tensor, ...]) -> None:
+    """Refuse to run a vjp on values that were changed in place after the forward."""
+    if node.saves_inputs:
+        for position, tensor in enumerate(inputs):
+            if tensor.version > node.sequence:
+                raise _modified_error(node, f"input {position}", tensor)
+    if node.saves_output and node.output_ref is not None:
+        output = node.output_ref()
+        if output is not None and output.version > node.sequence:
+            raise _modified_error(node, "output", output)
+
+
+def _modified_error(node: Node, which: str, tensor: Tensor) -> RuntimeError:
+    return RuntimeError(
+        f"{node.name}: its {which} (shape {tensor.shape}) was modified by an in-place "
+        "operation after the forward pass used it, so its gradient would be wrong. "
+        "Make the in-place change after backward(), or apply it to a copy."
+    )
 
 
 def _conform(node: Node, data: np.ndarray, grad: Any) -> Any:

@@ -15,19 +15,18 @@ differentiated again.
 
 from __future__ import annotations
 
-import itertools
 import time
 import weakref
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from autograd_cv.autograd.clock import tick
 from autograd_cv.autograd.grad_mode import _mode
 
 if TYPE_CHECKING:
     from autograd_cv.tensor import Tensor
 
-_sequence = itertools.count()
 
 #: Objects with `on_forward(node, seconds)` and `on_backward(node, seconds)` methods
 #: (the profiler, anomaly mode). Empty in normal use, where the check costs one lookup.
@@ -40,7 +39,7 @@ def next_sequence() -> int:
     `nn.Module.__call__` takes one before and one after `forward`, so the nodes created
     inside a module's forward are exactly those whose `sequence` lies between the two.
     """
-    return next(_sequence)
+    return tick()
 
 
 class Node:
@@ -52,6 +51,9 @@ class Node:
     differentiable: ClassVar[bool] = True
     #: True when `vjp` needs the forward output (exp, sigmoid, relu, ...)
     saves_output: ClassVar[bool] = False
+    #: False when `vjp` never reads its inputs' values (add, reshape, sum, ...), so an
+    #: in-place change to an input after the forward cannot make its gradient wrong
+    saves_inputs: ClassVar[bool] = True
 
     # Filled in by __call__ when the application is recorded.
     inputs: tuple[Tensor, ...] | None = None
@@ -115,7 +117,7 @@ class Node:
         self.inputs = inputs
         self.needs_input_grad = needs
         self.edges = tuple([t.node or (t if t.requires_grad else None) for t in inputs])
-        self.sequence = next(_sequence)
+        self.sequence = tick()
         if self.saves_output:
             self.output_data = out
             self.output_ref = weakref.ref(result)

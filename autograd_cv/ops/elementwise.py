@@ -27,6 +27,7 @@ def mask_like(condition: np.ndarray, like: Any) -> np.ndarray:
 
 class Add(Node):
     name = "add"
+    saves_inputs = False
 
     def forward(self, a, b):
         return a + b
@@ -37,6 +38,7 @@ class Add(Node):
 
 class Subtract(Node):
     name = "sub"
+    saves_inputs = False
 
     def forward(self, a, b):
         return a - b
@@ -71,6 +73,7 @@ class Divide(Node):
 
 class Negative(Node):
     name = "neg"
+    saves_inputs = False
 
     def forward(self, x):
         return -x
@@ -125,6 +128,7 @@ class Power(Node):
 
 class Exp(Node):
     name = "exp"
+    saves_inputs = False
     saves_output = True
 
     def forward(self, x):
@@ -146,6 +150,7 @@ class Log(Node):
 
 class Sqrt(Node):
     name = "sqrt"
+    saves_inputs = False
     saves_output = True
 
     def forward(self, x):
@@ -197,6 +202,7 @@ class Where(Node):
     """Pick from `a` where the (constant) condition holds, else from `b`."""
 
     name = "where"
+    saves_inputs = False
 
     def __init__(self, condition: np.ndarray) -> None:
         self.condition = condition
@@ -232,6 +238,7 @@ class Clip(Node):
 
 class Cast(Node):
     name = "astype"
+    saves_inputs = False
 
     def __init__(self, dtype: np.dtype) -> None:
         self.to_dtype = dtype

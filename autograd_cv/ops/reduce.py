@@ -35,6 +35,7 @@ def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]
 
 class Sum(Node):
     name = "sum"
+    saves_inputs = False
 
     def __init__(self, axes: tuple[int, ...], keepdims: bool) -> None:
         self.axes, self.keepdims = axes, keepdims
@@ -49,6 +50,7 @@ class Sum(Node):
 
 class Mean(Node):
     name = "mean"
+    saves_inputs = False
 
     def __init__(self, axes: tuple[int, ...], keepdims: bool) -> None:
         self.axes, self.keepdims = axes, keepdims

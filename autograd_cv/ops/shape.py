@@ -17,6 +17,8 @@ def _raw(value: Any) -> Any:
 
 
 class Reshape(Node):
+    saves_inputs = False
+
     def __init__(self, shape: tuple[int, ...], name: str = "reshape") -> None:
         self.new_shape = shape
         self.name = name  # type: ignore[misc]
@@ -36,6 +38,7 @@ class Reshape(Node):
 
 class Transpose(Node):
     name = "transpose"
+    saves_inputs = False
 
     def __init__(self, axes: tuple[int, ...] | None) -> None:
         self.axes = axes
@@ -58,6 +61,7 @@ class Transpose(Node):
 
 class BroadcastTo(Node):
     name = "broadcast_to"
+    saves_inputs = False
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.target = shape
@@ -83,6 +87,7 @@ def broadcast_to_like(value: Any, shape: tuple[int, ...]) -> Any:
 
 class Pad(Node):
     name = "pad"
+    saves_inputs = False
 
     def __init__(self, pad_width: tuple[tuple[int, int], ...], value: float) -> None:
         self.pad_width, self.value = pad_width, value
@@ -97,6 +102,7 @@ class Pad(Node):
 
 class Concatenate(Node):
     name = "concatenate"
+    saves_inputs = False
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -122,6 +128,7 @@ class Concatenate(Node):
 
 class Stack(Node):
     name = "stack"
+    saves_inputs = False
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -147,6 +154,7 @@ class GetItem(Node):
     """x[index]: basic slices, integer arrays (repeats accumulate) and boolean masks."""
 
     name = "getitem"
+    saves_inputs = False
 
     def __init__(self, index: Any) -> None:
         self.index = index
@@ -169,6 +177,7 @@ class IndexAdd(Node):
     """zeros(shape) with `values` added at `index`: the adjoint of x[index]."""
 
     name = "index_add"
+    saves_inputs = False
 
     def __init__(self, index: Any, shape: tuple[int, ...]) -> None:
         self.index, self.target = index, shape

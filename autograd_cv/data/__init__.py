@@ -1,0 +1,28 @@
+"""Datasets, a batching DataLoader and batch transforms for autograd_cv."""
+
+from autograd_cv.data._files import ChecksumError, DatasetFormatError, DatasetNotFoundError
+from autograd_cv.data.dataset import ArrayDataset, Dataset
+from autograd_cv.data.loader import DataLoader
+from autograd_cv.data.transforms import (
+    Compose,
+    Normalize,
+    RandomCrop,
+    RandomHorizontalFlip,
+    ToFloat,
+    Transform,
+)
+
+__all__ = [
+    "ArrayDataset",
+    "ChecksumError",
+    "Compose",
+    "DataLoader",
+    "Dataset",
+    "DatasetFormatError",
+    "DatasetNotFoundError",
+    "Normalize",
+    "RandomCrop",
+    "RandomHorizontalFlip",
+    "ToFloat",
+    "Transform",
+]

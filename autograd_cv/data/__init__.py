@@ -2,7 +2,9 @@
 
 from autograd_cv.data._files import ChecksumError, DatasetFormatError, DatasetNotFoundError
 from autograd_cv.data.dataset import ArrayDataset, Dataset
+from autograd_cv.data.idx import read_idx
 from autograd_cv.data.loader import DataLoader
+from autograd_cv.data.mnist import MNIST, FashionMNIST
 from autograd_cv.data.transforms import (
     Compose,
     Normalize,
@@ -13,6 +15,7 @@ from autograd_cv.data.transforms import (
 )
 
 __all__ = [
+    "MNIST",
     "ArrayDataset",
     "ChecksumError",
     "Compose",
@@ -20,9 +23,11 @@ __all__ = [
     "Dataset",
     "DatasetFormatError",
     "DatasetNotFoundError",
+    "FashionMNIST",
     "Normalize",
     "RandomCrop",
     "RandomHorizontalFlip",
     "ToFloat",
     "Transform",
+    "read_idx",
 ]

@@ -4,7 +4,7 @@ from autograd_cv.data._files import ChecksumError, DatasetFormatError, DatasetNo
 from autograd_cv.data.dataset import ArrayDataset, Dataset
 from autograd_cv.data.idx import read_idx
 from autograd_cv.data.loader import DataLoader
-from autograd_cv.data.mnist import MNIST, FashionMNIST
+from autograd_cv.data.mnist import MNIST, FashionMNIST, MNISTMini
 from autograd_cv.data.transforms import (
     Compose,
     Normalize,
@@ -24,6 +24,7 @@ __all__ = [
     "DatasetFormatError",
     "DatasetNotFoundError",
     "FashionMNIST",
+    "MNISTMini",
     "Normalize",
     "RandomCrop",
     "RandomHorizontalFlip",

@@ -10,6 +10,7 @@ downloaded into the subfolder when `download=True`.
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 from autograd_cv.data._files import (
@@ -113,6 +114,23 @@ class FashionMNIST(MNIST):
         "Bag",
         "Ankle boot",
     ]
+
+
+class MNISTMini(_IDXDataset):
+    """A real MNIST subset shipped in the package: the first 10,000 training and 2,000 test
+    images. Needs no network and no data folder; see `mnist_mini/README.md`."""
+
+    classes = MNIST.classes
+
+    def __init__(self, train: bool = True, transform: Transform | None = None) -> None:
+        self.train = train
+        folder = resources.files("autograd_cv.data").joinpath("mnist_mini")
+        images_name, labels_name = _TRAIN_FILES if train else _TEST_FILES
+        with (
+            resources.as_file(folder.joinpath(images_name)) as images_path,
+            resources.as_file(folder.joinpath(labels_name)) as labels_path,
+        ):
+            self._load(Path(images_path), Path(labels_path), transform)
 
 
 def _find_file(base: Path, subfolder: str, name: str) -> Path | None:

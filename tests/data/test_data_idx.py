@@ -7,7 +7,7 @@ import gzip
 import numpy as np
 import pytest
 
-from autograd_cv.data import MNIST, DatasetFormatError, FashionMNIST, read_idx
+from autograd_cv.data import MNIST, DatasetFormatError, FashionMNIST, MNISTMini, read_idx
 from autograd_cv.data.idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx
 
 
@@ -105,3 +105,27 @@ def test_fashion_mnist_counts(fashion_root):
     assert np.bincount(train.labels).tolist() == [6000] * 10
     assert np.bincount(test.labels).tolist() == [1000] * 10
     assert len(FashionMNIST.classes) == 10
+
+
+def test_mnist_mini_is_the_first_images_of_mnist(mnist_root):
+    mini_train, mini_test = MNISTMini(train=True), MNISTMini(train=False)
+    assert mini_train.images.shape == (10000, 1, 28, 28)
+    assert mini_test.images.shape == (2000, 1, 28, 28)
+    full_test = MNIST(mnist_root, train=False, download=False)
+    np.testing.assert_array_equal(mini_test.images, full_test.images[:2000])
+    np.testing.assert_array_equal(mini_test.labels, full_test.labels[:2000])
+    assert mini_train.labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+
+
+def test_mnist_mini_needs_no_data_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("AUTOGRAD_CV_DATA", str(tmp_path / "nothing here"))
+    mini = MNISTMini(train=False)
+    assert np.bincount(mini.labels).tolist() == [175, 234, 219, 207, 217, 179, 178, 205, 192, 194]
+
+
+def test_embedded_subset_is_small():
+    from importlib import resources
+
+    folder = resources.files("autograd_cv.data").joinpath("mnist_mini")
+    total = sum(len(f.read_bytes()) for f in folder.iterdir() if f.name.endswith(".gz"))
+    assert total <= 3 * 1024 * 1024

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -63,16 +64,19 @@ def download(dataset: str, files: list[RemoteFile], folder: Path) -> None:
     and renamed into place. Raises ChecksumError if some mirror served wrong bytes and none
     served the right ones, DatasetNotFoundError if no mirror could be reached.
     """
-    for remote in files:
-        _download_one(dataset, remote, folder)
+    for i, remote in enumerate(files):
+        _download_one(dataset, remote, folder, still_missing=files[i:])
 
 
-def _download_one(dataset: str, remote: RemoteFile, folder: Path) -> None:
+def _download_one(
+    dataset: str, remote: RemoteFile, folder: Path, still_missing: list[RemoteFile]
+) -> None:
     attempts: list[str] = []
     bad_checksums: list[str] = []
     for base in mirrors_for(dataset):
         url = base if base.endswith("/") else base + "/"
         url += remote.name
+        print(f"autograd_cv: downloading {url}", file=sys.stderr)
         try:
             write_atomically(folder / remote.name, partial(_fetch_checked, url, remote))
             return
@@ -82,13 +86,13 @@ def _download_one(dataset: str, remote: RemoteFile, folder: Path) -> None:
             attempts.append(f"  {url}: {getattr(error, 'reason', error)}")
     if bad_checksums:
         raise ChecksumError(
-            f"{dataset}: no mirror served a correct {remote.name}; nothing was saved.\n"
+            f"{dataset}: no mirror served a correct {remote.name}, so it was not saved.\n"
             + "\n".join(bad_checksums + attempts)
         )
     tried = "\n".join(attempts) if attempts else "  (no mirrors configured)"
     raise DatasetNotFoundError(
         f"{dataset}: could not download {remote.name}. Tried:\n{tried}\n"
-        + missing_files_message(dataset, [remote], folder)
+        + missing_files_message(dataset, still_missing, folder)
     )
 
 

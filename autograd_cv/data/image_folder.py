@@ -66,10 +66,40 @@ def list_images(
     """Without decoding: image paths (sorted by class, then name), their labels, the classes."""
     source = Path(root_or_zip)
     if source.is_dir():
-        members = _walk_folder(source)
+        return _group_by_class(_walk_folder(source), split, source)
+    with zipfile.ZipFile(source) as archive:
+        return _group_by_class(_zip_members(archive), split, source)
+
+
+def decode_images(root_or_zip: str | os.PathLike, files: list[str]) -> np.ndarray:
+    """Decode `files` (paths inside a folder or zip) into one uint8 array (N, C, H, W)."""
+    source = Path(root_or_zip)
+    if source.is_dir():
+        return _decode_all(files, partial(_read_file, source), source)
+    with zipfile.ZipFile(source) as archive:
+        return _decode_all(files, archive.read, source)
+
+
+def _list_and_decode(source: Path, split: str | None) -> dict[str, np.ndarray]:
+    """list_images then decode_images, opening a zip only once (reading its index is slow)."""
+    if source.is_dir():
+        files, labels, classes = _group_by_class(_walk_folder(source), split, source)
+        images = _decode_all(files, partial(_read_file, source), source)
     else:
         with zipfile.ZipFile(source) as archive:
-            members = [name for name in archive.namelist() if not name.endswith("/")]
+            files, labels, classes = _group_by_class(_zip_members(archive), split, source)
+            images = _decode_all(files, archive.read, source)
+    return {
+        "images": images,
+        "labels": labels,
+        "files": np.asarray(files, dtype=str),
+        "classes": np.asarray(classes, dtype=str),
+    }
+
+
+def _group_by_class(
+    members: list[str], split: str | None, source: Path
+) -> tuple[list[str], np.ndarray, list[str]]:
     prefix = _find_prefix(members, split, source)
     by_class: dict[str, list[str]] = {}
     for member in members:
@@ -87,13 +117,8 @@ def list_images(
     return files, labels.astype(np.int64), classes
 
 
-def decode_images(root_or_zip: str | os.PathLike, files: list[str]) -> np.ndarray:
-    """Decode `files` (paths inside a folder or zip) into one uint8 array (N, C, H, W)."""
-    source = Path(root_or_zip)
-    if source.is_dir():
-        return _decode_all(files, partial(_read_file, source), source)
-    with zipfile.ZipFile(source) as archive:
-        return _decode_all(files, archive.read, source)
+def _zip_members(archive: zipfile.ZipFile) -> list[str]:
+    return [name for name in archive.namelist() if not name.endswith("/")]
 
 
 def _decode_all(files: list[str], read, source: Path) -> np.ndarray:
@@ -103,7 +128,7 @@ def _decode_all(files: list[str], read, source: Path) -> np.ndarray:
     mode = "RGB"
     for i, member in enumerate(files):
         try:
-            image = Image.open(io.BytesIO(read(member)))
+            image = Image.open(io.BytesIO(read(member)), formats=_pillow_formats(member))
             if images is None:
                 mode = "L" if image.mode in _GRAY_MODES else "RGB"
             if image.mode != mode:
@@ -122,6 +147,12 @@ def _decode_all(files: list[str], read, source: Path) -> np.ndarray:
         images[i] = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
     assert images is not None  # list_images never returns an empty list
     return images
+
+
+def _pillow_formats(member: str) -> tuple[str, ...] | None:
+    """Tell Pillow the format up front when the suffix says it: skips probing every plugin."""
+    suffix = PurePosixPath(member).suffix.lower()
+    return {".png": ("PNG",), ".jpg": ("JPEG",), ".jpeg": ("JPEG",)}.get(suffix)
 
 
 def _walk_folder(root: Path) -> list[str]:
@@ -178,13 +209,7 @@ def _load_cached(source: Path, split: str | None) -> dict[str, np.ndarray]:
             return {name: np.load(path, allow_pickle=False) for name, path in paths.items()}
         except (OSError, ValueError):
             pass  # a damaged cache is rebuilt below
-    files, labels, classes = list_images(source, split)
-    arrays = {
-        "images": decode_images(source, files),
-        "labels": labels,
-        "files": np.asarray(files, dtype=str),
-        "classes": np.asarray(classes, dtype=str),
-    }
+    arrays = _list_and_decode(source, split)
     if is_writable_dir(folder):
         for stale in folder.glob(f"{split or 'all'}-*.npy"):
             if not stale.name.startswith(stem):

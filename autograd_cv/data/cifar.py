@@ -24,7 +24,7 @@ from autograd_cv.data._files import (
     candidate_dirs,
     data_root,
 )
-from autograd_cv.data.dataset import ArrayDataset, Transform
+from autograd_cv.data.dataset import ArrayDataset, BatchTransform
 from autograd_cv.data.image_folder import ImageFolder
 
 _RECORD_BYTES = 1 + 3 * 32 * 32  # one label byte, then R, G and B planes of 32x32
@@ -71,7 +71,7 @@ class CIFAR10(ArrayDataset):
         self,
         root: str | os.PathLike | None = None,
         train: bool = True,
-        transform: Transform | None = None,
+        transform: BatchTransform | None = None,
     ) -> None:
         self.train = train
         split = "train" if train else "test"

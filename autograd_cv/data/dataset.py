@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-Transform = Callable[[np.ndarray], np.ndarray]
+# Any callable on a batch (N, C, H, W): the classes in transforms.py, or a plain function.
+BatchTransform = Callable[[np.ndarray], np.ndarray]
 
 
 class Dataset:
@@ -40,7 +41,7 @@ class ArrayDataset(Dataset):
         self,
         images: np.ndarray,
         labels: np.ndarray | Sequence[int],
-        transform: Transform | None = None,
+        transform: BatchTransform | None = None,
     ) -> None:
         images = np.asarray(images)
         labels = np.asarray(labels)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import sys
 import urllib.error
@@ -82,7 +83,7 @@ def _download_one(
             return
         except ChecksumError as error:
             bad_checksums.append(str(error))
-        except (urllib.error.URLError, OSError, ValueError) as error:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
             attempts.append(f"  {url}: {getattr(error, 'reason', error)}")
     if bad_checksums:
         raise ChecksumError(

@@ -25,7 +25,7 @@ from autograd_cv.data._files import (
     is_writable_dir,
     write_atomically,
 )
-from autograd_cv.data.dataset import ArrayDataset, Transform
+from autograd_cv.data.dataset import ArrayDataset, BatchTransform
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".tif", ".tiff"}
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
@@ -37,16 +37,17 @@ class ImageFolder(ArrayDataset):
     """Images under `root_or_zip/[split/]<class>/`, labelled by class folder sorted by name.
 
     `root_or_zip` is a folder or a `.zip` file (a zip may also put everything under one top
-    folder). Grayscale images become (N, 1, H, W), all others RGB (N, 3, H, W), uint8; all
-    images must share one size. Attributes: `classes` (sorted names), `files` (each image's
-    path inside the source, in sample order), `cache_files`.
+    folder). 8-bit images are expected: if the first is grayscale all become (N, 1, H, W),
+    else RGB (N, 3, H, W), uint8 (alpha dropped); all must share one size. Attributes:
+    `classes` (sorted names), `class_to_idx`, `files` (each image's path inside the source,
+    in sample order), `source`, `split`.
     """
 
     def __init__(
         self,
         root_or_zip: str | os.PathLike,
         split: str | None = None,
-        transform: Transform | None = None,
+        transform: BatchTransform | None = None,
     ) -> None:
         source = Path(root_or_zip).expanduser()
         if not source.exists():

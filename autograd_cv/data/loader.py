@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
-from autograd_cv.data.dataset import Dataset
+from autograd_cv.data.dataset import BatchTransform, Dataset
 from autograd_cv.data.transforms import ToFloat
 
 
@@ -45,7 +45,7 @@ class DataLoader:
         shuffle: bool = False,
         seed: int | None = None,
         drop_last: bool = False,
-        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+        transform: BatchTransform | None = None,
     ) -> None:
         if not isinstance(batch_size, int | np.integer) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")

@@ -20,7 +20,7 @@ from autograd_cv.data._files import (
     data_root,
     is_writable_dir,
 )
-from autograd_cv.data.dataset import ArrayDataset, Transform
+from autograd_cv.data.dataset import ArrayDataset, BatchTransform
 from autograd_cv.data.download import RemoteFile, download, missing_files_message
 from autograd_cv.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 
@@ -31,7 +31,7 @@ _TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 class _IDXDataset(ArrayDataset):
     """Images and labels read from a pair of IDX files, images shaped (N, 1, H, W) uint8."""
 
-    def _load(self, images_path: Path, labels_path: Path, transform: Transform | None) -> None:
+    def _load(self, images_path: Path, labels_path: Path, transform: BatchTransform | None) -> None:
         images = read_idx(images_path, expected_magic=IMAGES_MAGIC)
         labels = read_idx(labels_path, expected_magic=LABELS_MAGIC)
         if images.ndim != 3 or labels.ndim != 1:
@@ -65,7 +65,7 @@ class MNIST(_IDXDataset):
         root: str | os.PathLike | None = None,
         train: bool = True,
         download: bool = True,
-        transform: Transform | None = None,
+        transform: BatchTransform | None = None,
     ) -> None:
         self.train = train
         names = _TRAIN_FILES if train else _TEST_FILES
@@ -122,7 +122,7 @@ class MNISTMini(_IDXDataset):
 
     classes = MNIST.classes
 
-    def __init__(self, train: bool = True, transform: Transform | None = None) -> None:
+    def __init__(self, train: bool = True, transform: BatchTransform | None = None) -> None:
         self.train = train
         folder = resources.files("autograd_cv.data").joinpath("mnist_mini")
         images_name, labels_name = _TRAIN_FILES if train else _TEST_FILES

@@ -8,20 +8,20 @@ import numpy as np
 
 from autograd_cv.data.dataset import BatchTransform, Dataset
 from autograd_cv.data.transforms import ToFloat
+from autograd_cv.tensor import Tensor
 
 
-def _to_output(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The one place a batch takes its final form: float32 images, int64 labels.
+def _to_output(images: np.ndarray, labels: np.ndarray) -> tuple[Tensor, Tensor]:
+    """The one place a batch takes its final form: float32 image and int64 label Tensors.
 
-    Images still in uint8 are scaled to [0, 1] as ToFloat would. Returns ndarrays for now;
-    this is where batches become Tensors once the engine lands.
+    Images still in uint8 are scaled to [0, 1] as ToFloat would.
     """
     images = np.asarray(images)
     if images.dtype == np.uint8:
         images = ToFloat()(images)
     else:
         images = images.astype(np.float32, copy=False)
-    return images, np.asarray(labels).astype(np.int64, copy=False)
+    return Tensor(images), Tensor(np.asarray(labels).astype(np.int64, copy=False))
 
 
 def _set_epoch(transform: object, epoch: int) -> None:

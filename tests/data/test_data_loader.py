@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from autograd_cv import Tensor
 from autograd_cv.data import ArrayDataset, DataLoader, Dataset, RandomHorizontalFlip, ToFloat
 
 
@@ -14,7 +15,7 @@ def make_dataset(n: int = 10, transform=None) -> ArrayDataset:
 
 
 def epoch_labels(loader: DataLoader) -> np.ndarray:
-    return np.concatenate([labels for _, labels in loader])
+    return np.concatenate([labels.numpy() for _, labels in loader])
 
 
 def test_batches_have_the_promised_types_and_shapes():
@@ -23,9 +24,11 @@ def test_batches_have_the_promised_types_and_shapes():
     assert len(loader) == len(batches) == 3
     assert [len(labels) for _, labels in batches] == [4, 4, 2]
     images, labels = batches[0]
+    assert isinstance(images, Tensor) and isinstance(labels, Tensor)
+    assert not images.requires_grad
     assert images.dtype == np.float32 and images.shape == (4, 1, 2, 3)
     assert labels.dtype == np.int64
-    np.testing.assert_allclose(images, make_dataset(10).images[:4] / np.float32(255))
+    np.testing.assert_allclose(images.numpy(), make_dataset(10).images[:4] / np.float32(255))
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -38,7 +41,8 @@ def test_every_sample_exactly_once_per_epoch(shuffle):
 def test_images_stay_paired_with_their_labels():
     dataset = make_dataset(17)
     for images, labels in DataLoader(dataset, batch_size=4, shuffle=True, seed=0):
-        np.testing.assert_array_equal(images, dataset.images[labels] / np.float32(255))
+        expected = dataset.images[labels.numpy()] / np.float32(255)
+        np.testing.assert_array_equal(images.numpy(), expected)
 
 
 def test_shuffle_is_reproducible_and_differs_across_epochs():
@@ -73,7 +77,7 @@ def test_set_epoch_also_reseeds_random_transforms():
         dataset = make_dataset(20, transform=RandomHorizontalFlip(seed=5))
         loader = DataLoader(dataset, batch_size=20, transform=RandomHorizontalFlip(seed=6))
         loader.set_epoch(start_epoch)
-        return [next(iter(loader))[0] for _ in range(2)]
+        return [next(iter(loader))[0].numpy() for _ in range(2)]
 
     np.testing.assert_array_equal(flips(0)[1], flips(1)[0])
 
@@ -104,13 +108,13 @@ def test_loader_transform_runs_after_dataset_transform():
     )
     images, _ = next(iter(loader))
     assert calls == ["dataset", "loader"]
-    assert images.max() == pytest.approx(2 * 23 / 255)
+    assert images.numpy().max() == pytest.approx(2 * 23 / 255)
 
 
 def test_batches_never_alias_the_dataset():
     dataset = ArrayDataset(np.zeros((4, 1, 2, 2), np.float32), np.zeros(4, np.int64))
     images, _ = next(iter(DataLoader(dataset, batch_size=4)))
-    images += 1
+    images.numpy()[...] += 1
     assert dataset.images.max() == 0
 
 

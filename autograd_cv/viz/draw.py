@@ -474,7 +474,8 @@ def _emit(graph: graphviz.Digraph, drawable: _Drawable, view: GraphView, style: 
         target = clusters[owner] if owner is not None and owner in clusters else graph
         target.node(item.id, "\\n".join(lines), **attrs)
     # Attach the deepest clusters first: `subgraph()` copies a cluster's body as it is now.
-    for name in sorted(drawable.clusters, key=lambda n: (-n.count("."), n)):
+    order = {name: k for k, name in enumerate(drawable.clusters)}
+    for name in sorted(drawable.clusters, key=lambda n: (-n.count("."), order[n])):
         parent = drawable.clusters[name]
         (clusters[parent] if parent is not None else graph).subgraph(clusters[name])
     for source, target, (value,), kind in drawable.edges:

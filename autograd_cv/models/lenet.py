@@ -1,11 +1,12 @@
-"""LeNet-5 (LeCun et al., 1998) with ReLU + max pooling by default, tanh + average pooling as classic.
+"""LeNet-5 (LeCun et al., 1998): ReLU + max pooling by default, tanh + average pooling if classic.
 
 Layout (names as in the paper, grouped for the graph drawer):
 
     features:   c1 Conv2d(in, 6, 5, padding=2 for 28x28 input) -> act1 -> s2 pool 2
                 c3 Conv2d(6, 16, 5) -> act3 -> s4 pool 2
     flatten
-    classifier: f5 Linear(16*5*5, 120) -> act5 -> f6 Linear(120, 84) -> act6 -> f7 Linear(84, classes)
+    classifier: f5 Linear(16*5*5, 120) -> act5 -> f6 Linear(120, 84) -> act6
+                -> f7 Linear(84, num_classes)
 
 Parameters are named `features.c1.weight`, ..., `classifier.f7.bias`: 61,706 of them for
 the default (1 channel, 28x28, 10 classes). The paper's sparse C3 connections, trainable

@@ -20,7 +20,7 @@ def empty_parameter(*shape: int) -> Parameter:
 
 
 def reset_weight_and_bias(weight: Parameter, bias: Parameter | None) -> None:
-    """torch's default for Linear and Conv: kaiming_uniform_(a=sqrt(5)), U(+-1/sqrt(fan_in)) bias."""
+    """torch's Linear/Conv default: kaiming_uniform_(a=sqrt(5)), bias U(+-1/sqrt(fan_in))."""
     init.kaiming_uniform_(weight, a=math.sqrt(5))
     if bias is not None:
         fan_in, _ = init.calculate_fan_in_and_fan_out(weight)

@@ -1,4 +1,4 @@
-"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (torch's rule)."""
+"""SGD with momentum, dampening, Nesterov and weight decay (torch's update rule)."""
 
 from __future__ import annotations
 

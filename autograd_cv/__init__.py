@@ -49,3 +49,9 @@ __all__ = [
     "reshape", "set_grad_enabled", "sqrt", "squeeze", "stack", "sum", "tensor", "transpose",
     "where", "zeros", "zeros_like",
 ]  # fmt: skip
+
+# nn, optim and checkpoints (the nn branch); imported last: they build on everything above.
+from autograd_cv import nn, optim  # noqa: E402
+from autograd_cv.serialization import load, save  # noqa: E402
+
+__all__ += ["load", "nn", "optim", "save"]

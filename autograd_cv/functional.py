@@ -1,1 +1,32 @@
-"""torch.nn.functional's names for the neural-network ops (NCHW, OIHW, (out, in) weights)."""
+"""torch.nn.functional's names for the neural-network ops (NCHW, OIHW, (out, in) weights).
+
+`import autograd_cv.functional as F`; arguments follow PyTorch's order and meaning, except
+that reductions over an axis name it `axis`, as NumPy does.
+"""
+
+from autograd_cv.ops.activation import (
+    leaky_relu,
+    log_softmax,
+    logsumexp,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
+from autograd_cv.ops.linear import linear
+from autograd_cv.ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+    multi_margin_loss,
+    nll_loss,
+)
+from autograd_cv.ops.norm import batch_norm, dropout, local_response_norm
+
+__all__ = [
+    "batch_norm", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
+    "leaky_relu", "linear", "local_response_norm", "log_softmax", "logsumexp",
+    "mse_loss", "multi_margin_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
+]  # fmt: skip

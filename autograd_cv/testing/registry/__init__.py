@@ -9,5 +9,6 @@ land without its gradient being checked. Rows live in one module per op family.
 from autograd_cv.testing.registry.spec import OPS, OpSpec, register  # noqa: I001
 
 from autograd_cv.testing.registry import core  # noqa: F401  (registers its rows)
+from autograd_cv.testing.registry import vision  # noqa: F401
 
 __all__ = ["OPS", "OpSpec", "register"]

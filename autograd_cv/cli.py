@@ -1,63 +1,207 @@
-"""The `autograd-cv` command line."""
+"""The `autograd-cv` command line: train, eval, demo and graph.
+
+Problems with what was asked (an unknown model, a missing folder, a corrupt checkpoint)
+are one line on stderr and exit code 2, never a traceback; nothing is overwritten.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 
-import autograd_cv as ag
+EXIT_USAGE = 2
 
 
-def _spirals(n_per_class: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Two interleaved spirals, the classic non-linear toy problem."""
-    t = np.sqrt(rng.random(n_per_class)) * 3 * np.pi
-    arm = np.stack([t * np.cos(t), t * np.sin(t)], axis=1) / (3 * np.pi)
-    x = np.concatenate([arm, -arm]) + rng.normal(0, 0.02, (2 * n_per_class, 2))
-    y = np.concatenate([np.zeros(n_per_class), np.ones(n_per_class)])
-    return x.astype(np.float32), y.astype(np.float32)
+def _train_parser(commands: argparse._SubParsersAction) -> None:
+    from autograd_cv.training import DATASETS, MODELS
+
+    parser = commands.add_parser("train", help="train a model on a dataset")
+    parser.add_argument("--model", default="lenet5", help=f"one of {', '.join(MODELS)}")
+    parser.add_argument("--dataset", default="mnist-mini", help=f"one of {', '.join(DATASETS)}")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder with the dataset files (default: $AUTOGRAD_CV_DATA or the user cache, "
+        "downloading MNIST/Fashion-MNIST when missing)",
+    )
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=None, help="default: 0.05 sgd, 1e-3 adam")
+    parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
+    parser.add_argument("--momentum", type=float, default=0.9)
+    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="runs/latest", help="folder for model.npz and plots")
+    parser.add_argument("--resume", default=None, help="continue from this checkpoint")
+    parser.add_argument("--no-graph", action="store_true", help="skip graph.svg")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def demo(seed: int = 0) -> float:
-    """Train a two-layer network by hand (no nn, no optim) on two spirals; return accuracy."""
-    rng = np.random.default_rng(seed)
-    x, y = _spirals(200, rng)
-    inputs, targets = ag.tensor(x), ag.tensor(y[:, None])
-    w1 = ag.tensor(rng.normal(0, 1.0, (2, 64)).astype(np.float32), requires_grad=True)
-    b1 = ag.tensor(np.zeros(64, np.float32), requires_grad=True)
-    w2 = ag.tensor(rng.normal(0, 0.1, (64, 1)).astype(np.float32), requires_grad=True)
-    b2 = ag.tensor(np.zeros(1, np.float32), requires_grad=True)
-    params = [w1, b1, w2, b2]
-    for step in range(1501):
-        hidden = ag.maximum(inputs @ w1 + b1, 0.0)
-        logits = hidden @ w2 + b2
-        # logistic loss, written out: log(1 + e^-|z|) + max(z, 0) - z*y
-        loss = ((-logits.abs()).exp() + 1).log() + ag.maximum(logits, 0.0) - logits * targets
-        loss = loss.mean()
-        for p in params:
-            p.grad = None
-        loss.backward()
-        with ag.no_grad():
-            for p in params:
-                p.sub_(p.grad.numpy(), alpha=0.5)
-        if step % 300 == 0:
-            accuracy = float(((logits.numpy() > 0) == (y[:, None] > 0.5)).mean())
-            print(f"step {step:5d}  loss {loss.item():.4f}  accuracy {accuracy:.3f}")
-    return accuracy
+def _eval_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("eval", help="accuracy and confusion matrix of a checkpoint")
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--dataset", default=None, help="default: the checkpoint's dataset")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument(
+        "--out", default=None, help="folder for confusion.png (default: the checkpoint's)"
+    )
+
+
+def _demo_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "demo", help="train LeNet-5 on the embedded MNIST subset and show it"
+    )
+    parser.add_argument("--out", default="autograd_cv_demo", help="folder for the pictures")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """`autograd-cv train`."""
+    from autograd_cv.training import TrainConfig, train
+
+    config = TrainConfig(
+        model=args.model, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, momentum=args.momentum,
+        weight_decay=args.weight_decay, seed=args.seed, out=args.out, resume=args.resume,
+        graph=not args.no_graph, progress=not args.no_progress,
+    )  # fmt: skip
+    metrics = train(config)
+    out = Path(args.out)
+    print(f"test accuracy {metrics['test_accuracy']:.4f} after {len(metrics['train_loss'])} "
+          f"epochs ({metrics['seconds']:.1f} s); wrote {out / 'model.npz'}, "
+          f"{out / 'metrics.json'}, {out / 'curves.png'}")  # fmt: skip
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """`autograd-cv eval`."""
+    from autograd_cv.data import DataLoader
+    from autograd_cv.training import (
+        DATASETS,
+        confusion_text,
+        evaluate,
+        load_dataset,
+        plot_confusion,
+        read_checkpoint,
+        restore_model,
+        transforms,
+    )  # fmt: skip
+
+    checkpoint = read_checkpoint(args.checkpoint)
+    model = restore_model(checkpoint, args.checkpoint)
+    dataset = args.dataset or checkpoint["meta"]["dataset"]
+    trained_on = checkpoint["meta"]["dataset"]
+    if dataset not in DATASETS:
+        from autograd_cv.training import UsageError
+
+        raise UsageError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
+    if DATASETS[dataset].image_shape != DATASETS[trained_on].image_shape:
+        from autograd_cv.training import UsageError
+
+        raise UsageError(f"checkpoint was trained on {trained_on} images, which differ from "
+                         f"{dataset}'s {DATASETS[dataset].image_shape}")  # fmt: skip
+    test_set = load_dataset(dataset, args.data_dir, train=False)
+    loader = DataLoader(test_set, 500, transform=transforms(dataset, train=False))
+    classes = DATASETS[dataset].classes
+    accuracy, confusion = evaluate(model, loader, len(classes))
+    print(f"{checkpoint['meta']['model']} on {dataset} test set: accuracy {accuracy:.4f} "
+          f"({int(np.trace(confusion))}/{int(confusion.sum())})")  # fmt: skip
+    print(confusion_text(confusion, classes))
+    out = Path(args.out) if args.out else Path(args.checkpoint).parent
+    out.mkdir(parents=True, exist_ok=True)
+    plot_confusion(confusion, classes, out / "confusion.png")
+    print(f"wrote {out / 'confusion.png'}")
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """`autograd-cv demo`: LeNet-5 on the embedded MNIST subset, then pictures of it."""
+    import autograd_cv as ag
+    from autograd_cv import interpret
+    from autograd_cv.data import DataLoader
+    from autograd_cv.training import DATASETS, TrainConfig, forward, train, transforms
+
+    out = Path(args.out)
+    print(f"Training LeNet-5 on the embedded MNIST subset (10,000 training and 2,000 test "
+          f"images); pictures go to {out}/")  # fmt: skip
+    started = time.perf_counter()
+    config = TrainConfig(model="lenet5", dataset="mnist-mini", epochs=args.epochs,
+                         batch_size=64, seed=args.seed, out=str(out))  # fmt: skip
+    metrics = train(config)
+    model = metrics["model_object"]
+    model.eval()
+
+    test_set = DATASETS["mnist-mini"].load(None, False)
+    images, labels = next(iter(DataLoader(test_set, 32, transform=transforms("mnist-mini", False))))
+    with ag.no_grad():
+        scores = forward(model, images).numpy()
+    probabilities = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    interpret.prediction_sheet(images, labels.numpy(), probabilities.argmax(1),
+                               probabilities.max(1), DATASETS["mnist-mini"].classes,
+                               out / "predictions.png")  # fmt: skip
+    first_conv = next(p for name, p in model.named_parameters() if p.ndim == 4)
+    interpret.save_image(interpret.filter_grid(first_conv, columns=6), out / "filters.png", 12)
+    print(f"\ntest accuracy: {metrics['test_accuracy']:.4f} "
+          f"(in {time.perf_counter() - started:.0f} s)")  # fmt: skip
+    print(f"wrote to {out}/:")
+    for name, what in [("graph.svg", "the computation graph of one training step"),
+                       ("filters.png", "the six learned first-layer filters"),
+                       ("predictions.png", "32 test digits with the network's predictions"),
+                       ("curves.png", "loss and accuracy per epoch"),
+                       ("confusion.png", "the confusion matrix on the test set"),
+                       ("model.npz", "the trained weights (autograd-cv eval --checkpoint ...)"),
+                       ("metrics.json", "the numbers")]:  # fmt: skip
+        if (out / name).exists():
+            print(f"  {name:16s} {what}")
+    return 0
+
+
+def run_graph(argv: list[str]) -> int:
+    """`autograd-cv graph`: render one training step of a model."""
+    from autograd_cv.viz.cli import graph_main
+
+    return graph_main(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `autograd-cv` command."""
-    parser = argparse.ArgumentParser(prog="autograd-cv", description=__doc__)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["graph"]:
+        return _guarded(lambda: run_graph(argv[1:]))
+    parser = argparse.ArgumentParser(
+        prog="autograd-cv", description="Train and look inside classic CNNs with autograd_cv."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    demo_parser = commands.add_parser("demo", help="train a small network and show the result")
-    demo_parser.add_argument("--seed", type=int, default=0)
+    _train_parser(commands)
+    _eval_parser(commands)
+    _demo_parser(commands)
+    commands.add_parser("graph", help="render one training step of a model (see graph --help)")
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        accuracy = demo(args.seed)
-        print(f"two-spirals accuracy: {accuracy:.3f}")
-    return 0
+    runner = {"train": run_train, "eval": run_eval, "demo": run_demo}[args.command]
+    return _guarded(lambda: runner(args))
+
+
+def _guarded(run) -> int:
+    """Run a command: usage errors become one line and exit 2; interrupts save and stop."""
+    from autograd_cv.training import Interrupted, UsageError
+
+    try:
+        return run()
+    except UsageError as error:
+        print(f"autograd-cv: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except Interrupted as stop:
+        name = signal.Signals(stop.signum).name if stop.signum else "stop request"
+        print(f"\nautograd-cv: {name}: saved a resumable checkpoint to {stop.checkpoint}; "
+              f"continue with --resume {stop.checkpoint}", file=sys.stderr)  # fmt: skip
+        return 128 + stop.signum if stop.signum else 0
 
 
 if __name__ == "__main__":

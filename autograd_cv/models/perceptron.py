@@ -91,8 +91,8 @@ class Perceptron(Module):
                 np.subtract.at(weight, predicted[wrong], rows)
                 np.add.at(bias, y[wrong], lr)
                 np.subtract.at(bias, predicted[wrong], lr)
-        self.linear.weight.version += 1
-        self.linear.bias.version += 1
+        self.linear.weight.bump_version()
+        self.linear.bias.bump_version()
         return int(wrong.sum())
 
     def fit_perceptron(

@@ -52,7 +52,7 @@ def _fan(tensor: Tensor, mode: str) -> int:
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
     # Write into the existing array, so anything holding the tensor sees the new values.
     np.copyto(tensor.data, values, casting="unsafe")
-    tensor.version += 1
+    tensor.bump_version()
     return tensor
 
 

@@ -317,7 +317,7 @@ class Module:
         for tensor in [*self.parameters(), *self.buffers()]:
             if tensor.data.dtype.kind == "f":
                 tensor.data = tensor.data.astype(dtype)
-                tensor.version += 1
+                tensor.bump_version()
         return self
 
     # ----- state ------------------------------------------------------------------------
@@ -375,7 +375,7 @@ class Module:
                 value = value.data if isinstance(value, Tensor) else value
                 # In place, so optimizers holding these parameters keep working.
                 np.copyto(tensor.data, value, casting="unsafe")
-                tensor.version += 1
+                tensor.bump_version()
         return LoadResult(missing, unexpected, mismatched)
 
     def num_parameters(self, trainable_only: bool = False) -> int:

@@ -111,7 +111,7 @@ def _update_in_place(buffer: Any, value: np.ndarray) -> None:
     """Overwrite a running statistic (a Tensor or an ndarray) without replacing its array."""
     if isinstance(buffer, Tensor):
         np.copyto(buffer.data, value, casting="same_kind")
-        buffer.version += 1
+        buffer.bump_version()
     else:
         np.copyto(buffer, value, casting="same_kind")
 

@@ -98,7 +98,7 @@ class Adam(Optimizer):
                 np.divide(exp_avg, scratch, out=scratch)
                 scratch *= -step_size
                 data += scratch
-                param.version += 1
+                param.bump_version()
 
 
 class AdamW(Adam):

@@ -75,4 +75,4 @@ class SGD(Optimizer):
                         d_p = buf
                 # p.add_(d_p, alpha=-lr): one temporary for the scaled step.
                 data -= lr * d_p
-                param.version += 1
+                param.bump_version()

@@ -69,7 +69,7 @@ def test_init_functions():
     assert (w.data == 1).all()
     version = w.version
     nn.init.uniform_(w, -2, -1)
-    assert w.data.min() >= -2 and w.data.max() < -1 and w.version == version + 1
+    assert w.data.min() >= -2 and w.data.max() < -1 and w.version > version
     ag.manual_seed(5)
     first = nn.Linear(4, 4).weight.data.copy()
     ag.manual_seed(5)

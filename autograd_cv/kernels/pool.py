@@ -2,7 +2,12 @@
 
 Max pooling pads with -inf and returns, like ``return_indices=True``, the flat index
 ``h * W + w`` of each maximum within its input plane (the first maximum in window order; a NaN
-wins over any number). Padding may be at most half the (dilated) kernel, as in PyTorch.
+wins over any number). Padding may be at most half the kernel size, as in PyTorch.
+
+One deliberate difference: a dilated window whose taps all fall in the padding outputs -inf
+with index -1, and the backward sends it no gradient. PyTorch reports the first tap clamped
+into range there, which can name a pixel outside the window (even in the next row) and sends
+that pixel a gradient although the -inf output does not depend on it.
 """
 
 from __future__ import annotations
@@ -38,17 +43,11 @@ def _max_pool_kernel(x, geometry, out, indices):  # pragma: no cover - compiled
     for p in prange(planes):
         for oh in range(out_h):
             h0 = oh * sh - ph
-            first_h = h0
-            while first_h < 0:
-                first_h += dh
             for ow in range(out_w):
                 w0 = ow * sw - pw
-                first_w = w0
-                while first_w < 0:
-                    first_w += dw
-                # PyTorch's start values: an all -inf window reports its first in-bounds tap.
+                # -1 marks a window with no in-bounds tap (possible with dilation); see module doc.
                 best = -np.inf
-                best_index = first_h * width + first_w
+                best_index = -1
                 for i in range(kh):
                     ih = h0 + i * dh
                     if ih < 0 or ih >= height:
@@ -58,7 +57,7 @@ def _max_pool_kernel(x, geometry, out, indices):  # pragma: no cover - compiled
                         if iw < 0 or iw >= width:
                             continue
                         value = x[p, ih, iw]
-                        if value > best or np.isnan(value):
+                        if value > best or np.isnan(value) or best_index < 0:
                             best = value
                             best_index = ih * width + iw
                 out[p, oh, ow] = best
@@ -66,7 +65,7 @@ def _max_pool_kernel(x, geometry, out, indices):  # pragma: no cover - compiled
 
 
 @njit(cache=True, parallel=True)
-def _max_unpool_add_kernel(grad_output, indices, grad_input, bad):  # pragma: no cover
+def _max_unpool_add_kernel(grad_output, indices, grad_input):  # pragma: no cover - compiled
     planes, plane_size = grad_input.shape
     positions = grad_output.shape[1]
     # One task per plane: indices point inside their own plane, so the scatter-add of
@@ -76,10 +75,9 @@ def _max_unpool_add_kernel(grad_output, indices, grad_input, bad):  # pragma: no
             grad_input[p, k] = 0
         for k in range(positions):
             index = indices[p, k]
-            if index < 0 or index >= plane_size:
-                bad[p] = True
-                continue
-            grad_input[p, index] += grad_output[p, k]
+            # -1 marks a window wholly in the padding: its -inf output depends on no input.
+            if 0 <= index < plane_size:
+                grad_input[p, index] += grad_output[p, k]
 
 
 @njit(cache=True, inline="always")
@@ -145,13 +143,11 @@ def _pool_geometry(
     padding = as_pair(padding, "padding", op)
     dilation = as_pair(dilation, "dilation", op)
     out_size = check_geometry(op, input_shape[2:], kernel_size, stride, padding, dilation)
-    for axis in (0, 1):
-        effective = dilation[axis] * (kernel_size[axis] - 1) + 1
-        if 2 * padding[axis] > effective:
-            raise ValueError(
-                f"{op}: padding {padding} must be at most half the (dilated) kernel size "
-                f"{kernel_size} (dilation {dilation}), as in PyTorch"
-            )
+    if 2 * padding[0] > kernel_size[0] or 2 * padding[1] > kernel_size[1]:
+        raise ValueError(
+            f"{op}: padding {padding} must be at most half of kernel_size {kernel_size}, "
+            f"as in PyTorch"
+        )
     return kernel_size, stride, padding, dilation, out_size
 
 
@@ -194,7 +190,11 @@ def max_pool2d_forward(
 def max_pool2d_backward(
     grad_output: np.ndarray, indices: np.ndarray, input_shape: tuple[int, int, int, int]
 ) -> np.ndarray:
-    """Scatter-add ``grad_output`` to the argmax positions in ``indices`` (windows may overlap)."""
+    """Scatter-add ``grad_output`` to the argmax positions in ``indices`` (windows may overlap).
+
+    Indices outside ``[0, H*W)`` contribute nothing (the forward gives -1 to a window that lies
+    wholly in the padding, whose -inf output depends on no input).
+    """
     op = "max_pool2d_backward"
     check_array(grad_output, "grad_output", op)
     input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)")
@@ -211,18 +211,11 @@ def max_pool2d_backward(
     batch, channels, height, width = input_shape
     planes = batch * channels
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)
-    bad = np.zeros(planes, dtype=np.bool_)
     _max_unpool_add_kernel(
         np.ascontiguousarray(grad_output).reshape(planes, -1),
         np.ascontiguousarray(indices, dtype=np.int64).reshape(planes, -1),
         grad_input.reshape(planes, height * width),
-        bad,
     )
-    if bad.any():
-        raise ValueError(
-            f"{op}: indices must lie in [0, H*W) = [0, {height * width}) for input_shape "
-            f"{input_shape}"
-        )
     return grad_input
 
 

@@ -54,53 +54,100 @@ def _valid_range(offset: int, stride: int, size: int, out_size: int) -> tuple[in
     return min(max(lo, 0), out_size), min(max(hi, 0), out_size)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _copy(dst, src):
+    # Zero-based loops over 1-D views: Numba then drops its negative-index handling and LLVM
+    # vectorises the copy (measured 4x faster than indexing the whole array with offsets).
+    for k in range(dst.shape[0]):
+        dst[k] = src[k]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _add(dst, src):
+    for k in range(dst.shape[0]):
+        dst[k] += src[k]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _zero(dst):
+    for k in range(dst.shape[0]):
+        dst[k] = 0
+
+
 @njit(cache=True, nogil=True)
 def _im2col_kernel(x, geometry, out_h, out_w, col):  # pragma: no cover - compiled
     kh, kw, sh, sw, ph, pw, dh, dw = geometry
     batch, channels, height, width = x.shape
-    plane = out_h * out_w
+    plane, columns = out_h * out_w, col.shape[1]
+    x_flat, col_flat = x.reshape(-1), col.reshape(-1)
+    # Stride 1 with out_w == width ("same" padding): consecutive output rows read consecutive
+    # input rows of the same pitch, so all valid output rows of one tap are one contiguous
+    # shifted copy; only the few padding columns of each row need zeroing afterwards.
+    one_span = sh == 1 and sw == 1 and out_w == width
     for n in range(batch):
         for c in range(channels):
+            x_plane = (n * channels + c) * height * width
             for i in range(kh):
                 oh_lo, oh_hi = _valid_range(i * dh - ph, sh, height, out_h)
                 for j in range(kw):
-                    row = (c * kh + i) * kw + j
                     col_offset = j * dw - pw
                     ow_lo, ow_hi = _valid_range(col_offset, sw, width, out_w)
-                    for oh in range(out_h):
-                        base = n * plane + oh * out_w
-                        if oh < oh_lo or oh >= oh_hi:
-                            for ow in range(out_w):
-                                col[row, base + ow] = 0
-                            continue
-                        ih = oh * sh + i * dh - ph
-                        for ow in range(ow_lo):
-                            col[row, base + ow] = 0
-                        for ow in range(ow_lo, ow_hi):
-                            col[row, base + ow] = x[n, c, ih, ow * sw + col_offset]
-                        for ow in range(ow_hi, out_w):
-                            col[row, base + ow] = 0
+                    dst = ((c * kh + i) * kw + j) * columns + n * plane
+                    if oh_lo >= oh_hi or ow_lo >= ow_hi:
+                        _zero(col_flat[dst : dst + plane])
+                        continue
+                    _zero(col_flat[dst : dst + oh_lo * out_w])
+                    _zero(col_flat[dst + oh_hi * out_w : dst + plane])
+                    src = x_plane + (oh_lo * sh + i * dh - ph) * width + col_offset
+                    if one_span:
+                        first = dst + oh_lo * out_w
+                        count = (oh_hi - oh_lo) * out_w - ow_lo - (out_w - ow_hi)
+                        _copy(
+                            col_flat[first + ow_lo : first + ow_lo + count],
+                            x_flat[src + ow_lo : src + ow_lo + count],
+                        )
+                        for oh in range(oh_lo, oh_hi):
+                            row = dst + oh * out_w
+                            _zero(col_flat[row : row + ow_lo])
+                            _zero(col_flat[row + ow_hi : row + out_w])
+                        continue
+                    for oh in range(oh_lo, oh_hi):
+                        row = dst + oh * out_w
+                        _zero(col_flat[row : row + ow_lo])
+                        _copy(
+                            col_flat[row + ow_lo : row + ow_hi],
+                            x_flat[src + ow_lo * sw : src + ow_hi * sw : sw],
+                        )
+                        _zero(col_flat[row + ow_hi : row + out_w])
+                        src += sh * width
 
 
 @njit(cache=True, nogil=True)
 def _col2im_kernel(col, geometry, out_h, out_w, x):  # pragma: no cover - compiled
     kh, kw, sh, sw, ph, pw, dh, dw = geometry
     batch, channels, height, width = x.shape
-    plane = out_h * out_w
-    x[...] = 0
+    plane, columns = out_h * out_w, col.shape[1]
+    x_flat, col_flat = x.reshape(-1), col.reshape(-1)
+    _zero(x_flat)
     for n in range(batch):
         for c in range(channels):
+            x_plane = (n * channels + c) * height * width
             for i in range(kh):
                 oh_lo, oh_hi = _valid_range(i * dh - ph, sh, height, out_h)
                 for j in range(kw):
-                    row = (c * kh + i) * kw + j
                     col_offset = j * dw - pw
                     ow_lo, ow_hi = _valid_range(col_offset, sw, width, out_w)
+                    if ow_lo >= ow_hi:
+                        continue
+                    src = ((c * kh + i) * kw + j) * columns + n * plane
+                    dst = x_plane + (oh_lo * sh + i * dh - ph) * width + col_offset
                     for oh in range(oh_lo, oh_hi):
-                        ih = oh * sh + i * dh - ph
-                        base = n * plane + oh * out_w
-                        for ow in range(ow_lo, ow_hi):
-                            x[n, c, ih, ow * sw + col_offset] += col[row, base + ow]
+                        row = src + oh * out_w
+                        _add(
+                            x_flat[dst + ow_lo * sw : dst + ow_hi * sw : sw],
+                            col_flat[row + ow_lo : row + ow_hi],
+                        )
+                        dst += sh * width
 
 
 @njit(cache=True, nogil=True)

@@ -47,15 +47,16 @@ def test_user_written_lenet_trains_saves_and_loads(tmp_path):
     assert sum(p.size for p in model.parameters()) == 61_706
     x = images(8, 1, 28)
     y = np.arange(8) % 10
-    optimizer = optim.Adam(model.parameters(), lr=1e-2)
+    optimizer = optim.Adam(model.parameters(), lr=3e-3)
     losses = []
-    for _ in range(8):
+    for _ in range(12):
         optimizer.zero_grad()
         loss = F.cross_entropy(model(x), y)
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    assert losses[-1] < 0.5 * losses[0]
+    assert losses[-1] < 0.6 * losses[0]
+    assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
 
     path = tmp_path / "lenet.npz"
     ag.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": 1}, path)

@@ -437,14 +437,13 @@ def _node_attrs(item: Any, style: _Style) -> tuple[list[str], dict[str, str]]:
         share = style.profile.share(forward + backward)
         lines.append(f"fwd {_format_ms(forward)} ms · bwd {_format_ms(backward)} ms")
         lines.append(f"{format_bytes(nbytes)} · {share:.1%} of time")
-        heat = _ramp(share / style.max_share if style.max_share > 0 else 0.0, HEAT_STOPS)
+        relative = share / style.max_share if style.max_share > 0 else 0.0
         if style.show_grads:
-            # the fill shows the gradient; the border shows the time
-            attrs.setdefault("penwidth", f"{1 + 4 * share / max(style.max_share, 1e-12):.1f}")
-            attrs.setdefault("color", heat)
+            # the fill shows the gradient, so the time goes to the border's width
+            attrs.setdefault("penwidth", f"{1 + 3 * relative:.1f}")
         else:
-            attrs["fillcolor"] = heat
-            attrs["penwidth"] = f"{1 + 2 * share / max(style.max_share, 1e-12):.1f}"
+            attrs["fillcolor"] = _ramp(relative, HEAT_STOPS)
+            attrs["penwidth"] = f"{1 + 2 * relative:.1f}"
     return lines, attrs
 
 
@@ -532,7 +531,11 @@ def _legend(graph: graphviz.Digraph, style: _Style) -> None:
                 _cell(f"exploding > {style.exploding:.0e} (thick border)"),
             ]
         )
-    if style.profile is not None:
+    if style.profile is not None and style.show_grads:
+        rows.append(
+            [_cell(f"share of op time: border width, thickest = {style.max_share:.0%}", border="0")]
+        )
+    elif style.profile is not None:
         heat = [_cell("share of op time", border="0")]
         for fraction in (0.0, 0.25, 0.5, 0.75, 1.0):
             heat.append(_cell(f"{fraction * style.max_share:.0%}", _ramp(fraction, HEAT_STOPS)))

@@ -369,8 +369,14 @@ class Profiler(_Observer):
         width = max([len("per op type"), *(len(r["op"]) for r in by_op)]) + 2
         lines = [f"{'per op type':<{width}}{header}"]
         lines += [f"{r['op']:<{width}}{numbers(r)}" for r in by_op]
-        total_ms = self.total_seconds * 1e3
-        lines.append(f"{'total':<{width}}{'':>6} {total_ms:>11.3f} ms of op time")
+        total = {
+            "calls": sum(r["calls"] for r in by_op),
+            "forward_ms": sum(r["forward_ms"] for r in by_op),
+            "backward_ms": sum(r["backward_ms"] for r in by_op),
+            "bytes": sum(r["bytes"] for r in by_op),
+            "share": 1.0 if by_op else 0.0,
+        }
+        lines.append(f"{'total':<{width}}{numbers(total)}")
         by_node = self.rows("node")[:top]
         if by_node:
             labels = [f"{r['node']} {r['op']} {r['shape']}" for r in by_node]

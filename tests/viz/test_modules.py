@@ -10,11 +10,12 @@ import re
 
 import numpy as np
 import pytest
-from test_draw import check_golden, labels
 
 import autograd_cv as ag
 from autograd_cv import viz
 from autograd_cv.autograd.node import next_sequence
+
+from .test_draw import check_golden, labels
 
 
 class Tiny:

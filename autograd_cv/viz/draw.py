@@ -147,6 +147,7 @@ class _Drawable:
     @classmethod
     def from_view(cls, view: GraphView) -> _Drawable:
         leaves = {leaf.id: leaf for leaf in view.leaves}
+        ops = {box.id: box for box in view.ops}
         items: list[OpBox | Leaf | _Group] = []
         emitted: set[str] = set()
         inbound: dict[str, list] = {}
@@ -160,7 +161,7 @@ class _Drawable:
             items.append(box)
         items += [leaf for leaf in view.leaves if leaf.id not in emitted]
         edges = [
-            (e.source, e.target.id, [(e.target, e.position)], _edge_kind(e, leaves))
+            (e.source, e.target.id, [(e.target, e.position)], _edge_kind(e, leaves, ops))
             for e in view.edges
         ]
         cluster_of: dict[str, str | None] = {box.id: box.module for box in view.ops}
@@ -168,9 +169,12 @@ class _Drawable:
         return cls(items, edges, _parents(view.modules), cluster_of)
 
 
-def _edge_kind(edge: Any, leaves: dict[str, Leaf]) -> str:
+def _edge_kind(edge: Any, leaves: dict[str, Leaf], ops: dict[str, OpBox]) -> str:
+    """What flows along an edge: a leaf's kind, "data" from ops inputs flow through, or "op"."""
     leaf = leaves.get(edge.source)
-    return leaf.kind if leaf is not None else "op"
+    if leaf is not None:
+        return leaf.kind
+    return "data" if ops[edge.source].data_path else "op"
 
 
 def _parents(modules: dict[str, Any]) -> dict[str, str | None]:
@@ -222,6 +226,7 @@ def _collapse(view: GraphView, depth: int | None) -> _Drawable:
             where[leaf.id] = ""  # drawn as part of its module's box
 
     leaves = {leaf.id: leaf for leaf in view.leaves}
+    ops = {box.id: box for box in view.ops}
     items: list[OpBox | Leaf | _Group] = []
     emitted: set[str] = set()
     merged: dict[tuple[str, str], tuple[list, str]] = {}
@@ -232,7 +237,7 @@ def _collapse(view: GraphView, depth: int | None) -> _Drawable:
             continue
         key = (source, destination)
         if key not in merged:
-            merged[key] = ([], _edge_kind(edge, leaves))
+            merged[key] = ([], _edge_kind(edge, leaves, ops))
         merged[key][0].append((edge.target, edge.position))
     group_by_id = {g.id: g for g in groups.values()}
     sources_of: dict[str, list[str]] = {}
@@ -477,8 +482,21 @@ def _emit(graph: graphviz.Digraph, drawable: _Drawable, view: GraphView, style: 
     for name in sorted(drawable.clusters, key=lambda n: (-n.count("."), order[n])):
         parent = drawable.clusters[name]
         (clusters[parent] if parent is not None else graph).subgraph(clusters[name])
+    # With a data path, parameters (and ops on parameters only, like a Linear's weight.T)
+    # may sit beside the op they feed (minlen=0) rather than a row above it, so modules do
+    # not overlap in rows and the data path stays a straight column.
+    beside = any(kind == "data" for *_, kind in drawable.edges)
+    beside_count: dict[str, int] = {}
     for source, target, (value,), kind in drawable.edges:
         attrs: dict[str, str] = {}
+        flip = False
+        if beside and kind in (PARAMETER, CONSTANT, "op"):
+            attrs["minlen"] = "0"
+            if kind != "op":
+                # A second leaf beside the same op (a conv's bias) goes to its right: the edge
+                # is written op -> leaf and drawn backwards, as dot lays flat edges left to right.
+                beside_count[target] = beside_count.get(target, 0) + 1
+                flip = beside_count[target] % 2 == 0
         if kind == CONSTANT or kind == INPUT:
             attrs["color"] = "#999999"
         if kind == CONSTANT:
@@ -491,7 +509,12 @@ def _emit(graph: graphviz.Digraph, drawable: _Drawable, view: GraphView, style: 
                 if value < style.vanishing:
                     attrs["style"] = "dashed"
             attrs["tooltip"] = _grad_text(value, style)
-        graph.edge(source, target, **attrs)
+        if kind == "data":
+            attrs["weight"] = "4"  # keeps the data path straight; parameters sit to the side
+        if flip:
+            graph.edge(target, source, dir="back", **attrs)
+        else:
+            graph.edge(source, target, **attrs)
 
 
 def _group_has_output(group: _Group, outputs: set[str]) -> bool:

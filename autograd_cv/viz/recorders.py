@@ -178,16 +178,13 @@ class GradRecorder(_Observer):
         total = self._pending.pop(node, None)
         norms: list[float | None] = []
         for edge, grad in zip(node.edges, input_grads):
-            if grad is None:
+            if grad is None or edge is None:  # nothing flows to an input that needs no grad
                 norms.append(None)
                 continue
             array = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
-            if edge is not None:
-                # reduced as the driver reduces it: the norm of what the input receives
-                array = unbroadcast(array, tuple(edge.shape))
+            # reduced as the driver reduces it: the norm of what the input receives
+            array = unbroadcast(array, tuple(edge.shape))
             norms.append(grad_norm(array))
-            if edge is None:
-                continue
             previous = self._pending.get(edge)
             self._pending[edge] = array if previous is None else previous + array
         output = None if total is None else grad_norm(total)

@@ -47,6 +47,10 @@ class OpBox:
     id: str
     node: Node
     module: str | None = None
+    #: True when the op depends on an input (data flows through it), False when it only
+    #: transforms parameters and constants (a Linear's weight.T); the layout straightens
+    #: the data path
+    data_path: bool = False
 
 
 @dataclass
@@ -123,12 +127,22 @@ def collect(outputs: Sequence[Tensor], model: Any = None, show_constants: bool =
                 source = leaf_id(edge)
             view.edges.append(Edge(source, box, position))
 
+    _mark_data_path(view)
     for out in outputs:
         view.outputs.append(box_of[out.node].id if out.node is not None else leaf_id(out))
 
     if model is not None:
         _assign_modules(view, model)
     return view
+
+
+def _mark_data_path(view: GraphView) -> None:
+    """Flag the ops that an input (not only parameters and constants) flows into."""
+    flagged = {leaf.id for leaf in view.leaves if leaf.kind == INPUT}
+    for edge in view.edges:  # grouped by target in creation order, sources come first
+        if edge.source in flagged:
+            edge.target.data_path = True
+            flagged.add(edge.target.id)
 
 
 def _describe_leaf(id_: str, tensor: Tensor, parameter_names: dict[Tensor, str]) -> Leaf:

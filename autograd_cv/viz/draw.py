@@ -80,14 +80,24 @@ def draw_graph(
 ) -> graphviz.Digraph:
     """Draw the graph that produced `outputs`; returns a `graphviz.Digraph` (never runs `dot`).
 
-    - `model`: an `nn.Module`; names parameters (`c1.weight`) and groups ops by module.
+    Ops are boxes (name, output shape, dtype); parameters, inputs and constants are ovals
+    in three colours; arrows run from each input to the op that consumed it. The walk
+    follows `node.edges` like backward, so drawing after `backward()` works; inputs that
+    needed no grad are only known while the graph is alive or if a recorder watched the
+    backward (`show_constants=False` hides them). The same graph gives the same DOT text.
+
+    - `model`: an `nn.Module`; names parameters (`c1.weight`) and draws each module as a
+      labelled cluster (`Module._call_span`; a module called twice keeps its last call).
     - `show_grads`: a `viz.record_grads()` recorder (or True for the latest one) colours
       nodes and edges by gradient norm on a log scale; NaN/Inf red, norms below
       `vanishing` dashed, above `exploding` thick-bordered. Without a recorder only leaf
       `.grad` values are known.
-    - `profile`: a `viz.profile()` recorder; writes times and bytes on ops, hottest filled.
-    - `collapse="module"` (with `model`): one box per module. Modules are the innermost
-      ones (`collapse_depth=None`) or those `collapse_depth` levels below the model.
+    - `profile`: a `viz.profile()` recorder; writes times, bytes and share of time on the
+      ops and fills the hottest darkest (with `show_grads`, the border width shows time).
+    - `collapse="module"` (with `model`): one box per module with its op and parameter
+      counts. Modules are the innermost ones (`collapse_depth=None`) or those
+      `collapse_depth` levels below the model (1: its direct children).
+    - `rankdir`: "TB" (top to bottom), "LR", "BT" or "RL".
     """
     if rankdir not in ("TB", "BT", "LR", "RL"):
         raise ValueError(f"draw_graph: rankdir must be TB, BT, LR or RL, got {rankdir!r}")

@@ -56,14 +56,33 @@ def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
     return tensor
 
 
+def _draw(tensor: Tensor, sampler: str) -> np.ndarray:
+    """Samples written straight into the tensor's array when it allows (no temporary copy)."""
+    data = tensor.data
+    draw = getattr(generator(), sampler)
+    if data.dtype in (np.float32, np.float64) and data.flags.c_contiguous:
+        draw(dtype=data.dtype, out=data)
+        return data
+    return draw(data.shape)
+
+
+def _finish(tensor: Tensor, values: np.ndarray, scale: float, shift: float) -> Tensor:
+    values *= scale
+    values += shift
+    if values is not tensor.data:
+        np.copyto(tensor.data, values, casting="unsafe")
+    tensor.version += 1
+    return tensor
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with samples from U(a, b)."""
-    return _fill(tensor, generator().uniform(a, b, tensor.shape))
+    return _finish(tensor, _draw(tensor, "random"), b - a, a)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with samples from N(mean, std**2)."""
-    return _fill(tensor, generator().normal(mean, std, tensor.shape))
+    return _finish(tensor, _draw(tensor, "standard_normal"), std, mean)
 
 
 def constant_(tensor: Tensor, value: float) -> Tensor:

@@ -1,0 +1,141 @@
+"""One training step (forward, cross-entropy, backward, SGD-momentum step), float32.
+
+LeNet-5 at batch 64 (1x28x28), MLP 784-256-256-10 at batch 128, AlexNetSmall at batch 128
+(3x32x32). Prints ms/step for autograd_cv and, when torch is installed, for the same
+architecture in PyTorch eager (2 threads unless BENCH_THREADS says otherwise) and the ratio,
+all from the same run.
+
+    PYTHONPATH=$PWD python benchmarks/train_step.py [--only lenet5,mlp] [--profile lenet5]
+
+`--profile NAME` runs cProfile over 20 steps of that model and prints where the time goes
+(top functions by own time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+
+import numpy as np
+from _timing import environment, median_seconds, try_torch
+
+import autograd_cv as ag
+from autograd_cv import functional as F
+from autograd_cv import models, optim
+
+# name: (input shape without batch, batch size, repeats)
+SETTINGS = {
+    "lenet5": ((1, 28, 28), 64, 30),
+    "mlp": ((1, 28, 28), 128, 50),
+    "alexnet_small": ((3, 32, 32), 128, 3),
+}
+
+
+def build_ours(name: str):
+    if name == "lenet5":
+        return models.LeNet5()
+    if name == "mlp":
+        return models.MLP([784, 256, 256, 10])
+    return models.AlexNetSmall()
+
+
+def build_torch(torch, name: str):
+    nn = torch.nn
+    if name == "lenet5":
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+        )  # fmt: skip
+    if name == "mlp":
+        return nn.Sequential(
+            nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+            nn.Linear(256, 10),
+        )  # fmt: skip
+
+    def lrn():
+        return nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)
+
+    return nn.Sequential(
+        nn.Conv2d(3, 64, 5, padding=2), nn.ReLU(), lrn(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(), lrn(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(), nn.Conv2d(384, 256, 3, padding=1),
+        nn.ReLU(), nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Flatten(), nn.Dropout(), nn.Linear(2304, 1024), nn.ReLU(), nn.Dropout(),
+        nn.Linear(1024, 512), nn.ReLU(), nn.Linear(512, 10),
+    )  # fmt: skip
+
+
+def batch(name: str) -> tuple[np.ndarray, np.ndarray]:
+    shape, size, _ = SETTINGS[name]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(size, *shape)).astype(np.float32)
+    return x, rng.integers(0, 10, size=size)
+
+
+def ours_step(name: str):
+    ag.manual_seed(0)
+    model = build_ours(name)
+    optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = batch(name)
+    inputs = ag.tensor(x)
+
+    def step() -> None:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(inputs), y)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def torch_step(torch, name: str):
+    torch.manual_seed(0)
+    model = build_torch(torch, name)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = batch(name)
+    inputs, target = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step() -> None:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(inputs), target)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def profile(name: str, steps: int = 20) -> None:
+    step = ours_step(name)
+    step()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(steps):
+        step()
+    profiler.disable()
+    print(f"\ncProfile of {steps} {name} steps (top 25 by own time):")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(SETTINGS), help="comma-separated models")
+    parser.add_argument("--profile", default=None, help="profile this model's step")
+    args = parser.parse_args()
+    print(environment())
+    torch = try_torch()
+    for name in args.only.split(","):
+        _, size, repeats = SETTINGS[name]
+        ours = median_seconds(ours_step(name), repeats=repeats, warmup=2) * 1e3
+        line = f"{name:14s} batch {size:4d}: autograd_cv {ours:9.2f} ms/step"
+        if torch is not None:
+            theirs = median_seconds(torch_step(torch, name), repeats=repeats, warmup=2) * 1e3
+            line += f" | PyTorch {theirs:9.2f} ms/step | ratio {ours / theirs:5.2f}x"
+        print(line, flush=True)
+    if args.profile:
+        profile(args.profile)
+
+
+if __name__ == "__main__":
+    main()

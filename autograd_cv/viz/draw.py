@@ -80,14 +80,24 @@ def draw_graph(
 ) -> graphviz.Digraph:
     """Draw the graph that produced `outputs`; returns a `graphviz.Digraph` (never runs `dot`).
 
-    - `model`: an `nn.Module`; names parameters (`c1.weight`) and groups ops by module.
+    Ops are boxes (name, output shape, dtype); parameters, inputs and constants are ovals
+    in three colours; arrows run from each input to the op that consumed it. The walk
+    follows `node.edges` like backward, so drawing after `backward()` works; inputs that
+    needed no grad are only known while the graph is alive or if a recorder watched the
+    backward (`show_constants=False` hides them). The same graph gives the same DOT text.
+
+    - `model`: an `nn.Module`; names parameters (`c1.weight`) and draws each module as a
+      labelled cluster (`Module._call_span`; a module called twice keeps its last call).
     - `show_grads`: a `viz.record_grads()` recorder (or True for the latest one) colours
       nodes and edges by gradient norm on a log scale; NaN/Inf red, norms below
       `vanishing` dashed, above `exploding` thick-bordered. Without a recorder only leaf
       `.grad` values are known.
-    - `profile`: a `viz.profile()` recorder; writes times and bytes on ops, hottest filled.
-    - `collapse="module"` (with `model`): one box per module. Modules are the innermost
-      ones (`collapse_depth=None`) or those `collapse_depth` levels below the model.
+    - `profile`: a `viz.profile()` recorder; writes times, bytes and share of time on the
+      ops and fills the hottest darkest (with `show_grads`, the border width shows time).
+    - `collapse="module"` (with `model`): one box per module with its op and parameter
+      counts. Modules are the innermost ones (`collapse_depth=None`) or those
+      `collapse_depth` levels below the model (1: its direct children).
+    - `rankdir`: "TB" (top to bottom), "LR", "BT" or "RL".
     """
     if rankdir not in ("TB", "BT", "LR", "RL"):
         raise ValueError(f"draw_graph: rankdir must be TB, BT, LR or RL, got {rankdir!r}")
@@ -147,6 +157,7 @@ class _Drawable:
     @classmethod
     def from_view(cls, view: GraphView) -> _Drawable:
         leaves = {leaf.id: leaf for leaf in view.leaves}
+        ops = {box.id: box for box in view.ops}
         items: list[OpBox | Leaf | _Group] = []
         emitted: set[str] = set()
         inbound: dict[str, list] = {}
@@ -160,7 +171,7 @@ class _Drawable:
             items.append(box)
         items += [leaf for leaf in view.leaves if leaf.id not in emitted]
         edges = [
-            (e.source, e.target.id, [(e.target, e.position)], _edge_kind(e, leaves))
+            (e.source, e.target.id, [(e.target, e.position)], _edge_kind(e, leaves, ops))
             for e in view.edges
         ]
         cluster_of: dict[str, str | None] = {box.id: box.module for box in view.ops}
@@ -168,9 +179,12 @@ class _Drawable:
         return cls(items, edges, _parents(view.modules), cluster_of)
 
 
-def _edge_kind(edge: Any, leaves: dict[str, Leaf]) -> str:
+def _edge_kind(edge: Any, leaves: dict[str, Leaf], ops: dict[str, OpBox]) -> str:
+    """What flows along an edge: a leaf's kind, "data" from ops inputs flow through, or "op"."""
     leaf = leaves.get(edge.source)
-    return leaf.kind if leaf is not None else "op"
+    if leaf is not None:
+        return leaf.kind
+    return "data" if ops[edge.source].data_path else "op"
 
 
 def _parents(modules: dict[str, Any]) -> dict[str, str | None]:
@@ -222,6 +236,7 @@ def _collapse(view: GraphView, depth: int | None) -> _Drawable:
             where[leaf.id] = ""  # drawn as part of its module's box
 
     leaves = {leaf.id: leaf for leaf in view.leaves}
+    ops = {box.id: box for box in view.ops}
     items: list[OpBox | Leaf | _Group] = []
     emitted: set[str] = set()
     merged: dict[tuple[str, str], tuple[list, str]] = {}
@@ -232,7 +247,7 @@ def _collapse(view: GraphView, depth: int | None) -> _Drawable:
             continue
         key = (source, destination)
         if key not in merged:
-            merged[key] = ([], _edge_kind(edge, leaves))
+            merged[key] = ([], _edge_kind(edge, leaves, ops))
         merged[key][0].append((edge.target, edge.position))
     group_by_id = {g.id: g for g in groups.values()}
     sources_of: dict[str, list[str]] = {}
@@ -437,14 +452,13 @@ def _node_attrs(item: Any, style: _Style) -> tuple[list[str], dict[str, str]]:
         share = style.profile.share(forward + backward)
         lines.append(f"fwd {_format_ms(forward)} ms · bwd {_format_ms(backward)} ms")
         lines.append(f"{format_bytes(nbytes)} · {share:.1%} of time")
-        heat = _ramp(share / style.max_share if style.max_share > 0 else 0.0, HEAT_STOPS)
+        relative = share / style.max_share if style.max_share > 0 else 0.0
         if style.show_grads:
-            # the fill shows the gradient; the border shows the time
-            attrs.setdefault("penwidth", f"{1 + 4 * share / max(style.max_share, 1e-12):.1f}")
-            attrs.setdefault("color", heat)
+            # the fill shows the gradient, so the time goes to the border's width
+            attrs.setdefault("penwidth", f"{1 + 3 * relative:.1f}")
         else:
-            attrs["fillcolor"] = heat
-            attrs["penwidth"] = f"{1 + 2 * share / max(style.max_share, 1e-12):.1f}"
+            attrs["fillcolor"] = _ramp(relative, HEAT_STOPS)
+            attrs["penwidth"] = f"{1 + 2 * relative:.1f}"
     return lines, attrs
 
 
@@ -478,8 +492,21 @@ def _emit(graph: graphviz.Digraph, drawable: _Drawable, view: GraphView, style: 
     for name in sorted(drawable.clusters, key=lambda n: (-n.count("."), order[n])):
         parent = drawable.clusters[name]
         (clusters[parent] if parent is not None else graph).subgraph(clusters[name])
+    # With a data path, parameters (and ops on parameters only, like a Linear's weight.T)
+    # may sit beside the op they feed (minlen=0) rather than a row above it, so modules do
+    # not overlap in rows and the data path stays a straight column.
+    beside = any(kind == "data" for *_, kind in drawable.edges)
+    beside_count: dict[str, int] = {}
     for source, target, (value,), kind in drawable.edges:
         attrs: dict[str, str] = {}
+        flip = False
+        if beside and kind in (PARAMETER, CONSTANT, "op"):
+            attrs["minlen"] = "0"
+            if kind != "op":
+                # A second leaf beside the same op (a conv's bias) goes to its right: the edge
+                # is written op -> leaf and drawn backwards, as dot lays flat edges left to right.
+                beside_count[target] = beside_count.get(target, 0) + 1
+                flip = beside_count[target] % 2 == 0
         if kind == CONSTANT or kind == INPUT:
             attrs["color"] = "#999999"
         if kind == CONSTANT:
@@ -492,7 +519,12 @@ def _emit(graph: graphviz.Digraph, drawable: _Drawable, view: GraphView, style: 
                 if value < style.vanishing:
                     attrs["style"] = "dashed"
             attrs["tooltip"] = _grad_text(value, style)
-        graph.edge(source, target, **attrs)
+        if kind == "data":
+            attrs["weight"] = "4"  # keeps the data path straight; parameters sit to the side
+        if flip:
+            graph.edge(target, source, dir="back", **attrs)
+        else:
+            graph.edge(source, target, **attrs)
 
 
 def _group_has_output(group: _Group, outputs: set[str]) -> bool:
@@ -532,7 +564,11 @@ def _legend(graph: graphviz.Digraph, style: _Style) -> None:
                 _cell(f"exploding > {style.exploding:.0e} (thick border)"),
             ]
         )
-    if style.profile is not None:
+    if style.profile is not None and style.show_grads:
+        rows.append(
+            [_cell(f"share of op time: border width, thickest = {style.max_share:.0%}", border="0")]
+        )
+    elif style.profile is not None:
         heat = [_cell("share of op time", border="0")]
         for fraction in (0.0, 0.25, 0.5, 0.75, 1.0):
             heat.append(_cell(f"{fraction * style.max_share:.0%}", _ramp(fraction, HEAT_STOPS)))

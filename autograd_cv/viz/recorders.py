@@ -178,16 +178,13 @@ class GradRecorder(_Observer):
         total = self._pending.pop(node, None)
         norms: list[float | None] = []
         for edge, grad in zip(node.edges, input_grads):
-            if grad is None:
+            if grad is None or edge is None:  # nothing flows to an input that needs no grad
                 norms.append(None)
                 continue
             array = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
-            if edge is not None:
-                # reduced as the driver reduces it: the norm of what the input receives
-                array = unbroadcast(array, tuple(edge.shape))
+            # reduced as the driver reduces it: the norm of what the input receives
+            array = unbroadcast(array, tuple(edge.shape))
             norms.append(grad_norm(array))
-            if edge is None:
-                continue
             previous = self._pending.get(edge)
             self._pending[edge] = array if previous is None else previous + array
         output = None if total is None else grad_norm(total)
@@ -369,8 +366,14 @@ class Profiler(_Observer):
         width = max([len("per op type"), *(len(r["op"]) for r in by_op)]) + 2
         lines = [f"{'per op type':<{width}}{header}"]
         lines += [f"{r['op']:<{width}}{numbers(r)}" for r in by_op]
-        total_ms = self.total_seconds * 1e3
-        lines.append(f"{'total':<{width}}{'':>6} {total_ms:>11.3f} ms of op time")
+        total = {
+            "calls": sum(r["calls"] for r in by_op),
+            "forward_ms": sum(r["forward_ms"] for r in by_op),
+            "backward_ms": sum(r["backward_ms"] for r in by_op),
+            "bytes": sum(r["bytes"] for r in by_op),
+            "share": 1.0 if by_op else 0.0,
+        }
+        lines.append(f"{'total':<{width}}{numbers(total)}")
         by_node = self.rows("node")[:top]
         if by_node:
             labels = [f"{r['node']} {r['op']} {r['shape']}" for r in by_node]

@@ -36,8 +36,10 @@ class Leaf:
     tensor: Tensor | None
     #: the number itself, for a single-number constant (drawn as plain text)
     value: str | None = None
-    #: dotted name of the module that owns this parameter, if any
+    #: dotted name of the module that owns this parameter or internal constant, if any
     module: str | None = None
+    #: True when the label is a name (from the model or Tensor.name), not a generic word
+    named: bool = True
 
 
 @dataclass
@@ -47,6 +49,10 @@ class OpBox:
     id: str
     node: Node
     module: str | None = None
+    #: True when the op depends on an input (data flows through it), False when it only
+    #: transforms parameters and constants (a Linear's weight.T); the layout straightens
+    #: the data path
+    data_path: bool = False
 
 
 @dataclass
@@ -123,12 +129,22 @@ def collect(outputs: Sequence[Tensor], model: Any = None, show_constants: bool =
                 source = leaf_id(edge)
             view.edges.append(Edge(source, box, position))
 
+    _mark_data_path(view)
     for out in outputs:
         view.outputs.append(box_of[out.node].id if out.node is not None else leaf_id(out))
 
     if model is not None:
         _assign_modules(view, model)
     return view
+
+
+def _mark_data_path(view: GraphView) -> None:
+    """Flag the ops that an input (not only parameters and constants) flows into."""
+    flagged = {leaf.id for leaf in view.leaves if leaf.kind == INPUT}
+    for edge in view.edges:  # grouped by target in creation order, sources come first
+        if edge.source in flagged:
+            edge.target.data_path = True
+            flagged.add(edge.target.id)
 
 
 def _describe_leaf(id_: str, tensor: Tensor, parameter_names: dict[Tensor, str]) -> Leaf:
@@ -138,7 +154,9 @@ def _describe_leaf(id_: str, tensor: Tensor, parameter_names: dict[Tensor, str])
     if name is not None:
         return Leaf(id_, PARAMETER, name, shape, dtype, tensor)
     if tensor.requires_grad:
-        return Leaf(id_, PARAMETER, tensor.name or PARAMETER, shape, dtype, tensor)
+        leaf = Leaf(id_, PARAMETER, tensor.name or PARAMETER, shape, dtype, tensor)
+        leaf.named = bool(tensor.name)
+        return leaf
     return _non_grad_leaf(id_, tensor.name, shape, dtype, tensor, _scalar_text(tensor))
 
 
@@ -153,8 +171,8 @@ def _non_grad_leaf(
     if name:
         return Leaf(id_, INPUT, name, shape, dtype, tensor)
     if value is not None:
-        return Leaf(id_, CONSTANT, CONSTANT, shape, dtype, tensor, value)
-    return Leaf(id_, INPUT, INPUT, shape, dtype, tensor)
+        return Leaf(id_, CONSTANT, CONSTANT, shape, dtype, tensor, value, named=False)
+    return Leaf(id_, INPUT, INPUT, shape, dtype, tensor, named=False)
 
 
 def _scalar_text(tensor: Tensor) -> str | None:
@@ -216,6 +234,7 @@ def _assign_modules(view: GraphView, model: Any) -> None:
             if owner in known:
                 leaf.module = owner
                 used.add(owner)
+    _adopt_internal_leaves(view)
     # keep the modules that own something, and their ancestors so clusters nest
     for name in list(used):
         parts = name.split(".")
@@ -224,3 +243,29 @@ def _assign_modules(view: GraphView, model: Any) -> None:
             if prefix in known:
                 used.add(prefix)
     view.modules = {m.name: m for m in sorted(modules, key=lambda m: m.span) if m.name in used}
+
+
+def _adopt_internal_leaves(view: GraphView) -> None:
+    """Put unnamed constants a module makes for itself (LRN's scalars, a dropout mask) in it.
+
+    Such a leaf feeds ops of one module only, and that module also takes data from an op
+    outside it, so the leaf is not the model's input: it belongs inside the module's box.
+    """
+    consumers: dict[str, set[str | None]] = {}
+    fed_by_op: set[str] = set()
+    ops = {box.id: box for box in view.ops}
+    for edge in view.edges:
+        consumers.setdefault(edge.source, set()).add(edge.target.module)
+        source = ops.get(edge.source)
+        if source is not None and edge.target.module is not None:
+            if source.module != edge.target.module:
+                fed_by_op.add(edge.target.module)
+    for leaf in view.leaves:
+        if leaf.kind == PARAMETER or leaf.named:
+            continue  # parameters have owners; named tensors are the user's own
+        owners = consumers.get(leaf.id, set())
+        if len(owners) == 1:
+            (owner,) = owners
+            if owner is not None and owner in fed_by_op:
+                leaf.module = owner
+                leaf.kind = leaf.label = CONSTANT  # the module's own, not the model's input

@@ -1,0 +1,124 @@
+"""`autograd-cv graph`: draw one training step of a classic model to a file.
+
+autograd-cv graph --model lenet5 --grads --out lenet5.svg
+autograd-cv graph --model alexnet-small --collapse module --profile --out alexnet.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class _ModelChoice:
+    build: Callable[[], Any]
+    input_shape: tuple[int, ...]  # one sample
+    num_classes: int
+
+
+def _choices() -> dict[str, _ModelChoice]:
+    from autograd_cv import models
+
+    return {
+        "lenet5": _ModelChoice(models.LeNet5, (1, 28, 28), 10),
+        "alexnet-small": _ModelChoice(models.AlexNetSmall, (3, 32, 32), 10),
+        "alexnet": _ModelChoice(models.AlexNet, (3, 224, 224), 1000),
+        "mlp": _ModelChoice(lambda: models.MLP([784, 256, 256, 10]), (1, 28, 28), 10),
+        "perceptron": _ModelChoice(lambda: models.Perceptron(784, 10), (784,), 10),
+    }
+
+
+MODELS = ("lenet5", "alexnet-small", "alexnet", "mlp", "perceptron")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `autograd-cv graph`."""
+    parser = argparse.ArgumentParser(
+        prog="autograd-cv graph",
+        description="Draw the autograd graph of one training step (forward, cross-entropy, "
+        "backward) of a model on a random batch.",
+    )
+    parser.add_argument("--model", required=True, choices=MODELS, help="which model to draw")
+    parser.add_argument("--batch", type=int, default=2, help="batch size (default 2)")
+    parser.add_argument("--grads", action="store_true", help="colour by gradient norm")
+    parser.add_argument("--profile", action="store_true", help="time ops; print the table")
+    parser.add_argument(
+        "--collapse", choices=("module",), default=None, help="draw each module as one box"
+    )
+    parser.add_argument(
+        "--collapse-depth",
+        type=int,
+        default=None,
+        help="with --collapse: group at this module depth (default: innermost modules)",
+    )
+    parser.add_argument("--rankdir", choices=("TB", "LR", "BT", "RL"), default="TB")
+    parser.add_argument("--dpi", type=int, default=None, help="PNG resolution (default 96)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--out", default=None, help="output file: .svg, .png, .pdf or .dot (default MODEL.svg)"
+    )
+    return parser
+
+
+def graph_main(args: list[str]) -> int:
+    """Run `autograd-cv graph` with `args` (without the subcommand); returns the exit code."""
+    options = build_parser().parse_args(args)
+    if options.batch < 1:
+        print("autograd-cv graph: --batch must be at least 1", file=sys.stderr)
+        return 2
+
+    import autograd_cv as ag
+    from autograd_cv import functional as F
+    from autograd_cv import viz
+
+    choice = _choices()[options.model]
+    ag.manual_seed(options.seed)
+    model = choice.build()
+    rng = np.random.default_rng(options.seed)
+    images = ag.tensor(
+        rng.standard_normal((options.batch, *choice.input_shape), dtype=np.float32),
+        name="images",
+    )
+    labels = ag.tensor(rng.integers(0, choice.num_classes, options.batch), name="labels")
+
+    with ExitStack() as stack:
+        profiler = stack.enter_context(viz.profile()) if options.profile else None
+        recorder = stack.enter_context(viz.record_grads()) if options.grads else None
+        loss = F.cross_entropy(model(images), labels)
+        loss.backward()
+
+    graph = viz.draw_graph(
+        loss,
+        model=model,
+        show_grads=recorder if recorder is not None else False,
+        profile=profiler,
+        collapse=options.collapse,
+        collapse_depth=options.collapse_depth,
+        rankdir=options.rankdir,
+    )
+    out = Path(options.out or f"{options.model}.svg")
+    try:
+        viz.render(graph, out, dpi=options.dpi)
+    except viz.DotNotFoundError as error:
+        fallback = viz.render(graph, out.with_suffix(".dot"))
+        print(f"autograd-cv graph: {error}\nWrote the DOT text to {fallback}.", file=sys.stderr)
+        return 1
+    except (ValueError, FileNotFoundError) as error:
+        print(f"autograd-cv graph: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} (loss {loss.item():.4f})")
+    if profiler is not None:
+        print(profiler.table())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m autograd_cv.viz.cli`
+    raise SystemExit(graph_main(sys.argv[1:]))

@@ -13,12 +13,12 @@ import os
 
 import numpy as np
 from _timing import environment, median_seconds, try_torch
-from autograd_cv.kernels import conv as conv_kernels
-from autograd_cv.kernels import pool as pool_kernels
 from conv import CONV_SHAPES, POOL_SHAPES  # the kernels' benchmark shapes, kept in one place
 
 import autograd_cv as ag
 from autograd_cv import functional as F
+from autograd_cv.kernels import conv as conv_kernels
+from autograd_cv.kernels import pool as pool_kernels
 
 REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
 

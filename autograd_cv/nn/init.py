@@ -71,7 +71,7 @@ def _finish(tensor: Tensor, values: np.ndarray, scale: float, shift: float) -> T
     values += shift
     if values is not tensor.data:
         np.copyto(tensor.data, values, casting="unsafe")
-    tensor.version += 1
+    tensor.bump_version()
     return tensor
 
 

@@ -10,6 +10,7 @@ import ctypes
 import glob
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -45,6 +46,11 @@ POOL_SHAPES = {
 }
 
 REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
+
+
+def settle() -> None:
+    """Let the other library's thread pool go idle before timing (see the note in main)."""
+    time.sleep(0.3)
 
 
 def openblas_info() -> str:
@@ -122,7 +128,9 @@ def conv_case(shape: tuple[int, ...], rng: np.random.Generator) -> dict[str, flo
             out.backward(tg)
             tx.grad = tw.grad = tb.grad = None
 
+        settle()
         result["torch"] = median_time(torch_step, REPEATS)
+        settle()
     return result
 
 
@@ -146,12 +154,17 @@ def pool_case(shape: tuple[int, ...], rng: np.random.Generator) -> dict[str, flo
             torch_f.max_pool2d(tx, k, s).backward(tg)
             tx.grad = None
 
+        settle()
         result["torch"] = median_time(torch_step, REPEATS)
+        settle()
     return result
 
 
 def main() -> None:
     """Print the conv and pool tables, the geometric mean of ratios and the BLAS in use."""
+    # OpenBLAS workers busy-wait for ~0.1 s after each GEMM and torch's OpenMP workers spin
+    # after each parallel region; on 2 cores either would slow the other library's first
+    # repeats, so each library is timed after a short idle pause.
     rng = np.random.default_rng(0)
     print(openblas_info())
     print(f"numba threads: {__import__('numba').get_num_threads()}, repeats: {REPEATS} (median)")

@@ -32,52 +32,53 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------------------
-# Numba kernels. ``geometry`` is (kh, kw, sh, sw, ph, pw, dh, dw); planes are (N*C, H, W).
+# Numba kernels. ``geometry`` is (kh, kw, sh, sw, ph, pw, dh, dw) ((kh, kw, sh, sw, ph, pw) for
+# average pooling). Each ``_*_plane`` function does one (H, W) plane; a serial and a parallel
+# driver loop over the N*C planes. Planes are independent, so the parallel scatter-adds of the
+# backward passes never race. Small inputs take the serial driver: waking the thread pool
+# costs more than it saves there, and on 2 cores a pool woken right after a BLAS call shares a
+# core with OpenBLAS's busy-waiting workers.
+
+PARALLEL_MIN_WORK = 1 << 18  # window taps, measured break-even order on 2 cores
 
 
-@njit(cache=True, parallel=True)
-def _max_pool_kernel(x, geometry, out, indices):  # pragma: no cover - compiled
+@njit(cache=True, inline="always")
+def _max_pool_plane(x, geometry, out, indices):
     kh, kw, sh, sw, ph, pw, dh, dw = geometry
-    planes, height, width = x.shape
-    out_h, out_w = out.shape[1], out.shape[2]
-    for p in prange(planes):
-        for oh in range(out_h):
-            h0 = oh * sh - ph
-            for ow in range(out_w):
-                w0 = ow * sw - pw
-                # -1 marks a window with no in-bounds tap (possible with dilation); see module doc.
-                best = -np.inf
-                best_index = -1
-                for i in range(kh):
-                    ih = h0 + i * dh
-                    if ih < 0 or ih >= height:
+    height, width = x.shape
+    out_h, out_w = out.shape
+    for oh in range(out_h):
+        h0 = oh * sh - ph
+        for ow in range(out_w):
+            w0 = ow * sw - pw
+            # -1 marks a window with no in-bounds tap (possible with dilation); see module doc.
+            best = -np.inf
+            best_index = -1
+            for i in range(kh):
+                ih = h0 + i * dh
+                if ih < 0 or ih >= height:
+                    continue
+                for j in range(kw):
+                    iw = w0 + j * dw
+                    if iw < 0 or iw >= width:
                         continue
-                    for j in range(kw):
-                        iw = w0 + j * dw
-                        if iw < 0 or iw >= width:
-                            continue
-                        value = x[p, ih, iw]
-                        if value > best or np.isnan(value) or best_index < 0:
-                            best = value
-                            best_index = ih * width + iw
-                out[p, oh, ow] = best
-                indices[p, oh, ow] = best_index
+                    value = x[ih, iw]
+                    if value > best or np.isnan(value) or best_index < 0:
+                        best = value
+                        best_index = ih * width + iw
+            out[oh, ow] = best
+            indices[oh, ow] = best_index
 
 
-@njit(cache=True, parallel=True)
-def _max_unpool_add_kernel(grad_output, indices, grad_input):  # pragma: no cover - compiled
-    planes, plane_size = grad_input.shape
-    positions = grad_output.shape[1]
-    # One task per plane: indices point inside their own plane, so the scatter-add of
-    # overlapping windows never races.
-    for p in prange(planes):
-        for k in range(plane_size):
-            grad_input[p, k] = 0
-        for k in range(positions):
-            index = indices[p, k]
-            # -1 marks a window wholly in the padding: its -inf output depends on no input.
-            if 0 <= index < plane_size:
-                grad_input[p, index] += grad_output[p, k]
+@njit(cache=True, inline="always")
+def _max_unpool_plane(grad_output, indices, grad_input):
+    for k in range(grad_input.shape[0]):
+        grad_input[k] = 0
+    for k in range(grad_output.shape[0]):
+        index = indices[k]
+        # -1 marks a window wholly in the padding: its -inf output depends on no input.
+        if 0 <= index < grad_input.shape[0]:
+            grad_input[index] += grad_output[k]
 
 
 @njit(cache=True, inline="always")
@@ -86,44 +87,94 @@ def _window(o, stride, padding, kernel, size):
     return max(start, 0), min(start + kernel, size)
 
 
-@njit(cache=True, parallel=True)
-def _avg_pool_kernel(x, geometry, count_include_pad, out):  # pragma: no cover - compiled
+@njit(cache=True, inline="always")
+def _avg_pool_plane(x, geometry, count_include_pad, out):
     kh, kw, sh, sw, ph, pw = geometry
-    planes, height, width = x.shape
-    out_h, out_w = out.shape[1], out.shape[2]
-    for p in prange(planes):
-        for oh in range(out_h):
-            h_lo, h_hi = _window(oh, sh, ph, kh, height)
-            for ow in range(out_w):
-                w_lo, w_hi = _window(ow, sw, pw, kw, width)
-                total = 0.0
-                for ih in range(h_lo, h_hi):
-                    for iw in range(w_lo, w_hi):
-                        total += x[p, ih, iw]
-                # Padding <= kernel/2 keeps every window inside the padded input, so the
-                # padded count is always kh * kw.
-                count = kh * kw if count_include_pad else (h_hi - h_lo) * (w_hi - w_lo)
-                out[p, oh, ow] = total / count
+    height, width = x.shape
+    out_h, out_w = out.shape
+    for oh in range(out_h):
+        h_lo, h_hi = _window(oh, sh, ph, kh, height)
+        for ow in range(out_w):
+            w_lo, w_hi = _window(ow, sw, pw, kw, width)
+            total = 0.0
+            for ih in range(h_lo, h_hi):
+                for iw in range(w_lo, w_hi):
+                    total += x[ih, iw]
+            # Padding <= kernel/2 keeps every window inside the padded input, so the padded
+            # count is always kh * kw.
+            count = kh * kw if count_include_pad else (h_hi - h_lo) * (w_hi - w_lo)
+            out[oh, ow] = total / count
+
+
+@njit(cache=True, inline="always")
+def _avg_unpool_plane(grad_output, geometry, count_include_pad, grad_input):
+    kh, kw, sh, sw, ph, pw = geometry
+    height, width = grad_input.shape
+    out_h, out_w = grad_output.shape
+    grad_input[:, :] = 0
+    for oh in range(out_h):
+        h_lo, h_hi = _window(oh, sh, ph, kh, height)
+        for ow in range(out_w):
+            w_lo, w_hi = _window(ow, sw, pw, kw, width)
+            count = kh * kw if count_include_pad else (h_hi - h_lo) * (w_hi - w_lo)
+            share = grad_output[oh, ow] / count
+            for ih in range(h_lo, h_hi):
+                for iw in range(w_lo, w_hi):
+                    grad_input[ih, iw] += share
+
+
+@njit(cache=True)
+def _max_pool_serial(x, geometry, out, indices):  # pragma: no cover - compiled
+    for p in range(x.shape[0]):
+        _max_pool_plane(x[p], geometry, out[p], indices[p])
 
 
 @njit(cache=True, parallel=True)
-def _avg_unpool_kernel(grad_output, geometry, count_include_pad, grad_input):  # pragma: no cover
-    kh, kw, sh, sw, ph, pw = geometry
-    planes, height, width = grad_input.shape
-    out_h, out_w = grad_output.shape[1], grad_output.shape[2]
-    for p in prange(planes):
-        for ih in range(height):
-            for iw in range(width):
-                grad_input[p, ih, iw] = 0
-        for oh in range(out_h):
-            h_lo, h_hi = _window(oh, sh, ph, kh, height)
-            for ow in range(out_w):
-                w_lo, w_hi = _window(ow, sw, pw, kw, width)
-                count = kh * kw if count_include_pad else (h_hi - h_lo) * (w_hi - w_lo)
-                share = grad_output[p, oh, ow] / count
-                for ih in range(h_lo, h_hi):
-                    for iw in range(w_lo, w_hi):
-                        grad_input[p, ih, iw] += share
+def _max_pool_parallel(x, geometry, out, indices):  # pragma: no cover - compiled
+    for p in prange(x.shape[0]):
+        _max_pool_plane(x[p], geometry, out[p], indices[p])
+
+
+@njit(cache=True)
+def _max_unpool_serial(grad_output, indices, grad_input):  # pragma: no cover - compiled
+    for p in range(grad_input.shape[0]):
+        _max_unpool_plane(grad_output[p], indices[p], grad_input[p])
+
+
+@njit(cache=True, parallel=True)
+def _max_unpool_parallel(grad_output, indices, grad_input):  # pragma: no cover - compiled
+    for p in prange(grad_input.shape[0]):
+        _max_unpool_plane(grad_output[p], indices[p], grad_input[p])
+
+
+@njit(cache=True)
+def _avg_pool_serial(x, geometry, count_include_pad, out):  # pragma: no cover - compiled
+    for p in range(x.shape[0]):
+        _avg_pool_plane(x[p], geometry, count_include_pad, out[p])
+
+
+@njit(cache=True, parallel=True)
+def _avg_pool_parallel(x, geometry, count_include_pad, out):  # pragma: no cover - compiled
+    for p in prange(x.shape[0]):
+        _avg_pool_plane(x[p], geometry, count_include_pad, out[p])
+
+
+@njit(cache=True)
+def _avg_unpool_serial(grad_output, geometry, count_include_pad, grad_input):  # pragma: no cover
+    for p in range(grad_input.shape[0]):
+        _avg_unpool_plane(grad_output[p], geometry, count_include_pad, grad_input[p])
+
+
+@njit(cache=True, parallel=True)
+def _avg_unpool_parallel(grad_output, geometry, count_include_pad, grad_input):  # pragma: no cover
+    for p in prange(grad_input.shape[0]):
+        _avg_unpool_plane(grad_output[p], geometry, count_include_pad, grad_input[p])
+
+
+def _driver(serial, parallel, out_shape: tuple[int, ...], kernel_size: Pair):
+    """The parallel driver when the window taps to visit make waking the pool pay."""
+    work = int(np.prod(out_shape)) * kernel_size[0] * kernel_size[1]
+    return parallel if work >= PARALLEL_MIN_WORK else serial
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,7 +229,8 @@ def max_pool2d_forward(
     indices = np.empty((batch, channels, out_h, out_w), dtype=np.int64)
     planes = np.ascontiguousarray(x).reshape(batch * channels, height, width)
     geometry = (*kernel_size, *stride, *padding, *dilation)
-    _max_pool_kernel(
+    run = _driver(_max_pool_serial, _max_pool_parallel, out.shape, kernel_size)
+    run(
         planes,
         geometry,
         out.reshape(batch * channels, out_h, out_w),
@@ -211,7 +263,8 @@ def max_pool2d_backward(
     batch, channels, height, width = input_shape
     planes = batch * channels
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)
-    _max_unpool_add_kernel(
+    run = _driver(_max_unpool_serial, _max_unpool_parallel, grad_output.shape, (1, 1))
+    run(
         np.ascontiguousarray(grad_output).reshape(planes, -1),
         np.ascontiguousarray(indices, dtype=np.int64).reshape(planes, -1),
         grad_input.reshape(planes, height * width),
@@ -234,7 +287,8 @@ def avg_pool2d_forward(
     )
     batch, channels, height, width = x.shape
     out = np.empty((batch, channels, out_h, out_w), dtype=x.dtype)
-    _avg_pool_kernel(
+    run = _driver(_avg_pool_serial, _avg_pool_parallel, out.shape, kernel_size)
+    run(
         np.ascontiguousarray(x).reshape(batch * channels, height, width),
         (*kernel_size, *stride, *padding),
         bool(count_include_pad),
@@ -261,7 +315,8 @@ def avg_pool2d_backward(
     _check_grad_output(op, grad_output, input_shape, out_size)
     batch, channels, height, width = input_shape
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)
-    _avg_unpool_kernel(
+    run = _driver(_avg_unpool_serial, _avg_unpool_parallel, grad_output.shape, kernel_size)
+    run(
         np.ascontiguousarray(grad_output).reshape(batch * channels, *out_size),
         (*kernel_size, *stride, *padding),
         bool(count_include_pad),

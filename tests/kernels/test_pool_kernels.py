@@ -206,6 +206,27 @@ def test_avg_pool_backward_is_adjoint_and_matches_differences(case, count_includ
     np.testing.assert_allclose(np.vdot(direction, grad_input), numeric, rtol=1e-6, atol=1e-8)
 
 
+def test_parallel_and_serial_drivers_agree(monkeypatch):
+    x = np.random.default_rng(0).standard_normal((2, 3, 7, 6))
+    geometry = ((3, 2), (2, 1), (1, 1))
+    results = []
+    for threshold in (1 << 62, 0):  # all serial, then all parallel
+        monkeypatch.setattr(pool, "PARALLEL_MIN_WORK", threshold)
+        out, indices = pool.max_pool2d_forward(x, *geometry)
+        avg = pool.avg_pool2d_forward(x, *geometry, count_include_pad=False)
+        results.append(
+            (
+                out,
+                indices,
+                pool.max_pool2d_backward(out, indices, x.shape),
+                avg,
+                pool.avg_pool2d_backward(avg, x.shape, *geometry, count_include_pad=False),
+            )
+        )
+    for serial, parallel in zip(*results, strict=True):
+        np.testing.assert_array_equal(serial, parallel)
+
+
 # ---------------------------------------------------------------------------------------------
 # dtypes and errors
 

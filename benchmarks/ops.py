@@ -10,9 +10,11 @@ Run as `python benchmarks/ops.py`; nothing here asserts.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 
 import numpy as np
-from _timing import environment, median_seconds, try_torch
+from _timing import environment, try_torch
 from conv import CONV_SHAPES, POOL_SHAPES  # the kernels' benchmark shapes, kept in one place
 
 import autograd_cv as ag
@@ -21,6 +23,20 @@ from autograd_cv.kernels import conv as conv_kernels
 from autograd_cv.kernels import pool as pool_kernels
 
 REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
+
+
+def interleaved_medians(functions: dict[str, Callable[[], None]]) -> dict[str, float]:
+    """Median seconds of each function, timed in turns (engine, kernels, torch, engine, ...)
+    so that a busy machine slows all of them alike and the ratios stay meaningful."""
+    for fn in functions.values():
+        fn()  # warm up: compile, allocate
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(REPEATS):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def conv_row(shape: tuple[int, ...], rng: np.random.Generator, torch) -> dict[str, float]:
@@ -46,10 +62,7 @@ def conv_row(shape: tuple[int, ...], rng: np.random.Generator, torch) -> dict[st
         conv_kernels.conv2d_backward_weight(x_data, grad_output, w_data.shape, *geometry)
         grad_output.sum(axis=(0, 2, 3))
 
-    row = {
-        "engine": median_seconds(engine, REPEATS),
-        "kernels": median_seconds(kernels, REPEATS),
-    }
+    functions = {"engine": engine, "kernels": kernels}
     if torch is not None:
         tx = torch.from_numpy(x_data).requires_grad_()
         tw = torch.from_numpy(w_data).requires_grad_()
@@ -60,8 +73,8 @@ def conv_row(shape: tuple[int, ...], rng: np.random.Generator, torch) -> dict[st
             tx.grad = tw.grad = tb.grad = None
             torch.nn.functional.conv2d(tx, tw, tb, stride=s, padding=p).backward(tg)
 
-        row["torch"] = median_seconds(reference, REPEATS)
-    return row
+        functions["torch"] = reference
+    return interleaved_medians(functions)
 
 
 def pool_row(shape: tuple[int, ...], rng: np.random.Generator, torch) -> dict[str, float]:
@@ -79,10 +92,7 @@ def pool_row(shape: tuple[int, ...], rng: np.random.Generator, torch) -> dict[st
         _, indices = pool_kernels.max_pool2d_forward(x_data, (k, k), (s, s), (0, 0))
         pool_kernels.max_pool2d_backward(grad_output, indices, x_data.shape)
 
-    row = {
-        "engine": median_seconds(engine, REPEATS),
-        "kernels": median_seconds(kernels, REPEATS),
-    }
+    functions = {"engine": engine, "kernels": kernels}
     if torch is not None:
         tx = torch.from_numpy(x_data).requires_grad_()
         tg = torch.from_numpy(grad_output)
@@ -91,8 +101,8 @@ def pool_row(shape: tuple[int, ...], rng: np.random.Generator, torch) -> dict[st
             tx.grad = None
             torch.nn.functional.max_pool2d(tx, k, s).backward(tg)
 
-        row["torch"] = median_seconds(reference, REPEATS)
-    return row
+        functions["torch"] = reference
+    return interleaved_medians(functions)
 
 
 def _print(name: str, row: dict[str, float], ratios: list[float]) -> None:
@@ -109,7 +119,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     torch = try_torch()
     print(environment())
-    print(f"repeats: {REPEATS} (median); times in ms for forward + backward, float32\n")
+    print(f"repeats: {REPEATS} (median, interleaved); ms for forward + backward, float32\n")
     header = (
         f"{'op':24s} {'engine':>9s} {'kernels':>9s} {'overhead':>9s} {'torch':>9s} {'ratio':>6s}"
     )

@@ -13,6 +13,7 @@ from autograd_cv.ops.activation import (
     softmax,
     tanh,
 )
+from autograd_cv.ops.conv import conv2d, conv_transpose2d
 from autograd_cv.ops.linear import linear
 from autograd_cv.ops.loss import (
     binary_cross_entropy,
@@ -23,10 +24,11 @@ from autograd_cv.ops.loss import (
     nll_loss,
 )
 from autograd_cv.ops.norm import batch_norm, dropout, local_response_norm
+from autograd_cv.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 
 __all__ = [
-    "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
-    "leaky_relu", "linear", "local_response_norm", "log_softmax", "logsumexp",
+    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "conv2d", "conv_transpose2d", "cross_entropy", "dropout",
+    "leaky_relu", "linear", "local_response_norm", "log_softmax", "logsumexp", "max_pool2d",
     "mse_loss", "multi_margin_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
 ]  # fmt: skip

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from autograd_cv import functional as F
-from autograd_cv.ops import activation, loss, norm
+from autograd_cv.ops import activation, conv, loss, norm, pool
 from autograd_cv.testing import strategies as S
 from autograd_cv.testing.registry.spec import OpSpec, register
 
@@ -81,6 +81,79 @@ def _batch_norm_reference(x, weight, bias, eps=1e-5):
     mean = x.mean(axis=axes, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
     return (x - mean) / np.sqrt(var + eps) * weight.reshape(shape) + bias.reshape(shape)
+
+
+def _conv2d_reference(x, w, b, stride, padding, dilation, groups):
+    """Cross-correlation by a loop over output positions (and groups)."""
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    n, channels, h, width = x.shape
+    out_channels, per_group, kh, kw = w.shape
+    padded = np.zeros((n, channels, h + 2 * ph, width + 2 * pw))
+    padded[:, :, ph : ph + h, pw : pw + width] = x
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (width + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((n, out_channels, oh, ow))
+    per_out = out_channels // groups
+    for g, i, j in np.ndindex(groups, oh, ow):
+        rows = slice(i * sh, i * sh + dh * (kh - 1) + 1, dh)
+        cols = slice(j * sw, j * sw + dw * (kw - 1) + 1, dw)
+        patch = padded[:, g * per_group : (g + 1) * per_group, rows, cols]
+        weight = w[g * per_out : (g + 1) * per_out]
+        out[:, g * per_out : (g + 1) * per_out, i, j] = np.einsum("nchw,ochw->no", patch, weight)
+    return out + (0 if b is None else b.reshape(1, -1, 1, 1))
+
+
+def _conv_transpose2d_reference(x, w, b, stride, padding, output_padding, groups, dilation):
+    """Transposed convolution by scattering each input value through the kernel."""
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    n, in_channels, h, width = x.shape
+    _, per_group_out, kh, kw = w.shape
+    per_group_in = in_channels // groups
+    full_h = (h - 1) * sh + dh * (kh - 1) + 1 + output_padding[0]
+    full_w = (width - 1) * sw + dw * (kw - 1) + 1 + output_padding[1]
+    full = np.zeros((n, per_group_out * groups, full_h, full_w))
+    for g, i, j, a, c in np.ndindex(groups, h, width, kh, kw):
+        inputs = x[:, g * per_group_in : (g + 1) * per_group_in, i, j]
+        taps = w[g * per_group_in : (g + 1) * per_group_in, :, a, c]
+        outs = slice(g * per_group_out, (g + 1) * per_group_out)
+        full[:, outs, i * sh + a * dh, j * sw + c * dw] += inputs @ taps
+    out = full[:, :, ph : full_h - ph, pw : full_w - pw]
+    return out + (0 if b is None else b.reshape(1, -1, 1, 1))
+
+
+def _pool_reference(x, kernel, stride, padding, dilation, reduce, count_include_pad=True):
+    """Max or mean over each window by a loop; padding is -inf (max) or 0 (mean)."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    n, channels, h, width = x.shape
+    fill = -np.inf if reduce == "max" else 0.0
+    padded = np.full((n, channels, h + 2 * ph, width + 2 * pw), fill)
+    padded[:, :, ph : ph + h, pw : pw + width] = x
+    real = np.zeros(padded.shape[2:])
+    real[ph : ph + h, pw : pw + width] = 1
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (width + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((n, channels, oh, ow))
+    for i, j in np.ndindex(oh, ow):
+        rows = slice(i * sh, i * sh + dh * (kh - 1) + 1, dh)
+        cols = slice(j * sw, j * sw + dw * (kw - 1) + 1, dw)
+        window = padded[:, :, rows, cols]
+        if reduce == "max":
+            out[:, :, i, j] = window.max(axis=(2, 3))
+        else:
+            count = kh * kw if count_include_pad else real[rows, cols].sum()
+            out[:, :, i, j] = window.sum(axis=(2, 3)) / count
+    return out
+
+
+def _adaptive_reference(x, output_size):
+    n, channels, h, w = x.shape
+    oh, ow = output_size
+    out = np.zeros((n, channels, oh, ow))
+    for i, j in np.ndindex(oh, ow):
+        top, bottom = (i * h) // oh, -(-((i + 1) * h) // oh)
+        left, right = (j * w) // ow, -(-((j + 1) * w) // ow)
+        out[:, :, i, j] = x[:, :, top:bottom, left:right].mean(axis=(2, 3))
+    return out
 
 
 # ----- strategies -------------------------------------------------------------------------
@@ -217,6 +290,73 @@ def _dropout_args(draw):
     )
 
 
+@st.composite
+def _conv_args(draw):
+    geometry = draw(S.conv_geometries())
+    x = draw(S.arrays(geometry.input_shape))
+    w = draw(S.arrays(geometry.weight_shape))
+    return x, w, draw(S.arrays((geometry.out_channels,))), geometry
+
+
+def _conv2d(x, w, b, g):
+    return F.conv2d(x, w, b, g.stride, g.padding, g.dilation, g.groups)
+
+
+def _conv2d_ref(x, w, b, g):
+    return _conv2d_reference(x, w, b, g.stride, g.padding, g.dilation, g.groups)
+
+
+@st.composite
+def _conv_transpose_args(draw):
+    """Input, (in, out / groups, kh, kw) weight, bias and arguments of a conv_transpose2d."""
+    g = draw(S.conv_geometries())
+    output_padding = tuple(draw(st.integers(0, s - 1)) for s in g.stride)
+    # Padding may not eat the whole output: (n - 1) s + d (k - 1) + op + 1 - 2 p >= 1.
+    padding = tuple(
+        min(p, ((n - 1) * s + d * (k - 1) + o) // 2)
+        for p, n, s, d, k, o in zip(
+            g.padding, (g.height, g.width), g.stride, g.dilation, g.kernel_size, output_padding
+        )
+    )
+    x = draw(S.arrays(g.input_shape))
+    w = draw(S.arrays((g.in_channels, g.out_channels // g.groups, *g.kernel_size)))
+    b = draw(S.arrays((g.out_channels,)))
+    return x, w, b, (g.stride, padding, output_padding, g.groups, g.dilation)
+
+
+@st.composite
+def _pool_geometry(draw, dilation: bool):
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    dilations = tuple(draw(st.integers(1, 2)) if dilation else 1 for _ in kernel)
+    # Big enough that every window holds a real value (never only padding).
+    sizes = [draw(st.integers(max(1, d * (k - 1) + 1 - p), 6))
+             for k, p, d in zip(kernel, padding, dilations)]  # fmt: skip
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), *sizes)
+    return shape, kernel, stride, padding, dilations
+
+
+@st.composite
+def _max_pool_args(draw):
+    shape, kernel, stride, padding, dilation = draw(_pool_geometry(True))
+    x = draw(S.distinct(S.arrays(shape)))
+    return x, kernel, stride, padding, dilation
+
+
+@st.composite
+def _avg_pool_args(draw):
+    shape, kernel, stride, padding, _ = draw(_pool_geometry(False))
+    return draw(S.arrays(shape)), kernel, stride, padding, draw(st.booleans())
+
+
+@st.composite
+def _adaptive_args(draw):
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), *draw(S.shapes(2, 2, max_side=7)))
+    output_size = (draw(st.integers(1, shape[2])), draw(st.integers(1, shape[3])))
+    return draw(S.arrays(shape)), output_size
+
+
 def _dropout(x, p, seed):
     return F.dropout(x, p, generator=np.random.default_rng(seed))
 
@@ -317,6 +457,36 @@ register(
     OpSpec(
         "local_response_norm", F.local_response_norm, _lrn_args, (norm.ChannelWindowSum,),
         reference=_lrn_reference,
+    ),
+    OpSpec(
+        "conv2d", _conv2d, _conv_args, (conv.Conv2d, conv.ConvTranspose2d, conv.Conv2dWeightGrad),
+        wrt=(0, 1, 2), reference=_conv2d_ref, examples=0.5,
+    ),
+    OpSpec(
+        "conv2d-no-bias", lambda x, w, b, g: _conv2d(x, w, None, g), _conv_args,
+        (conv.Conv2d, conv.ConvTranspose2d, conv.Conv2dWeightGrad), wrt=(0, 1),
+        reference=lambda x, w, b, g: _conv2d_ref(x, w, None, g), examples=0.5,
+    ),
+    OpSpec(
+        "conv_transpose2d", lambda x, w, b, args: F.conv_transpose2d(x, w, b, *args),
+        _conv_transpose_args, (conv.ConvTranspose2d, conv.Conv2d, conv.Conv2dWeightGrad),
+        wrt=(0, 1, 2), reference=lambda x, w, b, a: _conv_transpose2d_reference(x, w, b, *a),
+        examples=0.5,
+    ),
+    OpSpec(
+        "max_pool2d", F.max_pool2d, _max_pool_args, (pool.MaxPool2d, pool.MaxPool2dBackward),
+        reference=lambda x, k, s, p, d: _pool_reference(x, k, s, p, d, "max"),
+    ),
+    OpSpec(
+        "avg_pool2d",
+        lambda x, k, s, p, count: F.avg_pool2d(x, k, s, p, count_include_pad=count),
+        _avg_pool_args, (pool.AvgPool2d, pool.AvgPool2dBackward),
+        reference=lambda x, k, s, p, count: _pool_reference(x, k, s, p, (1, 1), "mean", count),
+        examples=0.5,
+    ),
+    OpSpec(
+        "adaptive_avg_pool2d", F.adaptive_avg_pool2d, _adaptive_args, (),
+        reference=_adaptive_reference, examples=0.5,
     ),
     OpSpec(
         "dropout", _dropout, _dropout_args, (), reference=_dropout_reference,

@@ -1,0 +1,31 @@
+"""Numba kernels on raw ndarrays for convolution and pooling; nothing here knows Tensor.
+
+Importing this package compiles nothing: every kernel is compiled lazily on first call and
+cached on disk.
+"""
+
+from autograd_cv.kernels.conv import (
+    col2im,
+    conv2d_backward_input,
+    conv2d_backward_weight,
+    conv2d_forward,
+    im2col,
+)
+from autograd_cv.kernels.pool import (
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
+
+__all__ = [
+    "avg_pool2d_backward",
+    "avg_pool2d_forward",
+    "col2im",
+    "conv2d_backward_input",
+    "conv2d_backward_weight",
+    "conv2d_forward",
+    "im2col",
+    "max_pool2d_backward",
+    "max_pool2d_forward",
+]

@@ -1,0 +1,432 @@
+"""2-D convolution on raw ndarrays: im2col/col2im in Numba, the products in NumPy's BLAS.
+
+Layouts follow torch.nn.functional: inputs NCHW, weights OIHW (``I = C // groups``).
+
+Column layout: ``col`` has shape ``(C * kh * kw, N * OH * OW)``. Row ``(c * kh + i) * kw + j``
+is input channel ``c`` seen through kernel tap ``(i, j)``; column ``n * OH * OW + oh * OW + ow``
+is output pixel ``(oh, ow)`` of sample ``n``. With this layout each group's forward product,
+input-gradient product and weight-gradient product is one large GEMM over the whole batch
+(the rows of a group are contiguous), and im2col/col2im write and read whole contiguous output
+rows, so the copies vectorise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from autograd_cv.kernels._geometry import (
+    Pair,
+    as_pair,
+    check_array,
+    check_geometry,
+    check_non_negative,
+    check_positive,
+    check_same_dtype,
+    check_shape4,
+)
+
+__all__ = [
+    "im2col",
+    "col2im",
+    "conv2d_forward",
+    "conv2d_backward_input",
+    "conv2d_backward_weight",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Numba kernels. ``geometry`` is (kh, kw, sh, sw, ph, pw, dh, dw).
+#
+# They run on one thread on purpose. Each sits between two OpenBLAS GEMMs, and OpenBLAS's
+# worker threads busy-wait (no yield) for tens of milliseconds after every GEMM; a Numba
+# parallel region started then shares a core with that spinner and stalls for scheduler ticks.
+# Measured on the 2-core target, parallel=True made whole conv steps 2-5x slower, so the
+# second core's work here is BLAS's, and these copies stay cache-sized (see BLOCK_BYTES).
+
+
+@njit(cache=True, inline="always")
+def _valid_range(offset: int, stride: int, size: int, out_size: int) -> tuple[int, int]:
+    # Output positions o with 0 <= o * stride + offset < size, as [lo, hi); precomputing it
+    # leaves the inner copy loop without a bounds branch, so LLVM can vectorise it.
+    lo = -(offset // stride) if offset < 0 else 0
+    hi = -((offset - size) // stride)
+    return min(max(lo, 0), out_size), min(max(hi, 0), out_size)
+
+
+@njit(cache=True, nogil=True)
+def _im2col_kernel(x, geometry, out_h, out_w, col):  # pragma: no cover - compiled
+    kh, kw, sh, sw, ph, pw, dh, dw = geometry
+    batch, channels, height, width = x.shape
+    plane = out_h * out_w
+    for n in range(batch):
+        for c in range(channels):
+            for i in range(kh):
+                oh_lo, oh_hi = _valid_range(i * dh - ph, sh, height, out_h)
+                for j in range(kw):
+                    row = (c * kh + i) * kw + j
+                    col_offset = j * dw - pw
+                    ow_lo, ow_hi = _valid_range(col_offset, sw, width, out_w)
+                    for oh in range(out_h):
+                        base = n * plane + oh * out_w
+                        if oh < oh_lo or oh >= oh_hi:
+                            for ow in range(out_w):
+                                col[row, base + ow] = 0
+                            continue
+                        ih = oh * sh + i * dh - ph
+                        for ow in range(ow_lo):
+                            col[row, base + ow] = 0
+                        for ow in range(ow_lo, ow_hi):
+                            col[row, base + ow] = x[n, c, ih, ow * sw + col_offset]
+                        for ow in range(ow_hi, out_w):
+                            col[row, base + ow] = 0
+
+
+@njit(cache=True, nogil=True)
+def _col2im_kernel(col, geometry, out_h, out_w, x):  # pragma: no cover - compiled
+    kh, kw, sh, sw, ph, pw, dh, dw = geometry
+    batch, channels, height, width = x.shape
+    plane = out_h * out_w
+    x[...] = 0
+    for n in range(batch):
+        for c in range(channels):
+            for i in range(kh):
+                oh_lo, oh_hi = _valid_range(i * dh - ph, sh, height, out_h)
+                for j in range(kw):
+                    row = (c * kh + i) * kw + j
+                    col_offset = j * dw - pw
+                    ow_lo, ow_hi = _valid_range(col_offset, sw, width, out_w)
+                    for oh in range(oh_lo, oh_hi):
+                        ih = oh * sh + i * dh - ph
+                        base = n * plane + oh * out_w
+                        for ow in range(ow_lo, ow_hi):
+                            x[n, c, ih, ow * sw + col_offset] += col[row, base + ow]
+
+
+@njit(cache=True, nogil=True)
+def _rows_to_nchw(rows, bias, out):  # pragma: no cover - compiled
+    # rows is the GEMM result (O, N * L); out is (N, O, L). Adding the bias here saves a pass.
+    batch, channels, plane = out.shape
+    for n in range(batch):
+        base = n * plane
+        for o in range(channels):
+            b = bias[o]
+            for k in range(plane):
+                out[n, o, k] = rows[o, base + k] + b
+
+
+@njit(cache=True, nogil=True)
+def _nchw_to_rows(grad_output, rows):  # pragma: no cover - compiled
+    # grad_output (N, O, L) -> rows (O, N * L), the layout the backward GEMMs want.
+    batch, channels, plane = grad_output.shape
+    for n in range(batch):
+        base = n * plane
+        for o in range(channels):
+            for k in range(plane):
+                rows[o, base + k] = grad_output[n, o, k]
+
+
+# ---------------------------------------------------------------------------------------------
+# Python wrappers: validate, allocate, call the kernels and the GEMMs.
+
+
+def _normalise(op: str, kernel_size, stride, padding, dilation) -> tuple[Pair, Pair, Pair, Pair]:
+    kernel_size = as_pair(kernel_size, "kernel_size", op)
+    stride = as_pair(stride, "stride", op)
+    padding = as_pair(padding, "padding", op)
+    dilation = as_pair(dilation, "dilation", op)
+    check_positive(kernel_size, "kernel_size", op)
+    check_positive(stride, "stride", op)
+    check_positive(dilation, "dilation", op)
+    check_non_negative(padding, "padding", op)
+    return kernel_size, stride, padding, dilation
+
+
+def _pack(kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair) -> tuple[int, ...]:
+    return (*kernel_size, *stride, *padding, *dilation)
+
+
+def _check_groups(op: str, groups: int, in_channels: int, weight_shape: tuple[int, ...]) -> None:
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    out_channels, in_per_group = weight_shape[0], weight_shape[1]
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"{op}: groups={groups} must divide the input channels ({in_channels}) and the "
+            f"output channels ({out_channels}); weight shape {tuple(weight_shape)}"
+        )
+    if in_per_group * groups != in_channels:
+        raise ValueError(
+            f"{op}: weight shape {tuple(weight_shape)} expects {in_per_group} input channels "
+            f"per group x {groups} groups = {in_per_group * groups}, but the input has "
+            f"{in_channels} channels"
+        )
+
+
+def _check_grad_output_fits(
+    op: str,
+    grad_output_shape: tuple[int, ...],
+    input_shape: tuple[int, ...],
+    kernel_size: Pair,
+    stride: Pair,
+    padding: Pair,
+    dilation: Pair,
+) -> None:
+    # grad_output must be the conv output of input_shape, except that, as conv_transpose2d's
+    # output_padding allows, the input may have up to max(stride, dilation) - 1 rows/cols more
+    # than grad_output's windows need (they get a zero gradient, or what the math gives).
+    natural = check_geometry(op, input_shape[2:], kernel_size, stride, padding, dilation)
+    given = tuple(grad_output_shape[2:])
+    for a in (0, 1):
+        extent = dilation[a] * (kernel_size[a] - 1) + 1
+        slack = input_shape[2 + a] + 2 * padding[a] - extent - (given[a] - 1) * stride[a]
+        if given[a] < 1 or not 0 <= slack < max(stride[a], dilation[a]):
+            raise ValueError(
+                f"{op}: grad_output spatial size {given} does not fit input shape "
+                f"{tuple(input_shape)} with kernel_size {kernel_size}, stride {stride}, padding "
+                f"{padding}, dilation {dilation}: expected {natural} (the input may exceed the "
+                f"minimal one by less than max(stride, dilation), as with output_padding)"
+            )
+
+
+def im2col(
+    x: np.ndarray,
+    kernel_size: Pair,
+    stride: Pair = (1, 1),
+    padding: Pair = (0, 0),
+    dilation: Pair = (1, 1),
+) -> np.ndarray:
+    """Unfold NCHW ``x`` into ``col`` of shape ``(C * kh * kw, N * OH * OW)`` (see module doc)."""
+    op = "im2col"
+    check_array(x, "x", op)
+    kernel_size, stride, padding, dilation = _normalise(op, kernel_size, stride, padding, dilation)
+    out_h, out_w = check_geometry(op, x.shape[2:], kernel_size, stride, padding, dilation)
+    batch, channels = x.shape[:2]
+    kh, kw = kernel_size
+    col = np.empty((channels * kh * kw, batch * out_h * out_w), dtype=x.dtype)
+    geometry = _pack(kernel_size, stride, padding, dilation)
+    _im2col_kernel(np.ascontiguousarray(x), geometry, out_h, out_w, col)
+    return col
+
+
+def col2im(
+    col: np.ndarray,
+    input_shape: tuple[int, int, int, int],
+    kernel_size: Pair,
+    stride: Pair = (1, 1),
+    padding: Pair = (0, 0),
+    dilation: Pair = (1, 1),
+) -> np.ndarray:
+    """Fold ``col`` back into an NCHW array of ``input_shape``, summing overlapping taps."""
+    op = "col2im"
+    check_array(col, "col", op, ndim=2)
+    kernel_size, stride, padding, dilation = _normalise(op, kernel_size, stride, padding, dilation)
+    input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)")
+    out_h, out_w = check_geometry(op, input_shape[2:], kernel_size, stride, padding, dilation)
+    batch, channels = input_shape[:2]
+    expected = (channels * kernel_size[0] * kernel_size[1], batch * out_h * out_w)
+    if col.shape != expected:
+        raise ValueError(
+            f"{op}: col shape {col.shape} does not match input_shape {input_shape} with "
+            f"kernel_size {kernel_size}: expected {expected}"
+        )
+    x = np.empty(input_shape, dtype=col.dtype)
+    geometry = _pack(kernel_size, stride, padding, dilation)
+    _col2im_kernel(np.ascontiguousarray(col), geometry, out_h, out_w, x)
+    return x
+
+
+def conv2d_forward(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    stride: Pair = (1, 1),
+    padding: Pair = (0, 0),
+    dilation: Pair = (1, 1),
+    groups: int = 1,
+) -> np.ndarray:
+    """Cross-correlate NCHW ``x`` with OIHW ``weight`` (+ ``bias``), as torch's conv2d."""
+    op = "conv2d_forward"
+    check_array(x, "input", op)
+    check_array(weight, "weight", op)
+    check_same_dtype(op, input=x, weight=weight)
+    out_channels = weight.shape[0]
+    if bias is not None:
+        check_array(bias, "bias", op, ndim=1)
+        check_same_dtype(op, input=x, bias=bias)
+        if bias.shape != (out_channels,):
+            raise ValueError(
+                f"{op}: bias shape {bias.shape} must be ({out_channels},) for weight shape "
+                f"{weight.shape}"
+            )
+    _check_groups(op, groups, x.shape[1], weight.shape)
+    kernel_size = weight.shape[2:]
+    _, stride, padding, dilation = _normalise(op, kernel_size, stride, padding, dilation)
+    out_h, out_w = check_geometry(op, x.shape[2:], kernel_size, stride, padding, dilation)
+
+    x = np.ascontiguousarray(x)
+    batch, plane = x.shape[0], out_h * out_w
+    geometry = _pack(kernel_size, stride, padding, dilation)
+    weight_groups = np.ascontiguousarray(weight).reshape(groups, out_channels // groups, -1)
+    bias = np.zeros(out_channels, x.dtype) if bias is None else np.ascontiguousarray(bias)
+    out = np.empty((batch, out_channels, out_h, out_w), dtype=x.dtype)
+    out_planes = out.reshape(batch, out_channels, plane)
+
+    col_rows = weight_groups.shape[0] * weight_groups.shape[2]
+    blocks = _Blocks(batch, plane, x.dtype, col_rows, out_channels)
+    for start, stop in blocks:
+        col, rows = blocks.buffers(stop - start)
+        _im2col_kernel(x[start:stop], geometry, out_h, out_w, col)
+        _grouped_matmul(weight_groups, col, rows, groups)
+        _rows_to_nchw(rows, bias, out_planes[start:stop])
+    return out
+
+
+def conv2d_backward_input(
+    grad_output: np.ndarray,
+    weight: np.ndarray,
+    input_shape: tuple[int, int, int, int],
+    stride: Pair = (1, 1),
+    padding: Pair = (0, 0),
+    dilation: Pair = (1, 1),
+    groups: int = 1,
+) -> np.ndarray:
+    """Gradient of conv2d with respect to its input (also conv_transpose2d's forward).
+
+    ``grad_output`` may be smaller than the conv of ``input_shape`` would give (the
+    ``output_padding`` case of conv_transpose2d); input pixels no window reaches get zero.
+    """
+    op = "conv2d_backward_input"
+    check_array(grad_output, "grad_output", op)
+    check_array(weight, "weight", op)
+    check_same_dtype(op, grad_output=grad_output, weight=weight)
+    input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)")
+    _check_groups(op, groups, input_shape[1], weight.shape)
+    kernel_size = weight.shape[2:]
+    _, stride, padding, dilation = _normalise(op, kernel_size, stride, padding, dilation)
+    out_channels = weight.shape[0]
+    _check_grad_output(op, grad_output, input_shape, out_channels, "input_shape")
+    _check_grad_output_fits(
+        op, grad_output.shape, input_shape, kernel_size, stride, padding, dilation
+    )
+
+    out_h, out_w = grad_output.shape[2:]
+    batch, plane = input_shape[0], out_h * out_w
+    grad_planes = np.ascontiguousarray(grad_output).reshape(batch, out_channels, plane)
+    geometry = _pack(kernel_size, stride, padding, dilation)
+    weight_groups = np.ascontiguousarray(weight).reshape(groups, out_channels // groups, -1)
+    weight_t = weight_groups.transpose(0, 2, 1)  # a BLAS transpose flag, not a copy
+    grad_input = np.empty(input_shape, dtype=grad_output.dtype)
+
+    col_rows = weight_groups.shape[0] * weight_groups.shape[2]
+    blocks = _Blocks(batch, plane, grad_output.dtype, col_rows, out_channels)
+    for start, stop in blocks:
+        col, rows = blocks.buffers(stop - start)
+        _nchw_to_rows(grad_planes[start:stop], rows)
+        _grouped_matmul(weight_t, rows, col, groups)
+        _col2im_kernel(col, geometry, out_h, out_w, grad_input[start:stop])
+    return grad_input
+
+
+def conv2d_backward_weight(
+    x: np.ndarray,
+    grad_output: np.ndarray,
+    weight_shape: tuple[int, int, int, int],
+    stride: Pair = (1, 1),
+    padding: Pair = (0, 0),
+    dilation: Pair = (1, 1),
+    groups: int = 1,
+) -> np.ndarray:
+    """Gradient of conv2d with respect to its weight: GEMMs over the whole batch."""
+    op = "conv2d_backward_weight"
+    check_array(x, "input", op)
+    check_array(grad_output, "grad_output", op)
+    check_same_dtype(op, input=x, grad_output=grad_output)
+    weight_shape = check_shape4(op, "weight_shape", weight_shape, "(O, I, kh, kw)")
+    _check_groups(op, groups, x.shape[1], weight_shape)
+    kernel_size = weight_shape[2:]
+    _, stride, padding, dilation = _normalise(op, kernel_size, stride, padding, dilation)
+    out_channels = weight_shape[0]
+    _check_grad_output(op, grad_output, x.shape, out_channels, "input shape")
+    _check_grad_output_fits(op, grad_output.shape, x.shape, kernel_size, stride, padding, dilation)
+
+    # im2col over exactly grad_output's windows (fewer than the natural ones in the
+    # output_padding case), so col's columns line up with grad_output's pixels.
+    out_h, out_w = grad_output.shape[2:]
+    x = np.ascontiguousarray(x)
+    batch, plane = x.shape[0], out_h * out_w
+    grad_planes = np.ascontiguousarray(grad_output).reshape(batch, out_channels, plane)
+    geometry = _pack(kernel_size, stride, padding, dilation)
+    col_rows = x.shape[1] * kernel_size[0] * kernel_size[1]
+    grad_weight = np.zeros((groups, out_channels // groups, col_rows // groups), x.dtype)
+    partial = np.empty_like(grad_weight)
+
+    blocks = _Blocks(batch, plane, x.dtype, col_rows, out_channels)
+    for start, stop in blocks:
+        col, rows = blocks.buffers(stop - start)
+        _im2col_kernel(x[start:stop], geometry, out_h, out_w, col)
+        _nchw_to_rows(grad_planes[start:stop], rows)
+        col_t = col.reshape(groups, -1, col.shape[1]).transpose(0, 2, 1)
+        target = grad_weight if start == 0 else partial
+        np.matmul(rows.reshape(groups, -1, rows.shape[1]), col_t, out=target)
+        if start != 0:
+            grad_weight += partial
+    return grad_weight.reshape(weight_shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the wrappers.
+
+# The batch is processed in blocks whose col fits comfortably in the last-level cache: im2col
+# writes a block, the GEMM reads it back while it is still cached, and the same buffers serve
+# every block, so big batches neither stream col through DRAM nor page-fault a fresh
+# multi-hundred-MB array on every call. Blocks hold whole samples; a block still spans
+# thousands of GEMM columns, which keeps BLAS near its full-matrix rate.
+BLOCK_BYTES = 8 * 2**20
+
+
+class _Blocks:
+    """Batch ranges of a conv call, with the col and GEMM-rows buffers they share."""
+
+    def __init__(self, batch: int, plane: int, dtype, col_rows: int, out_channels: int) -> None:
+        per_sample = (col_rows + out_channels) * plane * np.dtype(dtype).itemsize
+        self.size = max(1, min(batch, BLOCK_BYTES // max(per_sample, 1)))
+        self.batch, self.plane = batch, plane
+        self.col_rows, self.out_channels = col_rows, out_channels
+        columns = self.size * plane
+        self._col = np.empty(col_rows * columns, dtype)
+        self._rows = np.empty(out_channels * columns, dtype)
+
+    def __iter__(self):
+        for start in range(0, self.batch, self.size):
+            yield start, min(start + self.size, self.batch)
+
+    def buffers(self, samples: int) -> tuple[np.ndarray, np.ndarray]:
+        """C-contiguous (col_rows, samples * plane) and (out_channels, samples * plane) views."""
+        columns = samples * self.plane
+        col = self._col[: self.col_rows * columns].reshape(self.col_rows, columns)
+        rows = self._rows[: self.out_channels * columns].reshape(self.out_channels, columns)
+        return col, rows
+
+
+def _grouped_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, groups: int) -> None:
+    """``out = a @ b`` group by group: ``a`` is (G, M, K), ``b`` (G*K, N), ``out`` (G*M, N).
+
+    With one group this is a single 2-D matmul, so NumPy hands the whole block to one BLAS
+    GEMM (transposed views go in as BLAS flags, without a copy).
+    """
+    if groups == 1:
+        np.matmul(a[0], b, out=out)
+    else:
+        np.matmul(a, b.reshape(groups, -1, b.shape[1]), out=out.reshape(groups, -1, out.shape[1]))
+
+
+def _check_grad_output(
+    op: str, grad_output: np.ndarray, input_shape, out_channels: int, input_name: str
+) -> None:
+    if grad_output.shape[:2] != (input_shape[0], out_channels):
+        raise ValueError(
+            f"{op}: grad_output shape {grad_output.shape} must start with (N, O) = "
+            f"{(input_shape[0], out_channels)} for {input_name} {tuple(input_shape)} and "
+            f"{out_channels} output channels"
+        )

@@ -1,0 +1,270 @@
+"""2-D max and average pooling on raw NCHW ndarrays, with PyTorch's conventions.
+
+Max pooling pads with -inf and returns, like ``return_indices=True``, the flat index
+``h * W + w`` of each maximum within its input plane (the first maximum in window order; a NaN
+wins over any number). Padding may be at most half the kernel size, as in PyTorch.
+
+One deliberate difference: a dilated window whose taps all fall in the padding outputs -inf
+with index -1, and the backward sends it no gradient. PyTorch reports the first tap clamped
+into range there, which can name a pixel outside the window (even in the next row) and sends
+that pixel a gradient although the -inf output does not depend on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from autograd_cv.kernels._geometry import (
+    Pair,
+    as_pair,
+    check_array,
+    check_geometry,
+    check_shape4,
+)
+
+__all__ = [
+    "max_pool2d_forward",
+    "max_pool2d_backward",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Numba kernels. ``geometry`` is (kh, kw, sh, sw, ph, pw, dh, dw); planes are (N*C, H, W).
+
+
+@njit(cache=True, parallel=True)
+def _max_pool_kernel(x, geometry, out, indices):  # pragma: no cover - compiled
+    kh, kw, sh, sw, ph, pw, dh, dw = geometry
+    planes, height, width = x.shape
+    out_h, out_w = out.shape[1], out.shape[2]
+    for p in prange(planes):
+        for oh in range(out_h):
+            h0 = oh * sh - ph
+            for ow in range(out_w):
+                w0 = ow * sw - pw
+                # -1 marks a window with no in-bounds tap (possible with dilation); see module doc.
+                best = -np.inf
+                best_index = -1
+                for i in range(kh):
+                    ih = h0 + i * dh
+                    if ih < 0 or ih >= height:
+                        continue
+                    for j in range(kw):
+                        iw = w0 + j * dw
+                        if iw < 0 or iw >= width:
+                            continue
+                        value = x[p, ih, iw]
+                        if value > best or np.isnan(value) or best_index < 0:
+                            best = value
+                            best_index = ih * width + iw
+                out[p, oh, ow] = best
+                indices[p, oh, ow] = best_index
+
+
+@njit(cache=True, parallel=True)
+def _max_unpool_add_kernel(grad_output, indices, grad_input):  # pragma: no cover - compiled
+    planes, plane_size = grad_input.shape
+    positions = grad_output.shape[1]
+    # One task per plane: indices point inside their own plane, so the scatter-add of
+    # overlapping windows never races.
+    for p in prange(planes):
+        for k in range(plane_size):
+            grad_input[p, k] = 0
+        for k in range(positions):
+            index = indices[p, k]
+            # -1 marks a window wholly in the padding: its -inf output depends on no input.
+            if 0 <= index < plane_size:
+                grad_input[p, index] += grad_output[p, k]
+
+
+@njit(cache=True, inline="always")
+def _window(o, stride, padding, kernel, size):
+    start = o * stride - padding
+    return max(start, 0), min(start + kernel, size)
+
+
+@njit(cache=True, parallel=True)
+def _avg_pool_kernel(x, geometry, count_include_pad, out):  # pragma: no cover - compiled
+    kh, kw, sh, sw, ph, pw = geometry
+    planes, height, width = x.shape
+    out_h, out_w = out.shape[1], out.shape[2]
+    for p in prange(planes):
+        for oh in range(out_h):
+            h_lo, h_hi = _window(oh, sh, ph, kh, height)
+            for ow in range(out_w):
+                w_lo, w_hi = _window(ow, sw, pw, kw, width)
+                total = 0.0
+                for ih in range(h_lo, h_hi):
+                    for iw in range(w_lo, w_hi):
+                        total += x[p, ih, iw]
+                # Padding <= kernel/2 keeps every window inside the padded input, so the
+                # padded count is always kh * kw.
+                count = kh * kw if count_include_pad else (h_hi - h_lo) * (w_hi - w_lo)
+                out[p, oh, ow] = total / count
+
+
+@njit(cache=True, parallel=True)
+def _avg_unpool_kernel(grad_output, geometry, count_include_pad, grad_input):  # pragma: no cover
+    kh, kw, sh, sw, ph, pw = geometry
+    planes, height, width = grad_input.shape
+    out_h, out_w = grad_output.shape[1], grad_output.shape[2]
+    for p in prange(planes):
+        for ih in range(height):
+            for iw in range(width):
+                grad_input[p, ih, iw] = 0
+        for oh in range(out_h):
+            h_lo, h_hi = _window(oh, sh, ph, kh, height)
+            for ow in range(out_w):
+                w_lo, w_hi = _window(ow, sw, pw, kw, width)
+                count = kh * kw if count_include_pad else (h_hi - h_lo) * (w_hi - w_lo)
+                share = grad_output[p, oh, ow] / count
+                for ih in range(h_lo, h_hi):
+                    for iw in range(w_lo, w_hi):
+                        grad_input[p, ih, iw] += share
+
+
+# ---------------------------------------------------------------------------------------------
+# Python wrappers.
+
+
+def _pool_geometry(
+    op: str,
+    input_shape: tuple[int, ...],
+    kernel_size,
+    stride,
+    padding,
+    dilation=(1, 1),
+) -> tuple[Pair, Pair, Pair, Pair, Pair]:
+    kernel_size = as_pair(kernel_size, "kernel_size", op)
+    stride = as_pair(stride, "stride", op)
+    padding = as_pair(padding, "padding", op)
+    dilation = as_pair(dilation, "dilation", op)
+    out_size = check_geometry(op, input_shape[2:], kernel_size, stride, padding, dilation)
+    if 2 * padding[0] > kernel_size[0] or 2 * padding[1] > kernel_size[1]:
+        raise ValueError(
+            f"{op}: padding {padding} must be at most half of kernel_size {kernel_size}, "
+            f"as in PyTorch"
+        )
+    return kernel_size, stride, padding, dilation, out_size
+
+
+def _check_grad_output(op: str, grad_output: np.ndarray, input_shape, out_size: Pair) -> None:
+    expected = (*input_shape[:2], *out_size)
+    if grad_output.shape != expected:
+        raise ValueError(
+            f"{op}: grad_output shape {grad_output.shape} does not match the pooled shape "
+            f"{expected} of input_shape {tuple(input_shape)}"
+        )
+
+
+def max_pool2d_forward(
+    x: np.ndarray,
+    kernel_size: Pair,
+    stride: Pair,
+    padding: Pair = (0, 0),
+    dilation: Pair = (1, 1),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Max-pool NCHW ``x``; return the output and int64 flat indices ``h * W + w`` per plane."""
+    op = "max_pool2d_forward"
+    check_array(x, "input", op)
+    kernel_size, stride, padding, dilation, (out_h, out_w) = _pool_geometry(
+        op, x.shape, kernel_size, stride, padding, dilation
+    )
+    batch, channels, height, width = x.shape
+    out = np.empty((batch, channels, out_h, out_w), dtype=x.dtype)
+    indices = np.empty((batch, channels, out_h, out_w), dtype=np.int64)
+    planes = np.ascontiguousarray(x).reshape(batch * channels, height, width)
+    geometry = (*kernel_size, *stride, *padding, *dilation)
+    _max_pool_kernel(
+        planes,
+        geometry,
+        out.reshape(batch * channels, out_h, out_w),
+        indices.reshape(batch * channels, out_h, out_w),
+    )
+    return out, indices
+
+
+def max_pool2d_backward(
+    grad_output: np.ndarray, indices: np.ndarray, input_shape: tuple[int, int, int, int]
+) -> np.ndarray:
+    """Scatter-add ``grad_output`` to the argmax positions in ``indices`` (windows may overlap).
+
+    Indices outside ``[0, H*W)`` contribute nothing (the forward gives -1 to a window that lies
+    wholly in the padding, whose -inf output depends on no input).
+    """
+    op = "max_pool2d_backward"
+    check_array(grad_output, "grad_output", op)
+    input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)")
+    if not isinstance(indices, np.ndarray) or indices.shape != grad_output.shape:
+        shape = getattr(indices, "shape", None)
+        raise ValueError(
+            f"{op}: indices shape {shape} must equal grad_output shape {grad_output.shape}"
+        )
+    if grad_output.shape[:2] != input_shape[:2]:
+        raise ValueError(
+            f"{op}: grad_output shape {grad_output.shape} and input_shape {input_shape} "
+            f"disagree on (N, C)"
+        )
+    batch, channels, height, width = input_shape
+    planes = batch * channels
+    grad_input = np.empty(input_shape, dtype=grad_output.dtype)
+    _max_unpool_add_kernel(
+        np.ascontiguousarray(grad_output).reshape(planes, -1),
+        np.ascontiguousarray(indices, dtype=np.int64).reshape(planes, -1),
+        grad_input.reshape(planes, height * width),
+    )
+    return grad_input
+
+
+def avg_pool2d_forward(
+    x: np.ndarray,
+    kernel_size: Pair,
+    stride: Pair,
+    padding: Pair = (0, 0),
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    """Average-pool NCHW ``x`` (zero padding; ``count_include_pad`` as in PyTorch)."""
+    op = "avg_pool2d_forward"
+    check_array(x, "input", op)
+    kernel_size, stride, padding, _, (out_h, out_w) = _pool_geometry(
+        op, x.shape, kernel_size, stride, padding
+    )
+    batch, channels, height, width = x.shape
+    out = np.empty((batch, channels, out_h, out_w), dtype=x.dtype)
+    _avg_pool_kernel(
+        np.ascontiguousarray(x).reshape(batch * channels, height, width),
+        (*kernel_size, *stride, *padding),
+        bool(count_include_pad),
+        out.reshape(batch * channels, out_h, out_w),
+    )
+    return out
+
+
+def avg_pool2d_backward(
+    grad_output: np.ndarray,
+    input_shape: tuple[int, int, int, int],
+    kernel_size: Pair,
+    stride: Pair,
+    padding: Pair = (0, 0),
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    """Spread each ``grad_output`` value evenly over its window (overlaps accumulate)."""
+    op = "avg_pool2d_backward"
+    check_array(grad_output, "grad_output", op)
+    input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)")
+    kernel_size, stride, padding, _, out_size = _pool_geometry(
+        op, input_shape, kernel_size, stride, padding
+    )
+    _check_grad_output(op, grad_output, input_shape, out_size)
+    batch, channels, height, width = input_shape
+    grad_input = np.empty(input_shape, dtype=grad_output.dtype)
+    _avg_unpool_kernel(
+        np.ascontiguousarray(grad_output).reshape(batch * channels, *out_size),
+        (*kernel_size, *stride, *padding),
+        bool(count_include_pad),
+        grad_input.reshape(batch * channels, height, width),
+    )
+    return grad_input

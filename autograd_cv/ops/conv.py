@@ -1,0 +1,309 @@
+"""Convolution: conv2d, conv_transpose2d, and the weight-gradient op they share.
+
+Three Nodes close under differentiation. With A_w the linear map "conv2d with weight w":
+
+- `Conv2d`           y = A_w x                 (kernels.conv2d_forward)
+- `ConvTranspose2d`  y = A_w^T x               (kernels.conv2d_backward_input)
+- `Conv2dWeightGrad` y = d<g, A_w x>/dw        (kernels.conv2d_backward_weight), bilinear in x, g
+
+Each one's vjp is made of the other two, so on Tensors (create_graph=True) the vjp is
+recorded and can be differentiated again, to any order; on ndarrays the vjp calls the
+kernels directly and records nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograd_cv.autograd.node import Node
+from autograd_cv.kernels import conv as kernels
+from autograd_cv.tensor import Tensor
+
+Pair = tuple[int, int]
+
+
+class Conv2d(Node):
+    """Cross-correlation of NCHW input with OIHW weight, plus an optional bias."""
+
+    name = "conv2d"
+
+    def __init__(self, stride: Pair, padding: Pair, dilation: Pair, groups: int) -> None:
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+
+    def forward(self, x, weight, bias=None):
+        return kernels.conv2d_forward(
+            x, weight, bias, self.stride, self.padding, self.dilation, self.groups
+        )
+
+    def vjp(self, grad, out, x, weight, *bias):
+        need_x, need_weight = self.needs_input_grad[:2]
+        geometry = (self.stride, self.padding, self.dilation, self.groups)
+        grad_x = grad_weight = None
+        if need_x:
+            if isinstance(grad, Tensor):
+                grad_x = ConvTranspose2d(*geometry, output_size=x.shape[2:])(grad, weight)
+            else:
+                grad_x = kernels.conv2d_backward_input(grad, weight, x.shape, *geometry)
+        if need_weight:
+            if isinstance(grad, Tensor):
+                grad_weight = Conv2dWeightGrad(weight.shape, *geometry)(x, grad)
+            else:
+                grad_weight = kernels.conv2d_backward_weight(x, grad, weight.shape, *geometry)
+        if not bias:
+            return grad_x, grad_weight
+        grad_bias = grad.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None
+        return grad_x, grad_weight, grad_bias
+
+
+class ConvTranspose2d(Node):
+    """The adjoint of conv2d in its input: conv2d's input gradient, as a forward op."""
+
+    name = "conv_transpose2d"
+
+    def __init__(
+        self, stride: Pair, padding: Pair, dilation: Pair, groups: int, output_size: Pair
+    ) -> None:
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.output_size = tuple(output_size)
+
+    def forward(self, x, weight):
+        # The transposed weight (in, out / groups, kh, kw) is the OIHW weight of the conv2d
+        # that maps this op's output back to its input.
+        output_shape = (x.shape[0], weight.shape[1] * self.groups, *self.output_size)
+        return kernels.conv2d_backward_input(
+            x, weight, output_shape, self.stride, self.padding, self.dilation, self.groups
+        )
+
+    def vjp(self, grad, out, x, weight):
+        need_x, need_weight = self.needs_input_grad
+        geometry = (self.stride, self.padding, self.dilation, self.groups)
+        grad_x = grad_weight = None
+        if need_x:
+            if isinstance(grad, Tensor):
+                grad_x = Conv2d(*geometry)(grad, weight)
+            else:
+                grad_x = kernels.conv2d_forward(grad, weight, None, *geometry)
+        if need_weight:
+            # <grad, A_w^T x> = <A_w grad, x>: conv2d's weight gradient with the roles swapped.
+            if isinstance(grad, Tensor):
+                grad_weight = Conv2dWeightGrad(weight.shape, *geometry)(grad, x)
+            else:
+                grad_weight = kernels.conv2d_backward_weight(grad, x, weight.shape, *geometry)
+        return grad_x, grad_weight
+
+
+class Conv2dWeightGrad(Node):
+    """conv2d's weight gradient from (input, grad_output); bilinear, so differentiable."""
+
+    name = "conv2d_weight_grad"
+
+    def __init__(
+        self,
+        weight_shape: tuple[int, ...],
+        stride: Pair,
+        padding: Pair,
+        dilation: Pair,
+        groups: int,
+    ) -> None:
+        self.weight_shape = tuple(weight_shape)
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+
+    def forward(self, x, grad_output):
+        return kernels.conv2d_backward_weight(
+            x, grad_output, self.weight_shape, self.stride, self.padding, self.dilation,
+            self.groups,
+        )  # fmt: skip
+
+    def vjp(self, grad, out, x, grad_output):
+        # For a weight-shaped cotangent G: d/dx = A_G^T grad_output, d/dgrad_output = A_G x.
+        need_x, need_grad_output = self.needs_input_grad
+        geometry = (self.stride, self.padding, self.dilation, self.groups)
+        grad_x = grad_grad_output = None
+        if need_x:
+            if isinstance(grad, Tensor):
+                grad_x = ConvTranspose2d(*geometry, output_size=x.shape[2:])(grad_output, grad)
+            else:
+                grad_x = kernels.conv2d_backward_input(grad_output, grad, x.shape, *geometry)
+        if need_grad_output:
+            if isinstance(grad, Tensor):
+                grad_grad_output = Conv2d(*geometry)(x, grad)
+            else:
+                grad_grad_output = kernels.conv2d_forward(x, grad, None, *geometry)
+        return grad_x, grad_grad_output
+
+
+# ----- argument checks ------------------------------------------------------------------
+def pair(value: Any, argument: str, op: str) -> Pair:
+    """An int or an (h, w) pair of ints, as a pair."""
+    values = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != 2 or not all(isinstance(v, (int, np.integer)) for v in values):
+        raise ValueError(f"{op}: {argument} must be an int or a pair of ints, got {value!r}")
+    return int(values[0]), int(values[1])
+
+
+def check_arguments(
+    op: str, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair
+) -> None:
+    """Positive kernel size, stride and dilation; non-negative padding."""
+    for argument, value, low in (
+        ("kernel_size", kernel_size, 1),
+        ("stride", stride, 1),
+        ("dilation", dilation, 1),
+        ("padding", padding, 0),
+    ):
+        if min(value) < low:
+            kind = "positive" if low else "non-negative"
+            raise ValueError(f"{op}: {argument} must be {kind}, got {value}")
+
+
+def check_window(
+    op: str,
+    input_shape: tuple[int, ...],
+    kernel_size: Pair,
+    stride: Pair,
+    padding: Pair,
+    dilation: Pair,
+) -> None:
+    """Valid arguments, and a (dilated) window that fits inside the padded input."""
+    check_arguments(op, kernel_size, stride, padding, dilation)
+    for axis, size, k, p, d in zip("HW", input_shape[2:], kernel_size, padding, dilation):
+        span = d * (k - 1) + 1
+        if span > size + 2 * p:
+            raise ValueError(
+                f"{op}: kernel of size {kernel_size} (dilation {dilation}, spanning {span} "
+                f"along {axis}) is larger than the padded input ({size} + 2 * {p}) for input "
+                f"of shape {input_shape}"
+            )
+
+
+def _tensor(value: Any) -> Tensor:
+    return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
+
+
+def _check_4d(op: str, argument: str, value: Tensor, layout: str) -> None:
+    if value.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D {layout} {argument}, got shape {value.shape}")
+
+
+def _match_dtype(op: str, input: Tensor, value: Any, argument: str) -> Any:
+    """Constants take the input's dtype; Tensors must already share it (no silent upcast)."""
+    if value is None:
+        return None
+    if not isinstance(value, Tensor):
+        return Tensor(np.asarray(value, dtype=input.dtype))
+    if value.dtype != input.dtype:
+        raise ValueError(
+            f"{op}: {argument} has dtype {value.dtype} but input has dtype {input.dtype}; "
+            "cast one of them with .astype"
+        )
+    return value
+
+
+# ----- public functions -----------------------------------------------------------------
+def conv2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D cross-correlation of an (N, C, H, W) input with an (out, C / groups, kh, kw) weight."""
+    op = "conv2d"
+    input = _tensor(input)
+    _check_4d(op, "input", input, "(N, C, H, W)")
+    weight = _match_dtype(op, input, weight, "weight")
+    _check_4d(op, "weight", weight, "(out_channels, in_channels / groups, kH, kW)")
+    bias = _match_dtype(op, input, bias, "bias")
+    if int(groups) != groups or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
+    groups = int(groups)
+    out_channels, per_group = weight.shape[:2]
+    if input.shape[1] != per_group * groups:
+        raise ValueError(
+            f"{op}: input of shape {input.shape} has {input.shape[1]} channels, but weight "
+            f"of shape {weight.shape} with groups={groups} expects {per_group * groups}"
+        )
+    if out_channels % groups:
+        raise ValueError(
+            f"{op}: weight of shape {weight.shape} has {out_channels} output channels, "
+            f"not divisible by groups={groups}"
+        )
+    if bias is not None and bias.shape != (out_channels,):
+        raise ValueError(
+            f"{op}: bias must have shape ({out_channels},) for weight of shape {weight.shape}, "
+            f"got {bias.shape}"
+        )
+    stride, padding = pair(stride, "stride", op), pair(padding, "padding", op)
+    dilation = pair(dilation, "dilation", op)
+    check_window(op, input.shape, weight.shape[2:], stride, padding, dilation)
+    node = Conv2d(stride, padding, dilation, groups)
+    return node(input, weight) if bias is None else node(input, weight, bias)
+
+
+def conv_transpose2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """Transposed convolution (the input-gradient of conv2d) with an (in, out / groups, kh, kw)
+    weight, as PyTorch's; output_padding adds rows/columns on one side (< stride)."""
+    op = "conv_transpose2d"
+    input = _tensor(input)
+    _check_4d(op, "input", input, "(N, C, H, W)")
+    weight = _match_dtype(op, input, weight, "weight")
+    _check_4d(op, "weight", weight, "(in_channels, out_channels / groups, kH, kW)")
+    bias = _match_dtype(op, input, bias, "bias")
+    if int(groups) != groups or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
+    groups = int(groups)
+    in_channels, per_group = weight.shape[:2]
+    if input.shape[1] != in_channels:
+        raise ValueError(
+            f"{op}: input of shape {input.shape} has {input.shape[1]} channels, but weight "
+            f"of shape {weight.shape} expects {in_channels}"
+        )
+    if in_channels % groups:
+        raise ValueError(
+            f"{op}: weight of shape {weight.shape} has {in_channels} input channels, "
+            f"not divisible by groups={groups}"
+        )
+    out_channels = per_group * groups
+    if bias is not None and bias.shape != (out_channels,):
+        raise ValueError(
+            f"{op}: bias must have shape ({out_channels},) for weight of shape {weight.shape} "
+            f"and groups={groups}, got {bias.shape}"
+        )
+    stride, padding = pair(stride, "stride", op), pair(padding, "padding", op)
+    dilation = pair(dilation, "dilation", op)
+    output_padding = pair(output_padding, "output_padding", op)
+    check_arguments(op, weight.shape[2:], stride, padding, dilation)
+    if min(output_padding) < 0:
+        raise ValueError(f"{op}: output_padding must be non-negative, got {output_padding}")
+    if any(o >= s for o, s in zip(output_padding, stride)):
+        raise ValueError(
+            f"{op}: output_padding {output_padding} must be smaller than stride {stride}"
+        )
+    output_size = tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + o + 1
+        for n, s, p, d, k, o in zip(
+            input.shape[2:], stride, padding, dilation, weight.shape[2:], output_padding
+        )
+    )
+    if min(output_size) < 1:
+        raise ValueError(
+            f"{op}: input of shape {input.shape} with weight {weight.shape}, stride {stride}, "
+            f"padding {padding} gives an empty output of size {output_size}"
+        )
+    out = ConvTranspose2d(stride, padding, dilation, groups, output_size)(input, weight)
+    if bias is not None:
+        out = out + bias.reshape(1, out_channels, 1, 1)
+    return out

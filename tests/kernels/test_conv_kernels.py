@@ -1,0 +1,292 @@
+"""Conv kernels against an independent shift-and-add reference, adjoint identities and FD."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from autograd_cv.kernels import conv
+
+# The first example of each test pays Numba's compile (or cache load), so no deadline.
+jit_settings = settings(deadline=None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Independent reference: pad, then add one shifted, strided slice per kernel tap. It shares no
+# code or layout with im2col.
+
+
+def reference_conv2d(x, weight, bias, stride, padding, dilation, groups):
+    """Naive float64 conv2d as torch.nn.functional.conv2d computes it."""
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    batch, channels, height, width = x.shape
+    out_channels, in_per_group, kh, kw = weight.shape
+    out_h = (height + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (width + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    padded = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out = np.zeros((batch, out_channels, out_h, out_w))
+    out_per_group = out_channels // groups
+    for g in range(groups):
+        inputs = padded[:, g * in_per_group : (g + 1) * in_per_group]
+        outputs = slice(g * out_per_group, (g + 1) * out_per_group)
+        for i in range(kh):
+            for j in range(kw):
+                patch = inputs[
+                    :,
+                    :,
+                    i * dh : i * dh + sh * (out_h - 1) + 1 : sh,
+                    j * dw : j * dw + sw * (out_w - 1) + 1 : sw,
+                ]
+                out[:, outputs] += np.einsum("nchw,oc->nohw", patch, weight[outputs, :, i, j])
+    if bias is not None:
+        out += bias[None, :, None, None]
+    return out
+
+
+@st.composite
+def conv_cases(draw):
+    """A valid conv geometry with float64 data: (x, weight, bias, geometry dict)."""
+    groups = draw(st.integers(1, 3))
+    in_channels = groups * draw(st.integers(1, 3))
+    out_channels = groups * draw(st.integers(1, 3))
+    batch = draw(st.integers(1, 3))
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    spatial = []
+    for a in (0, 1):
+        smallest = max(1, dilation[a] * (kernel[a] - 1) + 1 - 2 * padding[a])
+        spatial.append(draw(st.integers(smallest, smallest + 6)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((batch, in_channels, *spatial))
+    weight = rng.standard_normal((out_channels, in_channels // groups, *kernel))
+    bias = rng.standard_normal(out_channels) if draw(st.booleans()) else None
+    geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return x, weight, bias, geometry
+
+
+def _grad_output(x, weight, bias, geometry, seed=1):
+    shape = conv.conv2d_forward(x, weight, bias, **geometry).shape
+    return np.random.default_rng(seed).standard_normal(shape).astype(x.dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Forward
+
+
+@jit_settings
+@given(conv_cases())
+def test_forward_matches_reference(case):
+    x, weight, bias, geometry = case
+    got = conv.conv2d_forward(x, weight, bias, **geometry)
+    np.testing.assert_allclose(got, reference_conv2d(x, weight, bias, **geometry), atol=1e-12)
+
+
+@jit_settings
+@given(conv_cases())
+def test_forward_float32_stays_float32_and_agrees(case):
+    x, weight, bias, geometry = case
+    x32, weight32 = x.astype(np.float32), weight.astype(np.float32)
+    bias32 = None if bias is None else bias.astype(np.float32)
+    got = conv.conv2d_forward(x32, weight32, bias32, **geometry)
+    assert got.dtype == np.float32
+    want = reference_conv2d(x, weight, bias, **geometry)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    grad_output = _grad_output(x32, weight32, bias32, geometry)
+    grad_input = conv.conv2d_backward_input(grad_output, weight32, x.shape, **geometry)
+    grad_weight = conv.conv2d_backward_weight(x32, grad_output, weight.shape, **geometry)
+    assert grad_input.dtype == np.float32 and grad_weight.dtype == np.float32
+
+
+def test_forward_accepts_non_contiguous_input():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 4, 3, 2)).transpose(3, 2, 1, 0)  # (2, 3, 4, 5), F-ordered
+    weight = rng.standard_normal((2, 3, 2, 2))
+    geometry = dict(stride=(1, 2), padding=(1, 0), dilation=(1, 1), groups=1)
+    got = conv.conv2d_forward(x, weight, None, **geometry)
+    np.testing.assert_allclose(got, reference_conv2d(x, weight, None, **geometry), atol=1e-12)
+
+
+def test_batch_split_into_blocks_matches_reference(monkeypatch):
+    # A tiny block budget forces one sample per block, exercising the block loop and the
+    # accumulation of grad_weight across blocks.
+    monkeypatch.setattr(conv, "BLOCK_BYTES", 1)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 2, 6, 5))
+    weight = rng.standard_normal((3, 2, 3, 2))
+    geometry = dict(stride=(2, 1), padding=(1, 1), dilation=(1, 2), groups=1)
+    np.testing.assert_allclose(
+        conv.conv2d_forward(x, weight, None, **geometry),
+        reference_conv2d(x, weight, None, **geometry),
+        atol=1e-12,
+    )
+    grad_output = _grad_output(x, weight, None, geometry)
+    _assert_adjoint(x, weight, grad_output, geometry)
+
+
+# ---------------------------------------------------------------------------------------------
+# Backward: adjoint identities and finite differences
+
+
+def _assert_adjoint(x, weight, grad_output, geometry, forward=None):
+    """<conv(x, w), g> = <x, backward_input(g, w)> = <w, backward_weight(x, g)>."""
+    if forward is None:
+        forward = reference_conv2d(x, weight, None, **geometry)
+    grad_input = conv.conv2d_backward_input(grad_output, weight, x.shape, **geometry)
+    grad_weight = conv.conv2d_backward_weight(x, grad_output, weight.shape, **geometry)
+    assert grad_input.shape == x.shape and grad_weight.shape == weight.shape
+    value = np.vdot(forward, grad_output)
+    scale = np.abs(forward).sum() * np.abs(grad_output).max() + 1.0
+    assert abs(np.vdot(x, grad_input) - value) <= 1e-11 * scale
+    assert abs(np.vdot(weight, grad_weight) - value) <= 1e-11 * scale
+
+
+@jit_settings
+@given(conv_cases())
+def test_backward_adjoint_identity(case):
+    x, weight, _, geometry = case
+    _assert_adjoint(x, weight, _grad_output(x, weight, None, geometry), geometry)
+
+
+@jit_settings
+@given(conv_cases())
+def test_backward_matches_central_differences(case):
+    x, weight, bias, geometry = case
+    grad_output = _grad_output(x, weight, bias, geometry)
+    rng = np.random.default_rng(2)
+    dx, dweight = rng.standard_normal(x.shape), rng.standard_normal(weight.shape)
+    eps = 1e-6
+
+    def loss(x_, weight_):
+        return np.vdot(conv.conv2d_forward(x_, weight_, bias, **geometry), grad_output)
+
+    numeric_x = (loss(x + eps * dx, weight) - loss(x - eps * dx, weight)) / (2 * eps)
+    numeric_w = (loss(x, weight + eps * dweight) - loss(x, weight - eps * dweight)) / (2 * eps)
+    grad_input = conv.conv2d_backward_input(grad_output, weight, x.shape, **geometry)
+    grad_weight = conv.conv2d_backward_weight(x, grad_output, weight.shape, **geometry)
+    np.testing.assert_allclose(np.vdot(dx, grad_input), numeric_x, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.vdot(dweight, grad_weight), numeric_w, rtol=1e-6, atol=1e-6)
+
+
+@jit_settings
+@given(conv_cases(), st.integers(0, 2), st.integers(0, 2))
+def test_backward_with_output_padding_input_shape(case, extra_h, extra_w):
+    # conv_transpose2d's forward is conv2d_backward_input with an input_shape up to
+    # max(stride, dilation) - 1 larger than the minimal one for grad_output; grad_output then
+    # covers only the first windows of that input.
+    x, weight, _, geometry = case
+    grad_output = _grad_output(x, weight, None, geometry)
+    size = []
+    for a, extra in ((0, extra_h), (1, extra_w)):
+        stride, dilation = geometry["stride"][a], geometry["dilation"][a]
+        extent = dilation * (weight.shape[2 + a] - 1) + 1
+        minimal = (grad_output.shape[2 + a] - 1) * stride + extent - 2 * geometry["padding"][a]
+        size.append(minimal + extra % max(stride, dilation))
+    assume(min(size) >= 1)
+    big_x = np.random.default_rng(3).standard_normal((*x.shape[:2], *size))
+    out_h, out_w = grad_output.shape[2:]
+    forward = reference_conv2d(big_x, weight, None, **geometry)[:, :, :out_h, :out_w]
+    _assert_adjoint(big_x, weight, grad_output, geometry, forward=forward)
+
+
+@jit_settings
+@given(conv_cases())
+def test_im2col_and_col2im_are_adjoint(case):
+    x, weight, _, geometry = case
+    kernel_size = weight.shape[2:]
+    args = (kernel_size, geometry["stride"], geometry["padding"], geometry["dilation"])
+    col = conv.im2col(x, *args)
+    other = np.random.default_rng(4).standard_normal(col.shape)
+    folded = conv.col2im(other, x.shape, *args)
+    assert folded.shape == x.shape
+    np.testing.assert_allclose(np.vdot(col, other), np.vdot(x, folded), rtol=1e-10, atol=1e-10)
+
+
+def test_im2col_layout_is_channel_tap_rows_by_sample_pixel_columns():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 5, 6))
+    kh, kw, s, p, d = 2, 3, 2, 1, 1
+    col = conv.im2col(x, (kh, kw), (s, s), (p, p), (d, d))
+    out_h, out_w = (5 + 2 * p - kh) // s + 1, (6 + 2 * p - kw) // s + 1
+    assert col.shape == (3 * kh * kw, 2 * out_h * out_w)
+    padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    for n, c, i, j, oh, ow in np.ndindex(2, 3, kh, kw, out_h, out_w):
+        row = (c * kh + i) * kw + j
+        column = n * out_h * out_w + oh * out_w + ow
+        assert col[row, column] == padded[n, c, oh * s + i * d, ow * s + j * d]
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+
+
+def _x(*shape, dtype=np.float64):
+    return np.zeros(shape, dtype)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(1, 1, 5, 5), None), ValueError,
+         ["kernel_size (5, 5)", "padded input (3, 3)"]),
+        (lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(1, 1, 2, 2), None, stride=(0, 1)),
+         ValueError, ["stride", "positive", "(0, 1)"]),
+        (lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(1, 1, 2, 2), None, padding=(-1, 0)),
+         ValueError, ["padding", "(-1, 0)"]),
+        (lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(1, 1, 2, 2), None, dilation=0),
+         ValueError, ["dilation", "positive"]),
+        (lambda: conv.conv2d_forward(_x(1, 3, 4, 4), _x(2, 2, 2, 2), None), ValueError,
+         ["weight shape (2, 2, 2, 2)", "3 channels"]),
+        (lambda: conv.conv2d_forward(_x(1, 4, 4, 4), _x(3, 2, 2, 2), None, groups=2), ValueError,
+         ["groups=2", "output channels (3)"]),
+        (lambda: conv.conv2d_forward(_x(1, 4, 4, 4), _x(2, 4, 2, 2), None, groups=2), ValueError,
+         ["4 input channels per group", "2 groups"]),
+        (lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(2, 1, 2, 2), _x(3)), ValueError,
+         ["bias shape (3,)", "(2,)"]),
+        (lambda: conv.conv2d_forward(_x(1, 3, 3), _x(2, 1, 2, 2), None), ValueError,
+         ["input", "4-D", "(1, 3, 3)"]),
+        (lambda: conv.conv2d_forward(_x(1, 1, 3, 3, dtype=np.float32), _x(1, 1, 2, 2), None),
+         TypeError, ["input float32", "weight float64"]),
+        (lambda: conv.conv2d_forward(_x(1, 1, 3, 3, dtype=np.int64), _x(1, 1, 2, 2), None),
+         TypeError, ["float32 or float64", "int64"]),
+        (lambda: conv.conv2d_backward_input(_x(1, 2, 2, 2), _x(2, 1, 2, 2), (1, 1, 5, 5)),
+         ValueError, ["grad_output spatial size (2, 2)", "(1, 1, 5, 5)", "expected (4, 4)"]),
+        (lambda: conv.conv2d_backward_input(_x(1, 3, 2, 2), _x(2, 1, 2, 2), (1, 1, 3, 3)),
+         ValueError, ["grad_output shape (1, 3, 2, 2)", "(N, O) = (1, 2)"]),
+        (lambda: conv.conv2d_backward_weight(_x(1, 1, 3, 3), _x(1, 2, 3, 2), (2, 1, 2, 2)),
+         ValueError, ["grad_output spatial size (3, 2)", "expected (2, 2)"]),
+        (lambda: conv.conv2d_backward_weight(_x(1, 1, 3, 3), _x(1, 2, 2, 2), (2, 1, 2)),
+         ValueError, ["weight_shape", "4 positive ints"]),
+        (lambda: conv.col2im(_x(4, 5), (1, 1, 3, 3), (2, 2)), ValueError,
+         ["col shape (4, 5)", "expected (4, 4)"]),
+        (lambda: conv.im2col(_x(1, 1, 3, 3), (2, "a")), ValueError, ["kernel_size", "ints"]),
+    ],
+)  # fmt: skip
+def test_errors_name_the_argument_and_shapes(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+    assert str(info.value).split(":")[0] in {
+        "conv2d_forward",
+        "conv2d_backward_input",
+        "conv2d_backward_weight",
+        "im2col",
+        "col2im",
+    }
+
+
+def test_import_compiles_nothing():
+    code = (
+        "import autograd_cv.kernels as k, autograd_cv.kernels.conv as c, "
+        "autograd_cv.kernels.pool as p\n"
+        "kernels = [v for m in (c, p) for v in vars(m).values() if hasattr(v, 'signatures')]\n"
+        "assert kernels and all(not v.signatures for v in kernels), kernels\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -3,7 +3,8 @@
 LeNet-5 at batch 64 (1x28x28), MLP 784-256-256-10 at batch 128, AlexNetSmall at batch 128
 (3x32x32). Prints ms/step for autograd_cv and, when torch is installed, for the same
 architecture in PyTorch eager (2 threads unless BENCH_THREADS says otherwise) and the ratio,
-all from the same run.
+all from the same run. The two are timed in turns (ours, torch, ours, ...), so a machine
+that gets busier half-way through skews both figures alike rather than the ratio.
 
     PYTHONPATH=$PWD python benchmarks/train_step.py [--only lenet5,mlp] [--profile lenet5]
 
@@ -16,9 +17,11 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import time
+from collections.abc import Callable
 
 import numpy as np
-from _timing import environment, median_seconds, try_torch
+from _timing import environment, try_torch
 
 import autograd_cv as ag
 from autograd_cv import functional as F
@@ -106,6 +109,20 @@ def torch_step(torch, name: str):
     return step
 
 
+def timed_in_turns(steps: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
+    """Median seconds per call of each step, alternating between them after two warm-ups."""
+    for step in steps.values():
+        step()
+        step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(values)) for name, values in times.items()}
+
+
 def profile(name: str, steps: int = 20) -> None:
     step = ours_step(name)
     step()
@@ -127,11 +144,16 @@ def main() -> None:
     torch = try_torch()
     for name in args.only.split(","):
         _, size, repeats = SETTINGS[name]
-        ours = median_seconds(ours_step(name), repeats=repeats, warmup=2) * 1e3
-        line = f"{name:14s} batch {size:4d}: autograd_cv {ours:9.2f} ms/step"
+        steps = {"ours": ours_step(name)}
         if torch is not None:
-            theirs = median_seconds(torch_step(torch, name), repeats=repeats, warmup=2) * 1e3
-            line += f" | PyTorch {theirs:9.2f} ms/step | ratio {ours / theirs:5.2f}x"
+            steps["torch"] = torch_step(torch, name)
+        medians = {key: value * 1e3 for key, value in timed_in_turns(steps, repeats).items()}
+        line = f"{name:14s} batch {size:4d}: autograd_cv {medians['ours']:9.2f} ms/step"
+        if torch is not None:
+            line += (
+                f" | PyTorch {medians['torch']:9.2f} ms/step"
+                f" | ratio {medians['ours'] / medians['torch']:5.2f}x"
+            )
         print(line, flush=True)
     if args.profile:
         profile(args.profile)

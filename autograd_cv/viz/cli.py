@@ -91,14 +91,16 @@ def graph_main(args: list[str]) -> int:
 
     with ExitStack() as stack:
         profiler = stack.enter_context(viz.profile()) if options.profile else None
-        recorder = stack.enter_context(viz.record_grads()) if options.grads else None
+        # Always recorded: the recorder also keeps the inputs that needed no grad (images,
+        # dropout masks) on the drawing after backward has freed them.
+        recorder = stack.enter_context(viz.record_grads())
         loss = F.cross_entropy(model(images), labels)
         loss.backward()
 
     graph = viz.draw_graph(
         loss,
         model=model,
-        show_grads=recorder if recorder is not None else False,
+        show_grads=recorder if options.grads else False,
         profile=profiler,
         collapse=options.collapse,
         collapse_depth=options.collapse_depth,

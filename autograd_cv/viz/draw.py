@@ -153,6 +153,8 @@ class _Drawable:
     edges: list[tuple[str, str, list[Any], str]]
     clusters: dict[str, str | None]  # module -> parent module, for un-collapsed drawing
     cluster_of: dict[str, str | None]  # node id -> module
+    #: node id -> "name · Type" of a one-op module drawn as a caption instead of a cluster
+    captions: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_view(cls, view: GraphView) -> _Drawable:
@@ -176,7 +178,21 @@ class _Drawable:
         ]
         cluster_of: dict[str, str | None] = {box.id: box.module for box in view.ops}
         cluster_of.update({leaf.id: leaf.module for leaf in view.leaves})
-        return cls(items, edges, _parents(view.modules), cluster_of)
+        parents = _parents(view.modules)
+        # A module holding one op and nothing else (ReLU, pooling) gets a caption beside its
+        # op rather than a cluster: the data path would run through a cluster's title.
+        members: dict[str, int] = {}
+        for module in cluster_of.values():
+            if module is not None:
+                members[module] = members.get(module, 0) + 1
+        with_children = {parent for parent in parents.values() if parent is not None}
+        captions = {}
+        for box in view.ops:
+            module = box.module
+            if module is not None and members[module] == 1 and module not in with_children:
+                captions[box.id] = f"{module} · {view.modules[module].type_name}"
+                cluster_of[box.id] = parents.pop(module)
+        return cls(items, edges, parents, cluster_of, captions)
 
 
 def _edge_kind(edge: Any, leaves: dict[str, Leaf], ops: dict[str, OpBox]) -> str:
@@ -484,6 +500,11 @@ def _emit(graph: graphviz.Digraph, drawable: _Drawable, view: GraphView, style: 
         member = item.boxes[-1].id if isinstance(item, _Group) else item.id
         if member in outputs or (isinstance(item, _Group) and _group_has_output(item, outputs)):
             attrs["peripheries"] = "2"
+        caption = drawable.captions.get(item.id)
+        if caption is not None:
+            attrs["xlabel"] = (
+                f'<<font color="{MODULE_LINE}" point-size="10">{html.escape(caption)}</font>>'
+            )
         owner = drawable.cluster_of.get(item.id)
         target = clusters[owner] if owner is not None and owner in clusters else graph
         target.node(item.id, "\\n".join(lines), **attrs)

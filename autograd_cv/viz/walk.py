@@ -121,6 +121,9 @@ def collect(outputs: Sequence[Tensor], model: Any = None, show_constants: bool =
             if edge is None:
                 info = constants.get(position)
                 if info is None:
+                    # an input that needed no grad and is no longer known (freed by backward):
+                    # most likely data, such as the images a model's first layer reads
+                    box.data_path = True
                     continue
                 source = _constant_id(view, info, leaf_ids)
             elif isinstance(edge, Node):
@@ -141,6 +144,7 @@ def collect(outputs: Sequence[Tensor], model: Any = None, show_constants: bool =
 def _mark_data_path(view: GraphView) -> None:
     """Flag the ops that an input (not only parameters and constants) flows into."""
     flagged = {leaf.id for leaf in view.leaves if leaf.kind == INPUT}
+    flagged.update(box.id for box in view.ops if box.data_path)
     for edge in view.edges:  # grouped by target in creation order, sources come first
         if edge.source in flagged:
             edge.target.data_path = True

@@ -39,7 +39,8 @@ def test_mlp_parameters_are_named_and_layers_are_clusters() -> None:
     source = viz.draw_graph(loss, model=model, show_grads=rec).source
     for name, parameter in model.named_parameters():
         assert f'label="{name}\\n{tuple(parameter.shape)} float32\\ngrad ' in source
-    assert 'label="fc1 · Linear"' in source and 'label="act1 · ReLU"' in source
+    assert 'label="fc1 · Linear"' in source  # a cluster
+    assert ">act1 · ReLU</font>>" in source  # a one-op module: a caption beside its op
     assert "cross_entropy" in source or "nll_loss" in source
 
 
@@ -60,9 +61,11 @@ def test_lenet5_drawn_with_grads_and_profile_labels_every_module() -> None:
     source = viz.draw_graph(loss, model=model, show_grads=rec, profile=prof).source
     for op in ("conv2d", "relu", "max_pool2d", "matmul"):
         assert f'label="{op}\\n' in source
-    for name, _ in model.named_modules():
-        if name and "." in name:
-            assert f'label="{name} · ' in source
+    for name, module in model.named_modules():
+        if name and "." in name:  # every module is named: clusters, or captions of one-op ones
+            cluster = f'label="{name} · {type(module).__name__}"'
+            caption = f">{name} · {type(module).__name__}</font>>"
+            assert (cluster in source) != (caption in source), name
     assert "features.c1.weight\\n(6, 1, 5, 5) float32\\ngrad " in source
 
 

@@ -11,6 +11,7 @@ as a run that was never interrupted.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
@@ -155,7 +156,7 @@ def loss_fn(model: nn.Module, scores: ag.Tensor, labels: ag.Tensor) -> ag.Tensor
 
 
 # ----- configuration ----------------------------------------------------------------------
-DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3}
+DEFAULT_LR = {"sgd": 0.02, "adam": 1e-3}
 
 
 @dataclass
@@ -171,6 +172,8 @@ class TrainConfig:
     optimizer: str = "sgd"
     momentum: float = 0.9
     weight_decay: float = 0.0
+    #: "cosine": the learning rate falls from lr to 0 over the epochs (per epoch, closed form)
+    schedule: str = "constant"
     seed: int = 0
     out: str = "runs/latest"
     resume: str | None = None
@@ -193,6 +196,18 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> optim.Optimizer:
         return optim.Adam(model.parameters(), lr=config.learning_rate(),
                           weight_decay=config.weight_decay)  # fmt: skip
     raise UsageError(f"unknown optimizer {config.optimizer!r}; choose sgd or adam")
+
+
+def set_learning_rate(optimizer: optim.Optimizer, config: TrainConfig, epoch: int) -> float:
+    """The epoch's learning rate, from the epoch alone, so a resumed run gets the same one."""
+    lr = config.learning_rate()
+    if config.schedule == "cosine":
+        lr = lr * 0.5 * (1 + math.cos(math.pi * epoch / config.epochs))
+    elif config.schedule != "constant":
+        raise UsageError(f"unknown schedule {config.schedule!r}; choose constant or cosine")
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    return lr
 
 
 # ----- checkpoints ----------------------------------------------------------------------
@@ -362,6 +377,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
         for epoch in range(progress["epoch"], config.epochs):
             started = time.perf_counter()
             loader.set_epoch(epoch)
+            set_learning_rate(optimizer, config, epoch)
             bar = _progress_bar(len(loader), f"epoch {epoch + 1}/{config.epochs}", config.progress)
             bar.update(progress["batch"])
             for index, (images, labels) in enumerate(loader):

@@ -75,18 +75,7 @@ DATASETS: dict[str, DatasetInfo] = {
         (1, 28, 28),
         (0.2860,),
         (0.3530,),
-        (
-            "T-shirt/top",
-            "Trouser",
-            "Pullover",
-            "Dress",
-            "Coat",
-            "Sandal",
-            "Shirt",
-            "Sneaker",
-            "Bag",
-            "Ankle boot",
-        ),
+        tuple(FashionMNIST.classes),
     ),  # fmt: skip
     "cifar10": DatasetInfo(
         lambda root, train: CIFAR10(root, train=train),

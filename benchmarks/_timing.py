@@ -22,6 +22,11 @@ def median_seconds(fn: Callable[[], object], repeats: int = 7, warmup: int = 2) 
     return float(np.median(times))
 
 
+def geometric_mean(values: list[float]) -> float:
+    """Geometric mean of positive numbers."""
+    return float(np.exp(np.mean(np.log(values))))
+
+
 def try_torch():
     """PyTorch with 2 threads, or None when it is not installed."""
     try:

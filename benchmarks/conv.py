@@ -17,7 +17,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import geometric_mean, median_time  # noqa: E402
+from _timing import geometric_mean  # noqa: E402
+from _timing import median_seconds as median_time  # noqa: E402
 
 from autograd_cv.kernels import conv, pool  # noqa: E402
 

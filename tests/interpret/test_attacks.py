@@ -32,15 +32,15 @@ def test_fgsm_flips_most_predictions_within_eps(trained):
 def test_pgd_beats_fgsm_and_stays_in_ball(trained):
     model, x, y = trained
     x, y = x[:60], y[:60]
-    eps = 0.1
+    eps = 0.15
     flips = {}
     for name, adv in (
         ("fgsm", fgsm(model, x, y, eps)),
-        ("pgd", pgd(model, x, y, eps, alpha=0.02, steps=10, seed=1)),
+        ("pgd", pgd(model, x, y, eps, alpha=0.03, steps=10, seed=1)),
     ):
         _within(adv.data, x, eps, (0.0, 1.0))
         flips[name] = (scores(model, adv.data).argmax(axis=1) != y).mean()
-    assert flips["pgd"] > 0.5
+    assert flips["pgd"] > 0.75
     assert flips["pgd"] >= flips["fgsm"]
 
 

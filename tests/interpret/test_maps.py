@@ -36,9 +36,10 @@ def test_saliency_matches_finite_differences(trained):
     rng = np.random.default_rng(0)
     for row, col in rng.integers(0, 28, (8, 2)):
         up, down = image.copy(), image.copy()
-        up[0, 0, row, col] += 1e-4
-        down[0, 0, row, col] -= 1e-4
-        diff = (_score(model, up, y[0]) - _score(model, down, y[0])) / 2e-4
+        # The network is piecewise linear: a small step stays clear of ReLU kinks.
+        up[0, 0, row, col] += 1e-7
+        down[0, 0, row, col] -= 1e-7
+        diff = (_score(model, up, y[0]) - _score(model, down, y[0])) / 2e-7
         assert maps[0, row, col] == pytest.approx(abs(diff), rel=1e-4, abs=1e-6)
 
 
@@ -50,20 +51,21 @@ def _score(model, image, label):
 
 def test_occlusion_of_the_digit_hurts_more_than_a_corner(trained):
     model, x, y = trained
-    x, y = x[:12], y[:12]
+    n = 30
+    x, y = x[:n], y[:n]
     heat = occlusion(model, x, y, patch=8, stride=4, fill=0.5)
-    assert heat.shape == (12, 6, 6)
+    assert heat.shape == (n, 6, 6)
     masks = occlusion_masks(28, 28, 8, 4)  # (6, 6, 28, 28)
-    ink = np.einsum("ijhw,nhw->nij", masks, x[:, 0]).reshape(12, -1)
-    flat = heat.reshape(12, -1)
-    at_digit = flat[np.arange(12), ink.argmax(axis=1)]
-    # The emptiest patch (a corner or edge): background only.
-    empty = ink.argmin(axis=1)
-    assert np.all(ink[np.arange(12), empty] == 0)
-    at_corner = flat[np.arange(12), empty]
-    base = probabilities(model, x)[np.arange(12), y]
-    assert np.mean(base - at_digit) > np.mean(base - at_corner) + 0.1
-    assert np.mean(at_digit < at_corner) >= 0.5
+    ink = np.einsum("ijhw,nhw->nij", masks, x[:, 0]).reshape(n, -1)
+    drop = probabilities(model, x)[np.arange(n), y][:, None] - heat.reshape(n, -1)
+    # The two inkiest patch positions of each digit against its ink-free corners.
+    on_digit = np.take_along_axis(drop, np.argsort(-ink, axis=1)[:, :2], axis=1).mean()
+    corners = np.zeros((6, 6), dtype=bool)
+    corners[[0, 0, -1, -1], [0, -1, 0, -1]] = True
+    empty_corners = corners.reshape(1, -1) & (ink == 0)
+    assert empty_corners.any(axis=1).all()  # MNIST digits are centred
+    background = drop[empty_corners].mean()
+    assert on_digit > 0.05 and on_digit > 3 * background
 
 
 def test_occlusion_matches_a_per_position_loop(trained):

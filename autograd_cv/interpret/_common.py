@@ -14,13 +14,23 @@ from autograd_cv.nn.module import Module
 from autograd_cv.tensor import Tensor, tensor
 
 
-def as_images(x: Any, where: str) -> np.ndarray:
-    """A float (N, C, H, W) ndarray from a Tensor or array; integer images become float32."""
+def model_dtype(model: Module | None) -> np.dtype:
+    """The dtype of the model's first floating parameter (float32 if it has none)."""
+    for param in model.parameters() if model is not None else ():
+        if param.data.dtype.kind == "f":
+            return param.data.dtype
+    return np.dtype(np.float32)
+
+
+def as_images(x: Any, where: str, model: Module | None = None) -> np.ndarray:
+    """A float (N, C, H, W) ndarray from a Tensor or array, in the model's parameter dtype
+    (conv2d and linear refuse mixed dtypes, so float64 input meets float32 weights here)."""
     array = x.data if isinstance(x, Tensor) else np.asarray(x)
     if array.ndim != 4:
         raise ValueError(f"{where}: expected (N, C, H, W) images, got shape {array.shape}")
-    if array.dtype.kind != "f":
-        array = array.astype(np.float32)
+    dtype = model_dtype(model)
+    if array.dtype != dtype:
+        array = array.astype(dtype)
     return array
 
 

@@ -33,7 +33,7 @@ def activations(model: Module, x: Any, layers: str | Sequence[str]) -> dict[str,
     handles = [modules[name].register_forward_hook(keeper(name)) for name in names]
     try:
         with no_grad():
-            model(tensor(as_images(x, "activations")))
+            model(tensor(as_images(x, "activations", model)))
     finally:
         for handle in handles:
             handle.remove()

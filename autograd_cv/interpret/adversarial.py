@@ -60,7 +60,7 @@ def fgsm(model: Module, x: Any, y: Any, eps: float, target: Any = None,
     `clip` is the valid pixel range (pass the normalised range for normalised inputs).
     """
     _check(eps, clip, "fgsm")
-    images = as_images(x, "fgsm")
+    images = as_images(x, "fgsm", model)
     labels = as_labels(y, len(images), "fgsm", "y")
     goal = None if target is None else as_labels(target, len(images), "fgsm")
     step = _step_direction(model, images, labels, goal)
@@ -75,7 +75,7 @@ def pgd(model: Module, x: Any, y: Any, eps: float, alpha: float, steps: int,
     _check(eps, clip, "pgd")
     if steps < 0 or alpha < 0:
         raise ValueError(f"pgd: steps and alpha must be >= 0, got steps={steps}, alpha={alpha}")
-    images = as_images(x, "pgd")
+    images = as_images(x, "pgd", model)
     labels = as_labels(y, len(images), "pgd", "y")
     goal = None if target is None else as_labels(target, len(images), "pgd")
     current = images

@@ -28,7 +28,7 @@ def occlusion(model: Module, x: Any, target: Any = None, patch: int = 8, stride:
     None takes the predicted class. All occluded copies of an image are classified in
     batches of `batch_size`.
     """
-    images = as_images(x, "occlusion")
+    images = as_images(x, "occlusion", model)
     count, _, height, width = images.shape
     if not (1 <= patch <= min(height, width)) or stride < 1:
         raise ValueError(

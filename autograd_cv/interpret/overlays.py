@@ -65,7 +65,8 @@ def adversarial_sheet(model: Module, x: Any, x_adv: Any, path: str | os.PathLike
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    images, adversarial = as_images(x, "adversarial_sheet"), as_images(x_adv, "adversarial_sheet")
+    images = as_images(x, "adversarial_sheet", model)
+    adversarial = as_images(x_adv, "adversarial_sheet", model)
     if images.shape != adversarial.shape:
         raise ValueError(
             f"adversarial_sheet: x {images.shape} and x_adv {adversarial.shape} differ in shape"

@@ -18,7 +18,7 @@ def saliency(model: Module, x: Any, target: Any = None, smoothgrad: int = 0,
     `smoothgrad=n` averages the map over n copies with Gaussian noise of standard deviation
     `noise * (max - min)` of each image added.
     """
-    images = as_images(x, "saliency")
+    images = as_images(x, "saliency", model)
     count = len(images)
     if target is None:
         labels = scores(model, images).argmax(axis=1)

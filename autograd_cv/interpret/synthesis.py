@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv import functional as F
-from autograd_cv.interpret._common import input_grad, probabilities
+from autograd_cv.interpret._common import input_grad, model_dtype, probabilities
 from autograd_cv.nn.module import Module
 
 
@@ -33,14 +33,15 @@ def fooling_image(model: Module, target_class: int, shape: tuple[int, ...], step
     rng = np.random.default_rng(seed)
     low, high = clip if clip is not None else (-np.inf, np.inf)
     centre = 0.5 * (low + high) if clip is not None else 0.0
-    image = np.clip(centre + noise * rng.standard_normal(shape), low, high).astype(np.float32)
+    dtype = model_dtype(model)
+    image = np.clip(centre + noise * rng.standard_normal(shape), low, high).astype(dtype)
     label = np.array([target_class])
     prob = float(probabilities(model, image)[0, target_class])
     for _ in range(steps):
         if prob >= confidence:
             break
         gradient = input_grad(lambda leaf: F.cross_entropy(model(leaf), label), image)
-        image = np.clip(image - lr * np.sign(gradient), low, high).astype(np.float32)
+        image = np.clip(image - lr * np.sign(gradient), low, high).astype(dtype)
         prob = float(probabilities(model, image)[0, target_class])
     return image, prob
 
@@ -54,7 +55,8 @@ def class_model(model: Module, target_class: int, shape: tuple[int, ...], steps:
     """
     shape = _shape(shape, "class_model")
     rng = np.random.default_rng(seed)
-    image = (0.01 * rng.standard_normal(shape)).astype(np.float32)
+    dtype = model_dtype(model)
+    image = (0.01 * rng.standard_normal(shape)).astype(dtype)
 
     def objective(leaf: Any) -> Any:
         return model(leaf)[:, target_class].sum() - l2 * (leaf * leaf).sum()
@@ -63,5 +65,5 @@ def class_model(model: Module, target_class: int, shape: tuple[int, ...], steps:
         image = image + lr * input_grad(objective, image)
         if clip is not None:
             image = np.clip(image, *clip)
-        image = image.astype(np.float32)
+        image = image.astype(dtype)
     return image

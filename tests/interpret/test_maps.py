@@ -95,3 +95,14 @@ def test_activations_shapes_and_hooks_removed(trained):
     assert grid.ndim == 3 and grid.shape[-1] == 1 and 0 <= grid.min() and grid.max() <= 1
     with pytest.raises(ValueError, match="unknown layer"):
         activations(model, x[:1], "features.nope")
+
+
+def test_inputs_are_cast_to_the_model_dtype(trained):
+    # uint8 or float64 pixels meet float32 weights: cast, not refused by conv2d.
+    model, x, y = trained
+    as_uint8 = (x[:2] * 255).round().astype(np.uint8)
+    assert saliency(model, as_uint8 / 255.0, y[:2]).dtype == np.float32
+    assert np.allclose(
+        occlusion(model, x[:2].astype(np.float64), y[:2]), occlusion(model, x[:2], y[:2])
+    )
+    assert activations(model, as_uint8, "head")["head"].dtype == np.float32

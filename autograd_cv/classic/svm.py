@@ -24,7 +24,7 @@ class LinearSVM(Module):
 
     def forward(self, x: Any) -> Tensor:
         """Class scores (N, classes) of flattened inputs."""
-        x = x if isinstance(x, Tensor) else tensor(np.asarray(x, dtype=np.float32))
+        x = x if isinstance(x, Tensor) else tensor(np.asarray(x, dtype=self.linear.weight.dtype))
         return self.linear(x.reshape(x.shape[0], -1))
 
     def loss(self, x: Any, y: Any) -> Tensor:
@@ -35,7 +35,7 @@ class LinearSVM(Module):
     def fit(self, x: Any, y: Any, epochs: int = 10, batch_size: int = 64, lr: float = 0.01,
             momentum: float = 0.9, seed: int = 0) -> list[float]:  # fmt: skip
         """Minibatch SGD; returns the mean loss of each epoch."""
-        x = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float32)
+        x = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=self.linear.weight.dtype)
         y = np.asarray(y.data if isinstance(y, Tensor) else y)
         if len(x) != len(y):
             raise ValueError(f"LinearSVM.fit: {len(x)} inputs but {len(y)} labels")

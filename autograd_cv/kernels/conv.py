@@ -350,14 +350,10 @@ def conv2d_backward_input(
     check_array(weight, "weight", op)
     check_same_dtype(op, grad_output=grad_output, weight=weight)
     input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)")
-    _check_groups(op, groups, input_shape[1], weight.shape)
-    kernel_size = weight.shape[2:]
-    _, stride, padding, dilation = _normalise(op, kernel_size, stride, padding, dilation)
-    out_channels = weight.shape[0]
-    _check_grad_output(op, grad_output, input_shape, out_channels, "input_shape")
-    _check_grad_output_fits(
-        op, grad_output.shape, input_shape, kernel_size, stride, padding, dilation
+    kernel_size, stride, padding, dilation = _check_backward(
+        op, grad_output, input_shape, weight.shape, stride, padding, dilation, groups, "input_shape"
     )
+    out_channels = weight.shape[0]
 
     out_h, out_w = grad_output.shape[2:]
     batch, plane = input_shape[0], out_h * out_w
@@ -392,12 +388,10 @@ def conv2d_backward_weight(
     check_array(grad_output, "grad_output", op)
     check_same_dtype(op, input=x, grad_output=grad_output)
     weight_shape = check_shape4(op, "weight_shape", weight_shape, "(O, I, kh, kw)")
-    _check_groups(op, groups, x.shape[1], weight_shape)
-    kernel_size = weight_shape[2:]
-    _, stride, padding, dilation = _normalise(op, kernel_size, stride, padding, dilation)
+    kernel_size, stride, padding, dilation = _check_backward(
+        op, grad_output, x.shape, weight_shape, stride, padding, dilation, groups, "input shape"
+    )
     out_channels = weight_shape[0]
-    _check_grad_output(op, grad_output, x.shape, out_channels, "input shape")
-    _check_grad_output_fits(op, grad_output.shape, x.shape, kernel_size, stride, padding, dilation)
 
     # im2col over exactly grad_output's windows (fewer than the natural ones in the
     # output_padding case), so col's columns line up with grad_output's pixels.
@@ -491,6 +485,28 @@ def _grouped_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, groups: int) 
     out_groups = out.reshape(groups, -1, out.shape[1])
     for g in range(groups):  # 2-D GEMMs: each goes to BLAS whole
         np.matmul(a[g], b_groups[g], out=out_groups[g])
+
+
+def _check_backward(
+    op: str,
+    grad_output,
+    input_shape,
+    weight_shape,
+    stride,
+    padding,
+    dilation,
+    groups: int,
+    input_name: str,
+) -> tuple:
+    """Checks shared by both conv gradients; returns (kernel_size, stride, padding, dilation)."""
+    _check_groups(op, groups, input_shape[1], weight_shape)
+    kernel_size = tuple(weight_shape[2:])
+    _, stride, padding, dilation = _normalise(op, kernel_size, stride, padding, dilation)
+    _check_grad_output(op, grad_output, input_shape, weight_shape[0], input_name)
+    _check_grad_output_fits(
+        op, grad_output.shape, input_shape, kernel_size, stride, padding, dilation
+    )
+    return kernel_size, stride, padding, dilation
 
 
 def _check_grad_output(

@@ -202,6 +202,20 @@ def _match_dtype(op: str, input: Tensor, value: Any, argument: str) -> Any:
 
 
 # ----- public functions -----------------------------------------------------------------
+def _conv_arguments(
+    op: str, input: Any, weight: Any, bias: Any, groups: Any, weight_layout: str
+) -> tuple[Tensor, Any, Any, int]:
+    """What conv2d and conv_transpose2d check alike: 4-D input and weight, one dtype, groups."""
+    input = _tensor(input)
+    _check_4d(op, "input", input, "(N, C, H, W)")
+    weight = _match_dtype(op, input, weight, "weight")
+    _check_4d(op, "weight", weight, weight_layout)
+    bias = _match_dtype(op, input, bias, "bias")
+    if int(groups) != groups or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
+    return input, weight, bias, int(groups)
+
+
 def conv2d(
     input: Any,
     weight: Any,
@@ -213,14 +227,9 @@ def conv2d(
 ) -> Tensor:
     """2-D cross-correlation of an (N, C, H, W) input with an (out, C / groups, kh, kw) weight."""
     op = "conv2d"
-    input = _tensor(input)
-    _check_4d(op, "input", input, "(N, C, H, W)")
-    weight = _match_dtype(op, input, weight, "weight")
-    _check_4d(op, "weight", weight, "(out_channels, in_channels / groups, kH, kW)")
-    bias = _match_dtype(op, input, bias, "bias")
-    if int(groups) != groups or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
-    groups = int(groups)
+    input, weight, bias, groups = _conv_arguments(
+        op, input, weight, bias, groups, "(out_channels, in_channels / groups, kH, kW)"
+    )
     out_channels, per_group = weight.shape[:2]
     if input.shape[1] != per_group * groups:
         raise ValueError(
@@ -257,14 +266,9 @@ def conv_transpose2d(
     """Transposed convolution (the input-gradient of conv2d) with an (in, out / groups, kh, kw)
     weight, as PyTorch's; output_padding adds rows/columns on one side (< stride)."""
     op = "conv_transpose2d"
-    input = _tensor(input)
-    _check_4d(op, "input", input, "(N, C, H, W)")
-    weight = _match_dtype(op, input, weight, "weight")
-    _check_4d(op, "weight", weight, "(in_channels, out_channels / groups, kH, kW)")
-    bias = _match_dtype(op, input, bias, "bias")
-    if int(groups) != groups or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
-    groups = int(groups)
+    input, weight, bias, groups = _conv_arguments(
+        op, input, weight, bias, groups, "(in_channels, out_channels / groups, kH, kW)"
+    )
     in_channels, per_group = weight.shape[:2]
     if input.shape[1] != in_channels:
         raise ValueError(

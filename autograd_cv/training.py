@@ -111,7 +111,7 @@ def transforms(name: str, train: bool) -> Compose:
 
 
 # ----- models ---------------------------------------------------------------------------
-MODELS = ("perceptron", "mlp", "lenet5", "alexnet-small")
+MODELS = ("perceptron", "mlp", "lenet5", "alexnet-small", "alexnet-small-bn")
 
 
 def build_model(name: str, image_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
@@ -123,10 +123,10 @@ def build_model(name: str, image_shape: tuple[int, int, int], num_classes: int) 
         return MLP([channels * height * width, 256, 256, num_classes])
     if name == "lenet5":
         return LeNet5(in_channels=channels, num_classes=num_classes, input_size=height)
-    if name == "alexnet-small":
+    if name in ("alexnet-small", "alexnet-small-bn"):
         if image_shape != (3, 32, 32):
-            raise UsageError(f"alexnet-small needs 3x32x32 images (cifar10), not {image_shape}")
-        return AlexNetSmall(num_classes=num_classes)
+            raise UsageError(f"{name} needs 3x32x32 images (cifar10), not {image_shape}")
+        return AlexNetSmall(num_classes=num_classes, batch_norm=name.endswith("-bn"))
     raise UsageError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
 
 

@@ -52,6 +52,7 @@ def test_train_writes_checkpoint_metrics_curves_and_graph(tmp_path: Path, capsys
         (["train", "--dataset", "imagenet"], "unknown dataset 'imagenet'"),
         (["train", "--data-dir", "/no/such/folder", "--dataset", "mnist"], "does not exist"),
         (["train", "--model", "alexnet-small", "--dataset", "mnist-mini"], "needs 3x32x32"),
+        (["train", "--model", "alexnet-small-bn", "--dataset", "mnist"], "needs 3x32x32"),
         (["eval", "--checkpoint", "/no/such/model.npz"], "does not exist"),
     ],
 )
@@ -142,3 +143,16 @@ def test_kill_9_loses_at_most_the_work_since_the_last_checkpoint(tmp_path: Path)
                       "--seed", "5", "--resume", str(out / "model.npz"))  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stdout
+
+
+def test_alexnet_small_bn_swaps_local_response_norm_for_batch_norm() -> None:
+    from autograd_cv import nn
+    from autograd_cv.training import build_model
+
+    paper = build_model("alexnet-small", (3, 32, 32), 10)
+    with_bn = build_model("alexnet-small-bn", (3, 32, 32), 10)
+    def count(model, kind) -> int:
+        return sum(isinstance(m, kind) for m in model.modules())
+
+    assert (count(with_bn, nn.BatchNorm2d), count(with_bn, nn.LocalResponseNorm)) == (5, 0)
+    assert (count(paper, nn.BatchNorm2d), count(paper, nn.LocalResponseNorm)) == (0, 2)

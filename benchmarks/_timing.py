@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import platform
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -37,14 +39,25 @@ def try_torch():
     return torch
 
 
+def openblas_kernels() -> str:
+    """The kernel family and thread count NumPy's bundled OpenBLAS chose at load time."""
+    libs = sorted(Path(np.__file__).parent.parent.glob("numpy.libs/libscipy_openblas*.so"))
+    if not libs:
+        return "unknown (no bundled scipy-openblas found)"
+    lib = ctypes.CDLL(str(libs[0]))
+    corename, threads = lib.scipy_openblas_get_corename64_, lib.scipy_openblas_get_num_threads64_
+    corename.restype = ctypes.c_char_p
+    return f"{corename().decode()} x {threads()} threads"
+
+
 def environment() -> str:
-    """One line saying what ran: Python, NumPy, BLAS kernels, PyTorch."""
+    """One line saying what ran: Python, NumPy, the BLAS kernels that ran, PyTorch."""
     torch = try_torch()
-    coretype = os.environ.get("OPENBLAS_CORETYPE", "(unset: OpenBLAS picks by CPU)")
+    coretype = os.environ.get("OPENBLAS_CORETYPE", "(unset)")
     parts = [
         f"python {platform.python_version()}",
         f"numpy {np.__version__}",
-        f"OPENBLAS_CORETYPE={coretype}",
+        f"OpenBLAS {openblas_kernels()} (OPENBLAS_CORETYPE={coretype})",
         f"torch {torch.__version__ if torch else 'not installed'}",
     ]
     return ", ".join(parts)

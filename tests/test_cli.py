@@ -151,6 +151,7 @@ def test_alexnet_small_bn_swaps_local_response_norm_for_batch_norm() -> None:
 
     paper = build_model("alexnet-small", (3, 32, 32), 10)
     with_bn = build_model("alexnet-small-bn", (3, 32, 32), 10)
+
     def count(model, kind) -> int:
         return sum(isinstance(m, kind) for m in model.modules())
 

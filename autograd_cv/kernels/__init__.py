@@ -1,4 +1,4 @@
-"""Numba kernels on raw ndarrays for convolution and pooling; nothing here knows Tensor.
+"""Numba kernels on raw ndarrays for convolution, pooling and batch norm; nothing here knows Tensor.
 
 Importing this package compiles nothing: every kernel is compiled lazily on first call and
 cached on disk.
@@ -11,6 +11,7 @@ from autograd_cv.kernels.conv import (
     conv2d_forward,
     im2col,
 )
+from autograd_cv.kernels.norm import batch_norm_backward, batch_norm_forward
 from autograd_cv.kernels.pool import (
     avg_pool2d_backward,
     avg_pool2d_forward,
@@ -21,6 +22,8 @@ from autograd_cv.kernels.pool import (
 __all__ = [
     "avg_pool2d_backward",
     "avg_pool2d_forward",
+    "batch_norm_backward",
+    "batch_norm_forward",
     "col2im",
     "conv2d_backward_input",
     "conv2d_backward_weight",

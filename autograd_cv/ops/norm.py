@@ -1,8 +1,9 @@
 """Normalisation and regularisation: batch_norm, local_response_norm, dropout.
 
-batch_norm in training mode is one Node with the closed-form vjp, written once: on
-ndarrays it reuses the normalised input saved by forward (fast); on Tensors it recomputes
-the batch statistics with recorded ops, so the same formula is differentiable again.
+batch_norm in training mode is one Node with the closed-form vjp: on ndarrays forward and
+vjp are one-pass Numba kernels (kernels/norm.py) and the vjp reuses the normalised input
+saved by forward; on Tensors the vjp recomputes the batch statistics with recorded ops, so
+the same formula is differentiable again.
 local_response_norm is composed from recorded ops around a channel-window sum whose
 adjoint is the same window sum mirrored; dropout is a product with a constant mask.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv import creation
+from autograd_cv import creation, kernels
 from autograd_cv.autograd.node import Node
 from autograd_cv.ops.elementwise import raw
 from autograd_cv.tensor import Tensor
@@ -30,28 +31,27 @@ class BatchNorm(Node):
         self.batch_var: np.ndarray | None = None
 
     def forward(self, x, weight, bias):
-        axes, shape = _stat_axes(x.ndim), _channel_shape(x)
-        mean = x.mean(axis=axes, keepdims=True)
-        centred = x - mean
-        var = (centred * centred).mean(axis=axes, keepdims=True)
-        inv_std = (var + self.eps) ** -0.5
-        normalised = centred * inv_std
+        out, normalised, mean, var, inv_std = kernels.batch_norm_forward(x, weight, bias, self.eps)
         # Kept after backward (they are per-channel and small) for the running-stat update.
-        self.batch_mean, self.batch_var = mean.reshape(-1), var.reshape(-1)
+        self.batch_mean, self.batch_var = mean.astype(x.dtype), var.astype(x.dtype)
         self.saved = (normalised, inv_std)
-        return normalised * weight.reshape(shape) + bias.reshape(shape)
+        return out
 
     def vjp(self, grad, out, x, weight, bias):
         need_x, need_weight, need_bias = self.needs_input_grad
-        axes, shape = _stat_axes(raw(x).ndim), _channel_shape(raw(x))
-        if isinstance(grad, Tensor):
-            # Recorded recomputation of the statistics: this is what makes the vjp
-            # differentiable in x as well as in grad and weight.
-            centred = x - x.mean(axis=axes, keepdims=True)
-            inv_std = ((centred * centred).mean(axis=axes, keepdims=True) + self.eps) ** -0.5
-            normalised = centred * inv_std
-        else:
+        if not isinstance(grad, Tensor):
             normalised, inv_std = self.saved
+            grad_x, grad_weight, grad_bias = kernels.batch_norm_backward(
+                grad, normalised, weight, inv_std
+            )
+            return (grad_x if need_x else None, grad_weight if need_weight else None,
+                    grad_bias if need_bias else None)  # fmt: skip
+        # Recorded recomputation of the statistics: this is what makes the vjp
+        # differentiable in x as well as in grad and weight.
+        axes, shape = _stat_axes(x.ndim), _channel_shape(x)
+        centred = x - x.mean(axis=axes, keepdims=True)
+        inv_std = ((centred * centred).mean(axis=axes, keepdims=True) + self.eps) ** -0.5
+        normalised = centred * inv_std
         grad_x = grad_weight = grad_bias = None
         if need_bias:
             grad_bias = grad.sum(axis=axes)

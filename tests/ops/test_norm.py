@@ -27,6 +27,16 @@ def test_batch_norm_training_updates_running_stats_in_place_by_hand() -> None:
     np.testing.assert_allclose(out.numpy()[:, 0].ravel(), expected_0)
 
 
+def test_batch_norm_float32_statistics_survive_a_large_mean() -> None:
+    # Values 1000 + N(0, 0.01): E[x^2] - E[x]^2 in float32 would lose the variance entirely.
+    rng = np.random.default_rng(1)
+    x = (1000 + 0.01 * rng.normal(size=(16, 3, 5, 5))).astype(np.float32)
+    out = F.batch_norm(x, None, None, training=True, eps=0.0).numpy()
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-3)
+    np.testing.assert_allclose(out.std(axis=(0, 2, 3)), 1, rtol=1e-3)
+
+
 def test_batch_norm_training_matches_torch_values_gradients_and_running_stats() -> None:
     case = torch_case("bn")
     x, w, b = (ag.tensor(case[k], requires_grad=True) for k in ("x", "w", "b"))

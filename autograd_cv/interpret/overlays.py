@@ -28,10 +28,13 @@ def _resize_nearest(heat: np.ndarray, height: int, width: int) -> np.ndarray:
     return heat[rows[:, None], cols[None, :]]
 
 
-def overlay(image: Any, heat: Any, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
+def overlay(image: Any, heat: Any, alpha: float = 0.5, cmap: str = "jet",
+            vmin: float | None = None, vmax: float | None = None) -> np.ndarray:  # fmt: skip
     """A grey (C, H, W) or (H, W) image under a coloured (h, w) heat map -> (H, W, 3) in [0, 1].
 
-    Both are scaled to [0, 1] first; a coarser heat map is stretched to the image size.
+    The image is scaled to [0, 1]. The heat map is scaled by its own min and max, or, given
+    `vmin` and `vmax`, by those (clipped), so that several overlays share one colour scale.
+    A coarser heat map is stretched to the image size.
     """
     image = np.asarray(image.data if isinstance(image, Tensor) else image, dtype=np.float64)
     heat = np.asarray(heat.data if isinstance(heat, Tensor) else heat, dtype=np.float64)
@@ -42,16 +45,19 @@ def overlay(image: Any, heat: Any, alpha: float = 0.5, cmap: str = "jet") -> np.
             f"overlay: expected an (H, W) or (C, H, W) image and an (h, w) heat map, got "
             f"{image.shape} and {heat.shape}"
         )
+    if (vmin is None) != (vmax is None) or (vmin is not None and not vmin < vmax):
+        raise ValueError(f"overlay: give both vmin < vmax or neither, got {vmin} and {vmax}")
     grey = np.repeat(normalize_image(image)[..., None], 3, axis=2)
-    heat = _resize_nearest(normalize_image(heat), *image.shape)
-    coloured = _colormap(cmap)(heat)[..., :3]
+    scaled = normalize_image(heat) if vmin is None else np.clip((heat - vmin) / (vmax - vmin), 0, 1)
+    coloured = _colormap(cmap)(_resize_nearest(scaled, *image.shape))[..., :3]
     return (1 - alpha) * grey + alpha * coloured
 
 
 def save_overlay(image: Any, heat: Any, path: str | os.PathLike, alpha: float = 0.5,
-                 scale: int = 4) -> Path:  # fmt: skip
+                 scale: int = 4, vmin: float | None = None,
+                 vmax: float | None = None) -> Path:  # fmt: skip
     """`overlay(image, heat)` written as a PNG, `scale` times larger."""
-    return save_image(overlay(image, heat, alpha), path, scale=scale)
+    return save_image(overlay(image, heat, alpha, vmin=vmin, vmax=vmax), path, scale=scale)
 
 
 def adversarial_sheet(model: Module, x: Any, x_adv: Any, path: str | os.PathLike,

@@ -18,7 +18,6 @@ from autograd_cv.tensor import Tensor
 def _colormap(name: str):
     import matplotlib
 
-    matplotlib.use("Agg")
     return matplotlib.colormaps[name]
 
 
@@ -29,10 +28,13 @@ def _resize_nearest(heat: np.ndarray, height: int, width: int) -> np.ndarray:
     return heat[rows[:, None], cols[None, :]]
 
 
-def overlay(image: Any, heat: Any, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
+def overlay(image: Any, heat: Any, alpha: float = 0.5, cmap: str = "jet",
+            vmin: float | None = None, vmax: float | None = None) -> np.ndarray:  # fmt: skip
     """A grey (C, H, W) or (H, W) image under a coloured (h, w) heat map -> (H, W, 3) in [0, 1].
 
-    Both are scaled to [0, 1] first; a coarser heat map is stretched to the image size.
+    The image is scaled to [0, 1]. The heat map is scaled by its own min and max, or, given
+    `vmin` and `vmax`, by those (clipped), so that several overlays share one colour scale.
+    A coarser heat map is stretched to the image size.
     """
     image = np.asarray(image.data if isinstance(image, Tensor) else image, dtype=np.float64)
     heat = np.asarray(heat.data if isinstance(heat, Tensor) else heat, dtype=np.float64)
@@ -43,16 +45,19 @@ def overlay(image: Any, heat: Any, alpha: float = 0.5, cmap: str = "jet") -> np.
             f"overlay: expected an (H, W) or (C, H, W) image and an (h, w) heat map, got "
             f"{image.shape} and {heat.shape}"
         )
+    if (vmin is None) != (vmax is None) or (vmin is not None and not vmin < vmax):
+        raise ValueError(f"overlay: give both vmin < vmax or neither, got {vmin} and {vmax}")
     grey = np.repeat(normalize_image(image)[..., None], 3, axis=2)
-    heat = _resize_nearest(normalize_image(heat), *image.shape)
-    coloured = _colormap(cmap)(heat)[..., :3]
+    scaled = normalize_image(heat) if vmin is None else np.clip((heat - vmin) / (vmax - vmin), 0, 1)
+    coloured = _colormap(cmap)(_resize_nearest(scaled, *image.shape))[..., :3]
     return (1 - alpha) * grey + alpha * coloured
 
 
 def save_overlay(image: Any, heat: Any, path: str | os.PathLike, alpha: float = 0.5,
-                 scale: int = 4) -> Path:  # fmt: skip
+                 scale: int = 4, vmin: float | None = None,
+                 vmax: float | None = None) -> Path:  # fmt: skip
     """`overlay(image, heat)` written as a PNG, `scale` times larger."""
-    return save_image(overlay(image, heat, alpha), path, scale=scale)
+    return save_image(overlay(image, heat, alpha, vmin=vmin, vmax=vmax), path, scale=scale)
 
 
 def adversarial_sheet(model: Module, x: Any, x_adv: Any, path: str | os.PathLike,
@@ -60,10 +65,7 @@ def adversarial_sheet(model: Module, x: Any, x_adv: Any, path: str | os.PathLike
                       count: int = 8) -> Path:  # fmt: skip
     """Rows of (image, perturbation x`magnify` around grey, adversarial image), each titled
     with the model's prediction and confidence; a changed prediction is written in red."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     images = as_images(x, "adversarial_sheet", model)
     adversarial = as_images(x_adv, "adversarial_sheet", model)
@@ -77,7 +79,9 @@ def adversarial_sheet(model: Module, x: Any, x_adv: Any, path: str | os.PathLike
     low, high = float(images.min()), float(images.max())
     span = max(high - low, 1e-12)
     rows = len(images)
-    figure, axes = plt.subplots(rows, 3, figsize=(4.2, 1.5 * rows), squeeze=False)
+    # A bare Figure, not pyplot: no backend switch, so a notebook's inline plots keep working.
+    figure = Figure(figsize=(4.2, 1.5 * rows))
+    axes = figure.subplots(rows, 3, squeeze=False)
     for row in range(rows):
         clean = (images[row] - low) / span
         perturbation = 0.5 + magnify * (adversarial[row] - images[row]) / span
@@ -100,5 +104,4 @@ def adversarial_sheet(model: Module, x: Any, x_adv: Any, path: str | os.PathLike
     figure.tight_layout()
     path = Path(path)
     figure.savefig(path, dpi=120)
-    plt.close(figure)
     return path

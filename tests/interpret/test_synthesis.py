@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import autograd_cv as ag
@@ -77,3 +78,20 @@ def test_frozen_feature_extractor_does_not_change(trained, mnist_subset):
         assert np.array_equal(p.data, before[name]), name
         assert p.grad is None
     assert not np.array_equal(head.weight.data, head_before)
+
+
+def test_overlay_shared_colour_scale():
+    image = np.zeros((4, 4))
+    weak, strong = np.full((2, 2), 0.01), np.full((2, 2), 0.9)
+    weak.flat[0] = strong.flat[0] = 0.0
+    cold = overlay(image, np.zeros((2, 2)), alpha=1.0, vmin=0, vmax=1)
+    # Scaled by its own range, a weak map is as red as a strong one; on a shared scale it is not.
+    assert np.allclose(overlay(image, weak, alpha=1.0), overlay(image, strong, alpha=1.0))
+    assert np.abs(overlay(image, weak, alpha=1.0, vmin=0, vmax=1) - cold).max() < 0.05
+    assert np.abs(overlay(image, strong, alpha=1.0, vmin=0, vmax=1) - cold).max() > 0.5
+    # Values outside [vmin, vmax] are clipped, not wrapped.
+    clipped = overlay(image, np.full((2, 2), 5.0), alpha=1.0, vmin=0, vmax=1)
+    assert np.allclose(clipped, overlay(image, np.ones((2, 2)), alpha=1.0, vmin=0, vmax=1))
+    for bad in ({"vmin": 0}, {"vmax": 1}, {"vmin": 1, "vmax": 1}):
+        with pytest.raises(ValueError, match="vmin"):
+            overlay(image, weak, **bad)

@@ -1,6 +1,9 @@
 """Accuracy and speed on the full datasets (not run in CI).
 
-    python benchmarks/accuracy.py [mnist] [fashion-mnist] [cifar10]
+    python benchmarks/accuracy.py [mnist] [fashion-mnist] [cifar10] [--resume]
+
+`--resume` continues a run that was stopped (Ctrl-C or SIGTERM save a checkpoint) from
+runs/accuracy-<name>/model.npz; seconds per epoch then count only the last part.
 
 Trains with `autograd_cv.training.train` on ../shared/data (or $AUTOGRAD_CV_DATA) and
 prints test accuracy, seconds per epoch and images/s. When PyTorch is installed, the same
@@ -99,7 +102,7 @@ def torch_epoch(torch, config: TrainConfig) -> tuple[float, float | None]:
     return seconds, float((predicted == test_set.labels).mean())
 
 
-def main(names: list[str]) -> None:
+def main(names: list[str], resume: bool = False) -> None:
     print(environment())
     print(f"data: {DATA}")
     torch = try_torch()
@@ -108,6 +111,8 @@ def main(names: list[str]) -> None:
         config = RUNS[name]
         config.data_dir, config.out, config.graph = DATA, f"runs/accuracy-{name}", False
         config.progress = sys.stderr.isatty()
+        if resume and Path(config.out, "model.npz").exists():
+            config.resume = str(Path(config.out, "model.npz"))
         metrics = train(config, log=lambda line: print("  " + line, flush=True))
         ours = float(np.mean(metrics["seconds_per_epoch"]))
         reference = "not installed"
@@ -130,4 +135,5 @@ def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    arguments = sys.argv[1:]
+    main([a for a in arguments if a != "--resume"], resume="--resume" in arguments)

@@ -16,9 +16,10 @@ import tempfile
 import zipfile
 import zlib
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -111,29 +112,28 @@ def _nest_by_path(arrays: Mapping[str, np.ndarray]) -> OrderedDict:
     return root
 
 
-def save(obj: Any, path: str | os.PathLike) -> None:
-    """Write `obj` (a state dict or nested dict of arrays/numbers/strings) to a `.npz` file.
+@contextmanager
+def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Write `path` through a temporary file beside it, renamed over `path` on success.
 
-    The file is written to a temporary file in the same folder, flushed to disk and then
-    renamed over `path`, so a crash never leaves a half-written checkpoint behind.
+    A crash or an exception leaves the old file (if any) untouched and no temporary file
+    behind. The new file gets the permissions a plain `open(path, "w")` would give (the
+    umask's), not mkstemp's private 0600. The data and the rename are flushed to disk.
     """
     path = Path(path)
-    arrays: dict[str, np.ndarray] = {}
-    structure = _flatten(obj, [], arrays)
-    arrays[STRUCTURE_KEY] = np.asarray(json.dumps(structure))
     folder = path.parent if str(path.parent) else Path(".")
     handle = tempfile.NamedTemporaryFile(
-        dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        mode, dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False
     )
     try:
         with handle:
-            np.savez(handle, **arrays)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(handle.name, 0o666 & ~_umask())
         os.replace(handle.name, path)
     except BaseException:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
+        Path(handle.name).unlink(missing_ok=True)
         raise
     try:
         # Make the rename itself durable (not possible on every platform).
@@ -146,6 +146,26 @@ def save(obj: Any, path: str | os.PathLike) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
+def save(obj: Any, path: str | os.PathLike) -> None:
+    """Write `obj` (a state dict or nested dict of arrays/numbers/strings) to a `.npz` file.
+
+    The file is written to a temporary file in the same folder, flushed to disk and then
+    renamed over `path`, so a crash never leaves a half-written checkpoint behind.
+    """
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {}
+    structure = _flatten(obj, [], arrays)
+    arrays[STRUCTURE_KEY] = np.asarray(json.dumps(structure))
+    with atomic_file(path, "wb") as handle:
+        np.savez(handle, **arrays)
 
 
 def load(path: str | os.PathLike) -> Any:

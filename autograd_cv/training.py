@@ -15,7 +15,6 @@ import math
 import os
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,6 +40,7 @@ from autograd_cv.data import (
     ToFloat,
 )
 from autograd_cv.models import MLP, AlexNetSmall, LeNet5, Perceptron
+from autograd_cv.serialization import atomic_file
 
 CHECKPOINT_FORMAT = "autograd_cv.checkpoint/1"
 
@@ -437,15 +437,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (temporary file, then rename)."""
-    handle = tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False)  # fmt: skip
-    try:
-        with handle:
-            json.dump(data, handle, indent=2)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "w") as handle:
+        json.dump(data, handle, indent=2)
 
 
 def plot_curves(history: list[dict], path: Path, title: str) -> None:

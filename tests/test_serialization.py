@@ -80,6 +80,15 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path):
     assert os.listdir(tmp_path) == ["ckpt.npz"]
 
 
+def test_saved_files_get_the_umask_permissions_not_private_ones(tmp_path):
+    previous = os.umask(0o027)
+    try:
+        ag.save({"x": np.ones(3)}, tmp_path / "ckpt.npz")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "ckpt.npz").stat().st_mode & 0o777 == 0o640
+
+
 def test_unsupported_keys_and_values_are_refused(tmp_path):
     with pytest.raises(ValueError, match="invalid key 'a/b'"):
         ag.save({"a/b": 1}, tmp_path / "x.npz")

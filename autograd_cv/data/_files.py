@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from autograd_cv.serialization import atomic_file
 
 DATA_ENV = "AUTOGRAD_CV_DATA"
 
@@ -88,12 +89,5 @@ def write_atomically(path: Path, write: Callable[[object], None]) -> None:
     Readers never see a half-written file: either the old one, none, or the complete new one.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp_name, 0o644)  # mkstemp makes files private; these are ordinary data
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as f:
+        write(f)

@@ -143,13 +143,19 @@ def run_demo(args: argparse.Namespace) -> int:
     model.eval()
 
     test_set = DATASETS["mnist-mini"].load(None, False)
-    images, labels = next(iter(DataLoader(test_set, 32, transform=transforms("mnist-mini", False))))
+    loader = DataLoader(test_set, len(test_set), transform=transforms("mnist-mini", False))
+    images, labels = next(iter(loader))
     with ag.no_grad():
         scores = forward(model, images).numpy()
     probabilities = np.exp(scores - scores.max(axis=1, keepdims=True))
     probabilities /= probabilities.sum(axis=1, keepdims=True)
-    interpret.prediction_sheet(images, labels.numpy(), probabilities.argmax(1),
-                               probabilities.max(1), DATASETS["mnist-mini"].classes,
+    predicted, confidence = probabilities.argmax(1), probabilities.max(1)
+    # The sheet: the first test digits, then up to 8 of the most confident mistakes.
+    mistakes = np.flatnonzero(predicted != labels.numpy())
+    mistakes = mistakes[np.argsort(-confidence[mistakes])][:8]
+    shown = np.concatenate([np.setdiff1d(np.arange(32), mistakes)[: 32 - len(mistakes)], mistakes])
+    interpret.prediction_sheet(images.numpy()[shown], labels.numpy()[shown], predicted[shown],
+                               confidence[shown], DATASETS["mnist-mini"].classes,
                                out / "predictions.png")  # fmt: skip
     first_conv = next(p for name, p in model.named_parameters() if p.ndim == 4)
     interpret.save_image(interpret.filter_grid(first_conv, columns=6), out / "filters.png", 12)
@@ -158,7 +164,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"wrote to {out}/:")
     for name, what in [("graph.svg", "the computation graph of one training step"),
                        ("filters.png", "the six learned first-layer filters"),
-                       ("predictions.png", "32 test digits with the network's predictions"),
+                       ("predictions.png", "32 test digits and predictions, worst mistakes last"),
                        ("curves.png", "loss and accuracy per epoch"),
                        ("confusion.png", "the confusion matrix on the test set"),
                        ("model.npz", "the trained weights (autograd-cv eval --checkpoint ...)"),

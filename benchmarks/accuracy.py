@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from _timing import environment, try_torch
+from _twins import torch_model
 
 from autograd_cv.training import DATASETS, TrainConfig, load_dataset, train
 
@@ -37,26 +38,6 @@ RUNS = {
 
 #: PyTorch is timed on this many steps of an epoch (all of it when None), same batches.
 TORCH_STEPS = {"lenet5": None, "alexnet-small-bn": 60}
-
-
-def torch_model(torch, name: str):
-    """The PyTorch twin of one of our models (same layers, same shapes)."""
-    nn = torch.nn
-    if name == "lenet5":
-        return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-                             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                             nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
-                             nn.Linear(84, 10))  # fmt: skip
-
-    def conv(fan_in: int, fan_out: int, kernel: int) -> list:
-        return [nn.Conv2d(fan_in, fan_out, kernel, padding=kernel // 2, bias=False),
-                nn.BatchNorm2d(fan_out), nn.ReLU()]  # fmt: skip
-
-    return nn.Sequential(*conv(3, 64, 5), nn.MaxPool2d(3, 2), *conv(64, 192, 5),
-                         nn.MaxPool2d(3, 2), *conv(192, 384, 3), *conv(384, 256, 3),
-                         *conv(256, 256, 3), nn.MaxPool2d(3, 2), nn.Flatten(), nn.Dropout(),
-                         nn.Linear(2304, 1024), nn.ReLU(), nn.Dropout(), nn.Linear(1024, 512),
-                         nn.ReLU(), nn.Linear(512, 10))  # fmt: skip
 
 
 def torch_epoch(torch, config: TrainConfig) -> tuple[float, float | None]:

@@ -1,8 +1,9 @@
 """One training step (forward, cross-entropy, backward, SGD-momentum step), float32.
 
-LeNet-5 at batch 64 (1x28x28), MLP 784-256-256-10 at batch 128, AlexNetSmall at batch 128
-(3x32x32). Prints ms/step for autograd_cv and, when torch is installed, for the same
-architecture in PyTorch eager (2 threads unless BENCH_THREADS says otherwise) and the ratio,
+LeNet-5 at batch 64 (1x28x28), MLP 784-256-256-10 at batch 128, AlexNetSmall with the paper's
+LRN and with BatchNorm at batch 128 (3x32x32). Prints ms/step for autograd_cv and, when torch
+is installed, for the same architecture in PyTorch eager (2 threads unless BENCH_THREADS says
+otherwise) and the ratio,
 all from the same run. The two are timed in turns (ours, torch, ours, ...), so a machine
 that gets busier half-way through skews both figures alike rather than the ratio.
 
@@ -22,6 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 from _timing import environment, try_torch
+from _twins import torch_model
 
 import autograd_cv as ag
 from autograd_cv import functional as F
@@ -32,6 +34,7 @@ SETTINGS = {
     "lenet5": ((1, 28, 28), 64, 30),
     "mlp": ((1, 28, 28), 128, 50),
     "alexnet_small": ((3, 32, 32), 128, 3),
+    "alexnet_small_bn": ((3, 32, 32), 128, 3),
 }
 
 
@@ -40,34 +43,7 @@ def build_ours(name: str):
         return models.LeNet5()
     if name == "mlp":
         return models.MLP([784, 256, 256, 10])
-    return models.AlexNetSmall()
-
-
-def build_torch(torch, name: str):
-    nn = torch.nn
-    if name == "lenet5":
-        return nn.Sequential(
-            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
-        )  # fmt: skip
-    if name == "mlp":
-        return nn.Sequential(
-            nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
-            nn.Linear(256, 10),
-        )  # fmt: skip
-
-    def lrn():
-        return nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)
-
-    return nn.Sequential(
-        nn.Conv2d(3, 64, 5, padding=2), nn.ReLU(), lrn(), nn.MaxPool2d(3, 2),
-        nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(), lrn(), nn.MaxPool2d(3, 2),
-        nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(), nn.Conv2d(384, 256, 3, padding=1),
-        nn.ReLU(), nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2),
-        nn.Flatten(), nn.Dropout(), nn.Linear(2304, 1024), nn.ReLU(), nn.Dropout(),
-        nn.Linear(1024, 512), nn.ReLU(), nn.Linear(512, 10),
-    )  # fmt: skip
+    return models.AlexNetSmall(batch_norm=name.endswith("_bn"))
 
 
 def batch(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +71,7 @@ def ours_step(name: str):
 
 def torch_step(torch, name: str):
     torch.manual_seed(0)
-    model = build_torch(torch, name)
+    model = torch_model(torch, name)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x, y = batch(name)
     inputs, target = torch.from_numpy(x), torch.from_numpy(y)

@@ -450,13 +450,11 @@ def write_json(path: Path, data: Any) -> None:
 
 def plot_curves(history: list[dict], path: Path, title: str) -> None:
     """Loss and accuracy per epoch, side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     epochs = [h["epoch"] for h in history]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    figure = Figure(figsize=(9, 3.5))
+    left, right = figure.subplots(1, 2)
     left.plot(epochs, [h["train_loss"] for h in history], "o-")
     left.set(xlabel="epoch", ylabel="train loss", title="loss")
     right.plot(epochs, [h["train_accuracy"] for h in history], "o-", label="train")
@@ -469,17 +467,14 @@ def plot_curves(history: list[dict], path: Path, title: str) -> None:
     figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def plot_confusion(confusion: np.ndarray, classes: tuple[str, ...], path: Path) -> None:
     """The confusion matrix as a labelled heat map."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(6.5, 5.5))
+    figure = Figure(figsize=(6.5, 5.5))
+    axis = figure.subplots()
     image = axis.imshow(confusion, cmap="Blues")
     accuracy = np.trace(confusion) / confusion.sum()
     ticks = range(len(classes))
@@ -494,7 +489,6 @@ def plot_confusion(confusion: np.ndarray, classes: tuple[str, ...], path: Path) 
     figure.colorbar(image)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def confusion_text(confusion: np.ndarray, classes: tuple[str, ...]) -> str:

@@ -79,14 +79,12 @@ def prediction_sheet(images: Any, labels: Sequence[int], predicted: Sequence[int
                      confidence: Sequence[float], classes: Sequence[str],
                      path: str | os.PathLike, columns: int = 8) -> Path:  # fmt: skip
     """A sheet of test images titled with prediction and confidence; mistakes in red."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     images = _array(images)
     rows = int(np.ceil(len(images) / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.2, rows * 1.45))
+    figure = Figure(figsize=(columns * 1.2, rows * 1.45))
+    axes = figure.subplots(rows, columns)
     for index, axis in enumerate(np.atleast_1d(axes).ravel()):
         axis.axis("off")
         if index >= len(images):
@@ -101,5 +99,4 @@ def prediction_sheet(images: Any, labels: Sequence[int], predicted: Sequence[int
     figure.tight_layout()
     path = Path(path)
     figure.savefig(path, dpi=120)
-    plt.close(figure)
     return path

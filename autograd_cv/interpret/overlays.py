@@ -18,7 +18,6 @@ from autograd_cv.tensor import Tensor
 def _colormap(name: str):
     import matplotlib
 
-    matplotlib.use("Agg")
     return matplotlib.colormaps[name]
 
 
@@ -60,10 +59,7 @@ def adversarial_sheet(model: Module, x: Any, x_adv: Any, path: str | os.PathLike
                       count: int = 8) -> Path:  # fmt: skip
     """Rows of (image, perturbation x`magnify` around grey, adversarial image), each titled
     with the model's prediction and confidence; a changed prediction is written in red."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     images = as_images(x, "adversarial_sheet", model)
     adversarial = as_images(x_adv, "adversarial_sheet", model)
@@ -77,7 +73,8 @@ def adversarial_sheet(model: Module, x: Any, x_adv: Any, path: str | os.PathLike
     low, high = float(images.min()), float(images.max())
     span = max(high - low, 1e-12)
     rows = len(images)
-    figure, axes = plt.subplots(rows, 3, figsize=(4.2, 1.5 * rows), squeeze=False)
+    figure = Figure(figsize=(4.2, 1.5 * rows))
+    axes = figure.subplots(rows, 3, squeeze=False)
     for row in range(rows):
         clean = (images[row] - low) / span
         perturbation = 0.5 + magnify * (adversarial[row] - images[row]) / span
@@ -100,5 +97,4 @@ def adversarial_sheet(model: Module, x: Any, x_adv: Any, path: str | os.PathLike
     figure.tight_layout()
     path = Path(path)
     figure.savefig(path, dpi=120)
-    plt.close(figure)
     return path

@@ -57,6 +57,19 @@ def test_hog_is_invariant_to_brightness_scale():
     assert np.allclose(hog_features(colour), hog_features(images))
 
 
+def test_hog_in_chunks_matches_one_pass_and_takes_uint8():
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (7, 1, 28, 28), dtype=np.uint8)
+    for block in (2, None):
+        whole = hog_features(images, block=block, chunk_size=len(images))
+        assert np.array_equal(hog_features(images, block=block, chunk_size=3), whole)
+        assert np.allclose(whole, hog_features(images.astype(np.float64) / 255, block=block))
+    assert hog_features(images[:0]).shape == (0, 324)  # 3 x 3 blocks of 2 x 2 cells x 9 bins
+    for bad in ({"cell": 0}, {"bins": 0}, {"chunk_size": 0}):
+        with pytest.raises(ValueError, match="hog_features"):
+            hog_features(images, **bad)
+
+
 def test_hill_climbing_and_gradient_descent_both_learn_gd_faster():
     rng = np.random.default_rng(0)
     centres = rng.normal(0, 2, (3, 6))

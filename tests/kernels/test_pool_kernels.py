@@ -145,6 +145,26 @@ def test_max_pool_backward_matches_central_differences(case):
     np.testing.assert_allclose(np.vdot(direction, grad_input), numeric, rtol=1e-7, atol=1e-9)
 
 
+@jit_settings
+@given(
+    st.integers(1, 3),
+    st.integers(1, 4),
+    st.integers(2, 9),
+    st.integers(2, 9),
+    st.integers(0, 2**32 - 1),
+)
+def test_max_pool_2x2_fast_path_matches_reference_with_ties_and_nan(batch, channels, h, w, seed):
+    # kernel 2, stride 2, no padding takes its own kernel (LeNet's and AlexNet's pool); odd
+    # sizes drop the last row/column, small integers make ties, and some taps are NaN.
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 3, size=(batch, channels, h, w)).astype(np.float32)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    out, indices = pool.max_pool2d_forward(x, (2, 2), (2, 2))
+    want_out, want_indices = reference_max_pool(x, (2, 2), (2, 2), (0, 0), (1, 1))
+    np.testing.assert_array_equal(out, want_out)
+    np.testing.assert_array_equal(indices, want_indices)
+
+
 def test_max_pool_ties_and_nan_follow_pytorch():
     # Ties: the first maximum in window order wins. NaN beats any number.
     x = np.zeros((1, 1, 3, 3))

@@ -77,15 +77,18 @@ def _zero(dst):
 
 
 @njit(cache=True, nogil=True)
-def _im2col_kernel(x, geometry, out_h, out_w, col):  # pragma: no cover - compiled
+def _im2col_kernel(x, geometry, out_h, out_w, pitch, col):  # pragma: no cover - compiled
     kh, kw, sh, sw, ph, pw, dh, dw = geometry
     batch, channels, height, width = x.shape
-    plane, columns = out_h * out_w, col.shape[1]
+    plane, columns = out_h * pitch, col.shape[1]
     x_flat, col_flat = x.reshape(-1), col.reshape(-1)
     # Stride 1 with out_w == width ("same" padding): consecutive output rows read consecutive
     # input rows of the same pitch, so all valid output rows of one tap are one contiguous
     # shifted copy; only the few padding columns of each row need zeroing afterwards.
     one_span = sh == 1 and sw == 1 and out_w == width
+    # The wide layout (see _pitch): rows of `width` columns, the last width - out_w of them
+    # unused, so an unpadded stride-1 tap is one contiguous copy too, whatever out_w is.
+    wide = pitch != out_w
     for n in range(batch):
         for c in range(channels):
             x_plane = (n * channels + c) * height * width
@@ -98,9 +101,18 @@ def _im2col_kernel(x, geometry, out_h, out_w, col):  # pragma: no cover - compil
                     if oh_lo >= oh_hi or ow_lo >= ow_hi:
                         _zero(col_flat[dst : dst + plane])
                         continue
-                    _zero(col_flat[dst : dst + oh_lo * out_w])
-                    _zero(col_flat[dst + oh_hi * out_w : dst + plane])
+                    _zero(col_flat[dst : dst + oh_lo * pitch])
+                    _zero(col_flat[dst + oh_hi * pitch : dst + plane])
                     src = x_plane + (oh_lo * sh + i * dh - ph) * width + col_offset
+                    if wide:
+                        # The unused columns of all but the last row get the input's next
+                        # values (finite: the wrappers check); the last row's are zeroed, as
+                        # they would run past the plane.
+                        first = dst + oh_lo * pitch
+                        count = (oh_hi - oh_lo - 1) * pitch + out_w
+                        _copy(col_flat[first : first + count], x_flat[src : src + count])
+                        _zero(col_flat[first + count : dst + oh_hi * pitch])
+                        continue
                     if one_span:
                         first = dst + oh_lo * out_w
                         count = (oh_hi - oh_lo) * out_w - ow_lo - (out_w - ow_hi)
@@ -125,11 +137,12 @@ def _im2col_kernel(x, geometry, out_h, out_w, col):  # pragma: no cover - compil
 
 
 @njit(cache=True, nogil=True)
-def _col2im_kernel(col, geometry, out_h, out_w, x):  # pragma: no cover - compiled
+def _col2im_kernel(col, geometry, out_h, out_w, pitch, x):  # pragma: no cover - compiled
     kh, kw, sh, sw, ph, pw, dh, dw = geometry
     batch, channels, height, width = x.shape
-    plane, columns = out_h * out_w, col.shape[1]
+    plane, columns = out_h * pitch, col.shape[1]
     x_flat, col_flat = x.reshape(-1), col.reshape(-1)
+    wide = pitch != out_w
     _zero(x_flat)
     for n in range(batch):
         for c in range(channels):
@@ -139,10 +152,16 @@ def _col2im_kernel(col, geometry, out_h, out_w, x):  # pragma: no cover - compil
                 for j in range(kw):
                     col_offset = j * dw - pw
                     ow_lo, ow_hi = _valid_range(col_offset, sw, width, out_w)
-                    if ow_lo >= ow_hi:
+                    if ow_lo >= ow_hi or oh_lo >= oh_hi:
                         continue
                     src = ((c * kh + i) * kw + j) * columns + n * plane
                     dst = x_plane + (oh_lo * sh + i * dh - ph) * width + col_offset
+                    if wide:
+                        # One run per tap; the unused columns hold zeros (see _pitch).
+                        first = src + oh_lo * pitch
+                        count = (oh_hi - oh_lo - 1) * pitch + out_w
+                        _add(x_flat[dst : dst + count], col_flat[first : first + count])
+                        continue
                     for oh in range(oh_lo, oh_hi):
                         row = src + oh * out_w
                         _add(
@@ -153,26 +172,36 @@ def _col2im_kernel(col, geometry, out_h, out_w, x):  # pragma: no cover - compil
 
 
 @njit(cache=True, nogil=True)
-def _rows_to_nchw(rows, bias, out):  # pragma: no cover - compiled
-    # rows is the GEMM result (O, N * L); out is (N, O, L). Adding the bias here saves a pass.
+def _rows_to_nchw(rows, bias, out_w, pitch, out):  # pragma: no cover - compiled
+    # rows is the GEMM result (O, N * OH * pitch); out is (N, O, OH * OW). Adding the bias
+    # here saves a pass; the wide layout's unused columns are dropped.
     batch, channels, plane = out.shape
+    out_h = plane // out_w
     for n in range(batch):
-        base = n * plane
         for o in range(channels):
             b = bias[o]
-            for k in range(plane):
-                out[n, o, k] = rows[o, base + k] + b
+            for oh in range(out_h):
+                src = n * out_h * pitch + oh * pitch
+                dst = oh * out_w
+                for k in range(out_w):
+                    out[n, o, dst + k] = rows[o, src + k] + b
 
 
 @njit(cache=True, nogil=True)
-def _nchw_to_rows(grad_output, rows):  # pragma: no cover - compiled
-    # grad_output (N, O, L) -> rows (O, N * L), the layout the backward GEMMs want.
+def _nchw_to_rows(grad_output, out_w, pitch, rows):  # pragma: no cover - compiled
+    # grad_output (N, O, OH * OW) -> rows (O, N * OH * pitch), the layout the backward GEMMs
+    # want; the wide layout's unused columns get zeros, so they add nothing to either product.
     batch, channels, plane = grad_output.shape
+    out_h = plane // out_w
     for n in range(batch):
-        base = n * plane
         for o in range(channels):
-            for k in range(plane):
-                rows[o, base + k] = grad_output[n, o, k]
+            for oh in range(out_h):
+                dst = n * out_h * pitch + oh * pitch
+                src = oh * out_w
+                for k in range(out_w):
+                    rows[o, dst + k] = grad_output[n, o, src + k]
+                for k in range(out_w, pitch):
+                    rows[o, dst + k] = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,7 +283,7 @@ def im2col(
     kh, kw = kernel_size
     col = np.empty((channels * kh * kw, batch * out_h * out_w), dtype=x.dtype)
     geometry = _pack(kernel_size, stride, padding, dilation)
-    _im2col_kernel(np.ascontiguousarray(x), geometry, out_h, out_w, col)
+    _im2col_kernel(np.ascontiguousarray(x), geometry, out_h, out_w, out_w, col)
     return col
 
 
@@ -281,7 +310,7 @@ def col2im(
         )
     x = np.empty(input_shape, dtype=col.dtype)
     geometry = _pack(kernel_size, stride, padding, dilation)
-    _col2im_kernel(np.ascontiguousarray(col), geometry, out_h, out_w, x)
+    _col2im_kernel(np.ascontiguousarray(col), geometry, out_h, out_w, out_w, x)
     return x
 
 
@@ -314,20 +343,21 @@ def conv2d_forward(
     out_h, out_w = check_geometry(op, x.shape[2:], kernel_size, stride, padding, dilation)
 
     x = np.ascontiguousarray(x)
-    batch, plane = x.shape[0], out_h * out_w
+    batch = x.shape[0]
+    pitch = _pitch(x.shape[3], out_w, stride, padding, finite=True)  # unused columns dropped
     geometry = _pack(kernel_size, stride, padding, dilation)
     weight_groups = np.ascontiguousarray(weight).reshape(groups, out_channels // groups, -1)
     bias = np.zeros(out_channels, x.dtype) if bias is None else np.ascontiguousarray(bias)
     out = np.empty((batch, out_channels, out_h, out_w), dtype=x.dtype)
-    out_planes = out.reshape(batch, out_channels, plane)
+    out_planes = out.reshape(batch, out_channels, out_h * out_w)
 
     col_rows = weight_groups.shape[0] * weight_groups.shape[2]
-    blocks = _Blocks(batch, plane, x.dtype, col_rows, out_channels)
+    blocks = _Blocks(batch, out_h * pitch, x.dtype, col_rows, out_channels)
     for start, stop in blocks:
         col, rows = blocks.buffers(stop - start)
-        _im2col_kernel(x[start:stop], geometry, out_h, out_w, col)
+        _im2col_kernel(x[start:stop], geometry, out_h, out_w, pitch, col)
         _grouped_matmul(weight_groups, col, rows, groups)
-        _rows_to_nchw(rows, bias, out_planes[start:stop])
+        _rows_to_nchw(rows, bias, out_w, pitch, out_planes[start:stop])
     return out
 
 
@@ -356,20 +386,23 @@ def conv2d_backward_input(
     out_channels = weight.shape[0]
 
     out_h, out_w = grad_output.shape[2:]
-    batch, plane = input_shape[0], out_h * out_w
-    grad_planes = np.ascontiguousarray(grad_output).reshape(batch, out_channels, plane)
+    batch = input_shape[0]
+    grad_planes = np.ascontiguousarray(grad_output).reshape(batch, out_channels, out_h * out_w)
     geometry = _pack(kernel_size, stride, padding, dilation)
     weight_groups = np.ascontiguousarray(weight).reshape(groups, out_channels // groups, -1)
     weight_t = weight_groups.transpose(0, 2, 1)  # a BLAS transpose flag, not a copy
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)
+    # Unused columns are weight^T @ 0: zeros only when the weight is finite.
+    finite = bool(np.isfinite(weight_groups).all())
+    pitch = _pitch(input_shape[3], out_w, stride, padding, finite)
 
     col_rows = weight_groups.shape[0] * weight_groups.shape[2]
-    blocks = _Blocks(batch, plane, grad_output.dtype, col_rows, out_channels)
+    blocks = _Blocks(batch, out_h * pitch, grad_output.dtype, col_rows, out_channels)
     for start, stop in blocks:
         col, rows = blocks.buffers(stop - start)
-        _nchw_to_rows(grad_planes[start:stop], rows)
+        _nchw_to_rows(grad_planes[start:stop], out_w, pitch, rows)
         _grouped_matmul(weight_t, rows, col, groups)
-        _col2im_kernel(col, geometry, out_h, out_w, grad_input[start:stop])
+        _col2im_kernel(col, geometry, out_h, out_w, pitch, grad_input[start:stop])
     return grad_input
 
 
@@ -397,27 +430,39 @@ def conv2d_backward_weight(
     # output_padding case), so col's columns line up with grad_output's pixels.
     out_h, out_w = grad_output.shape[2:]
     x = np.ascontiguousarray(x)
-    batch, plane = x.shape[0], out_h * out_w
-    grad_planes = np.ascontiguousarray(grad_output).reshape(batch, out_channels, plane)
+    batch = x.shape[0]
+    grad_planes = np.ascontiguousarray(grad_output).reshape(batch, out_channels, out_h * out_w)
+    # Unused columns hold input values times zero: zeros only when the input is finite.
+    pitch = _pitch(x.shape[3], out_w, stride, padding, finite=bool(np.isfinite(x).all()))
     geometry = _pack(kernel_size, stride, padding, dilation)
     col_rows = x.shape[1] * kernel_size[0] * kernel_size[1]
-    grad_weight = np.zeros((groups, out_channels // groups, col_rows // groups), x.dtype)
+    # Few output channels (LeNet's 6 and 16) make a GEMM with a tiny result and a huge inner
+    # dimension; OpenBLAS runs the (taps, O) orientation of it about twice as fast as (O, taps)
+    # (LeNet-5's c1: 0.70 against 1.48 ms), so those accumulate the transposed gradient.
+    transposed = out_channels // groups < SMALL_OUT_CHANNELS
+    shape = (col_rows // groups, out_channels // groups)
+    grad_weight = np.zeros((groups, *(shape if transposed else shape[::-1])), x.dtype)
     partial = np.empty_like(grad_weight)
 
-    blocks = _Blocks(batch, plane, x.dtype, col_rows, out_channels)
+    blocks = _Blocks(batch, out_h * pitch, x.dtype, col_rows, out_channels)
     for start, stop in blocks:
         col, rows = blocks.buffers(stop - start)
-        _im2col_kernel(x[start:stop], geometry, out_h, out_w, col)
-        _nchw_to_rows(grad_planes[start:stop], rows)
+        _im2col_kernel(x[start:stop], geometry, out_h, out_w, pitch, col)
+        _nchw_to_rows(grad_planes[start:stop], out_w, pitch, rows)
         target = grad_weight if start == 0 else partial
         col_groups = col.reshape(groups, -1, col.shape[1])
         rows_groups = rows.reshape(groups, -1, rows.shape[1])
         # One 2-D GEMM per group: NumPy passes the transposed view to BLAS as a flag, where a
         # 3-D matmul with a transposed operand falls back to a loop ~100x slower.
         for g in range(groups):
-            np.matmul(rows_groups[g], col_groups[g].T, out=target[g])
+            if transposed:
+                np.matmul(col_groups[g], rows_groups[g].T, out=target[g])
+            else:
+                np.matmul(rows_groups[g], col_groups[g].T, out=target[g])
         if start != 0:
             grad_weight += partial
+    if transposed:
+        grad_weight = np.ascontiguousarray(grad_weight.transpose(0, 2, 1))
     return grad_weight.reshape(weight_shape)
 
 
@@ -430,6 +475,12 @@ def conv2d_backward_weight(
 # multi-hundred-MB array on every call. Blocks hold whole samples; a block still spans
 # thousands of GEMM columns, which keeps BLAS near its full-matrix rate.
 BLOCK_BYTES = 8 * 2**20
+
+#: Outputs narrower than this take the wide col layout (see _pitch): measured on LeNet-5's c3.
+WIDE_MAX_OUT_W = 32
+
+#: Weight gradients of convs with fewer output channels per group are computed transposed.
+SMALL_OUT_CHANNELS = 32
 
 
 _SCRATCH = threading.local()
@@ -473,6 +524,20 @@ class _Blocks:
         col = self._col[: self.col_rows * columns].reshape(self.col_rows, columns)
         rows = self._rows[: self.out_channels * columns].reshape(self.out_channels, columns)
         return col, rows
+
+
+def _pitch(width: int, out_w: int, stride: Pair, padding: Pair, finite: bool) -> int:
+    """Columns per output row in col: out_w, or the input width for the wide layout.
+
+    An unpadded stride-1 conv with narrow outputs (LeNet-5's c3: 14 -> 10) would copy one
+    short run per output row and tap. With rows as wide as the input instead, each tap's rows
+    are one contiguous run of the input; the width - out_w extra columns are dropped from the
+    forward's result and get zero gradients, at the price of that much more GEMM work, so
+    only narrow outputs take it. Their products with zero are exact only for finite values.
+    """
+    if finite and stride == (1, 1) and padding[1] == 0 and out_w < min(width, WIDE_MAX_OUT_W):
+        return width
+    return out_w
 
 
 def _grouped_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, groups: int) -> None:

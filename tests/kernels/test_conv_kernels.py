@@ -130,6 +130,91 @@ def test_batch_split_into_blocks_matches_reference(monkeypatch):
     _assert_adjoint(x, weight, grad_output, geometry)
 
 
+@pytest.mark.parametrize("small_out_channels", [0, 1000])
+def test_weight_gradient_both_orientations_match_reference(monkeypatch, small_out_channels):
+    # Convs with few output channels accumulate the transposed weight gradient; force each
+    # orientation, with groups and one sample per block, against the reference's adjoint.
+    monkeypatch.setattr(conv, "SMALL_OUT_CHANNELS", small_out_channels)
+    monkeypatch.setattr(conv, "BLOCK_BYTES", 1)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 4, 7, 6))
+    weight = rng.standard_normal((6, 2, 3, 2))
+    geometry = dict(stride=(1, 2), padding=(1, 0), dilation=(2, 1), groups=2)
+    grad_output = _grad_output(x, weight, None, geometry)
+    _assert_adjoint(x, weight, grad_output, geometry)
+
+
+def _reference_unpadded_w_gradients(x, weight, grad_output, pad_h, dilation):
+    """Element-wise conv gradients for stride 1, width padding 0, one group, tap by tap."""
+    (dh, dw), (_, _, kh, kw) = dilation, weight.shape
+    out_h, out_w = grad_output.shape[2:]
+    padded = np.pad(x, ((0, 0), (0, 0), (pad_h, pad_h), (0, 0)))
+    grad_padded = np.zeros_like(padded)
+    grad_weight = np.zeros_like(weight)
+    for i in range(kh):
+        for j in range(kw):
+            rows, cols = slice(i * dh, i * dh + out_h), slice(j * dw, j * dw + out_w)
+            grad_weight[:, :, i, j] = np.einsum(
+                "nohw,nchw->oc", grad_output, padded[:, :, rows, cols]
+            )
+            grad_padded[:, :, rows, cols] += np.einsum(
+                "nohw,oc->nchw", grad_output, weight[:, :, i, j]
+            )
+    return grad_padded[:, :, pad_h : pad_h + x.shape[2]], grad_weight
+
+
+@settings(deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(0, 1),
+    st.integers(1, 2),
+    st.integers(0, 2**32 - 1),
+)
+def test_wide_layout_matches_elementwise_reference(batch, channels, out_channels, kh, kw, pad_h,
+                                                   dw, seed):  # fmt: skip
+    # Unpadded-width stride-1 convs with narrow outputs run on rows as wide as the input
+    # (conv._pitch); forward and both gradients, element by element, across several blocks.
+    rng = np.random.default_rng(seed)
+    width = dw * (kw - 1) + 1 + int(rng.integers(1, 6))  # out_w < width whenever kw > 1
+    x = rng.standard_normal((batch, channels, int(rng.integers(kh, kh + 4)), width))
+    weight = rng.standard_normal((out_channels, channels, kh, kw))
+    bias = rng.standard_normal(out_channels)
+    geometry = dict(stride=(1, 1), padding=(pad_h, 0), dilation=(1, dw), groups=1)
+    out = conv.conv2d_forward(x, weight, bias, **geometry)
+    np.testing.assert_allclose(out, reference_conv2d(x, weight, bias, **geometry), atol=1e-12)
+    grad_output = rng.standard_normal(out.shape)
+    want_input, want_weight = _reference_unpadded_w_gradients(
+        x, weight, grad_output, pad_h, (1, dw)
+    )
+    got_input = conv.conv2d_backward_input(grad_output, weight, x.shape, **geometry)
+    got_weight = conv.conv2d_backward_weight(x, grad_output, weight.shape, **geometry)
+    np.testing.assert_allclose(got_input, want_input, atol=1e-12)
+    np.testing.assert_allclose(got_weight, want_weight, atol=1e-12)
+
+
+def test_wide_layout_keeps_non_finite_values_where_they_belong():
+    # The wide layout's unused columns meet the input (or weight) times zero; an inf there
+    # must not turn a weight gradient that never sees it into NaN. LeNet-5's c3 geometry.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 6, 14, 14))
+    weight = rng.standard_normal((16, 6, 5, 5))
+    grad_output = rng.standard_normal((2, 16, 10, 10))
+    x[0, 0, 3, 0] = np.inf  # column 0: only the taps with j = 0 ever read it
+    weight[0, 0, 0, 4] = np.inf
+    got_weight = conv.conv2d_backward_weight(x, grad_output, weight.shape)
+    got_input = conv.conv2d_backward_input(grad_output, weight, x.shape)
+    want_input, want_weight = _reference_unpadded_w_gradients(x, weight, grad_output, 0, (1, 1))
+    np.testing.assert_array_equal(np.isfinite(got_weight), np.isfinite(want_weight))
+    assert np.isfinite(got_weight[:, :, :, 1:]).all()
+    np.testing.assert_array_equal(np.isfinite(got_input), np.isfinite(want_input))
+    finite = np.isfinite(want_input)
+    np.testing.assert_allclose(got_input[finite], want_input[finite], atol=1e-12)
+
+
 # ---------------------------------------------------------------------------------------------
 # Backward: adjoint identities and finite differences
 

@@ -39,6 +39,7 @@ from autograd_cv.data import (
     RandomHorizontalFlip,
     ToFloat,
 )
+from autograd_cv.memory import retain_freed_memory
 from autograd_cv.models import MLP, AlexNetSmall, LeNet5, Perceptron
 from autograd_cv.serialization import atomic_file
 
@@ -339,6 +340,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
 
+    retain_freed_memory()  # every step reuses the last one's pages (see autograd_cv.memory)
     ag.manual_seed(config.seed)
     model = build_model(config.model, info.image_shape, len(info.classes))
     optimizer = make_optimizer(config, model)

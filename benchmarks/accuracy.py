@@ -22,6 +22,7 @@ import numpy as np
 from _timing import environment, try_torch
 from _twins import torch_model
 
+from autograd_cv.memory import retain_freed_memory
 from autograd_cv.training import DATASETS, TrainConfig, load_dataset, train
 
 DATA = os.environ.get("AUTOGRAD_CV_DATA",
@@ -84,7 +85,8 @@ def torch_epoch(torch, config: TrainConfig) -> tuple[float, float | None]:
 
 
 def main(names: list[str], resume: bool = False) -> None:
-    print(environment())
+    # train() does this too; doing it first makes it cover PyTorch's twin in every order.
+    print(f"{environment()}, freed memory retained: {retain_freed_memory()}")
     print(f"data: {DATA}")
     torch = try_torch()
     rows = []

@@ -28,6 +28,7 @@ from _twins import torch_model
 import autograd_cv as ag
 from autograd_cv import functional as F
 from autograd_cv import models, optim
+from autograd_cv.memory import retain_freed_memory
 
 # name: (input shape without batch, batch size, repeats)
 SETTINGS = {
@@ -116,7 +117,9 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(SETTINGS), help="comma-separated models")
     parser.add_argument("--profile", default=None, help="profile this model's step")
     args = parser.parse_args()
-    print(environment())
+    # As `autograd-cv train` does; process-wide, so PyTorch's steps reuse freed pages too.
+    retained = retain_freed_memory()
+    print(f"{environment()}, freed memory retained: {retained}")
     torch = try_torch()
     for name in args.only.split(","):
         _, size, repeats = SETTINGS[name]

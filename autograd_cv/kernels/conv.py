@@ -171,20 +171,32 @@ def _col2im_kernel(col, geometry, out_h, out_w, pitch, x):  # pragma: no cover -
                         dst += sh * width
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _copy_plus(dst, src, value):
+    for k in range(dst.shape[0]):
+        dst[k] = src[k] + value
+
+
 @njit(cache=True, nogil=True)
 def _rows_to_nchw(rows, bias, out_w, pitch, out):  # pragma: no cover - compiled
     # rows is the GEMM result (O, N * OH * pitch); out is (N, O, OH * OW). Adding the bias
     # here saves a pass; the wide layout's unused columns are dropped.
     batch, channels, plane = out.shape
-    out_h = plane // out_w
+    out_h, columns = plane // out_w, rows.shape[1]
+    rows_flat, out_flat = rows.reshape(-1), out.reshape(-1)
     for n in range(batch):
         for o in range(channels):
-            b = bias[o]
+            src = o * columns + n * out_h * pitch
+            dst = (n * channels + o) * plane
+            if pitch == out_w:  # one run per plane
+                _copy_plus(out_flat[dst : dst + plane], rows_flat[src : src + plane], bias[o])
+                continue
             for oh in range(out_h):
-                src = n * out_h * pitch + oh * pitch
-                dst = oh * out_w
-                for k in range(out_w):
-                    out[n, o, dst + k] = rows[o, src + k] + b
+                _copy_plus(
+                    out_flat[dst + oh * out_w : dst + (oh + 1) * out_w],
+                    rows_flat[src + oh * pitch : src + oh * pitch + out_w],
+                    bias[o],
+                )
 
 
 @njit(cache=True, nogil=True)
@@ -192,16 +204,22 @@ def _nchw_to_rows(grad_output, out_w, pitch, rows):  # pragma: no cover - compil
     # grad_output (N, O, OH * OW) -> rows (O, N * OH * pitch), the layout the backward GEMMs
     # want; the wide layout's unused columns get zeros, so they add nothing to either product.
     batch, channels, plane = grad_output.shape
-    out_h = plane // out_w
+    out_h, columns = plane // out_w, rows.shape[1]
+    rows_flat, grad_flat = rows.reshape(-1), grad_output.reshape(-1)
     for n in range(batch):
         for o in range(channels):
+            dst = o * columns + n * out_h * pitch
+            src = (n * channels + o) * plane
+            if pitch == out_w:
+                _copy(rows_flat[dst : dst + plane], grad_flat[src : src + plane])
+                continue
             for oh in range(out_h):
-                dst = n * out_h * pitch + oh * pitch
-                src = oh * out_w
-                for k in range(out_w):
-                    rows[o, dst + k] = grad_output[n, o, src + k]
-                for k in range(out_w, pitch):
-                    rows[o, dst + k] = 0
+                row = dst + oh * pitch
+                _copy(
+                    rows_flat[row : row + out_w],
+                    grad_flat[src + oh * out_w : src + (oh + 1) * out_w],
+                )
+                _zero(rows_flat[row + out_w : row + pitch])
 
 
 # ---------------------------------------------------------------------------------------------

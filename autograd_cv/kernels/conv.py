@@ -362,7 +362,7 @@ def conv2d_forward(
 
     x = np.ascontiguousarray(x)
     batch = x.shape[0]
-    pitch = _pitch(x.shape[3], out_w, stride, padding, finite=True)  # unused columns dropped
+    pitch = _pitch(x.shape[3], out_w, stride, padding)  # unused columns dropped
     geometry = _pack(kernel_size, stride, padding, dilation)
     weight_groups = np.ascontiguousarray(weight).reshape(groups, out_channels // groups, -1)
     bias = np.zeros(out_channels, x.dtype) if bias is None else np.ascontiguousarray(bias)
@@ -411,8 +411,7 @@ def conv2d_backward_input(
     weight_t = weight_groups.transpose(0, 2, 1)  # a BLAS transpose flag, not a copy
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)
     # Unused columns are weight^T @ 0: zeros only when the weight is finite.
-    finite = bool(np.isfinite(weight_groups).all())
-    pitch = _pitch(input_shape[3], out_w, stride, padding, finite)
+    pitch = _pitch(input_shape[3], out_w, stride, padding, zero_times=weight_groups)
 
     col_rows = weight_groups.shape[0] * weight_groups.shape[2]
     blocks = _Blocks(batch, out_h * pitch, grad_output.dtype, col_rows, out_channels)
@@ -451,7 +450,7 @@ def conv2d_backward_weight(
     batch = x.shape[0]
     grad_planes = np.ascontiguousarray(grad_output).reshape(batch, out_channels, out_h * out_w)
     # Unused columns hold input values times zero: zeros only when the input is finite.
-    pitch = _pitch(x.shape[3], out_w, stride, padding, finite=bool(np.isfinite(x).all()))
+    pitch = _pitch(x.shape[3], out_w, stride, padding, zero_times=x)
     geometry = _pack(kernel_size, stride, padding, dilation)
     col_rows = x.shape[1] * kernel_size[0] * kernel_size[1]
     # Few output channels (LeNet's 6 and 16) make a GEMM with a tiny result and a huge inner
@@ -544,18 +543,23 @@ class _Blocks:
         return col, rows
 
 
-def _pitch(width: int, out_w: int, stride: Pair, padding: Pair, finite: bool) -> int:
+def _pitch(
+    width: int, out_w: int, stride: Pair, padding: Pair, zero_times: np.ndarray | None = None
+) -> int:
     """Columns per output row in col: out_w, or the input width for the wide layout.
 
     An unpadded stride-1 conv with narrow outputs (LeNet-5's c3: 14 -> 10) would copy one
     short run per output row and tap. With rows as wide as the input instead, each tap's rows
     are one contiguous run of the input; the width - out_w extra columns are dropped from the
     forward's result and get zero gradients, at the price of that much more GEMM work, so
-    only narrow outputs take it. Their products with zero are exact only for finite values.
+    only narrow outputs take it. The backward passes multiply `zero_times` by the unused
+    columns' zeros, exact only if it is finite; it is scanned only when the geometry fits.
     """
-    if finite and stride == (1, 1) and padding[1] == 0 and out_w < min(width, WIDE_MAX_OUT_W):
-        return width
-    return out_w
+    if stride != (1, 1) or padding[1] != 0 or out_w >= min(width, WIDE_MAX_OUT_W):
+        return out_w
+    if zero_times is not None and not np.isfinite(zero_times).all():
+        return out_w
+    return width
 
 
 def _grouped_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, groups: int) -> None:

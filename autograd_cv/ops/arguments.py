@@ -89,6 +89,15 @@ def cast_like(value: Any, dtype: np.dtype) -> Any:
     return np.asarray(value, dtype=dtype)
 
 
+def check_float(op: str, argument: str, value: Tensor) -> None:
+    """Refuse integer and boolean tensors where the kernels compute in floating point."""
+    if value.dtype not in (np.float32, np.float64):
+        raise TypeError(
+            f"{op}: {argument} must be float32 or float64, got {value.dtype}; "
+            "cast it with .astype(np.float32)"
+        )
+
+
 def match_dtype(op: str, input: Tensor, value: Any, argument: str) -> Tensor | None:
     """Constants take the input's dtype; Tensors must already share it (no silent upcast)."""
     if value is None:

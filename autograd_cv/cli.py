@@ -40,8 +40,9 @@ def _train_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/latest", help="folder for model.npz and plots")
     parser.add_argument("--resume", default=None, help="continue from this checkpoint")
-    parser.add_argument("--no-graph", action="store_true", help="skip graph.svg")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-graph", dest="graph", action="store_false", help="skip graph.svg")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bar")  # fmt: skip
 
 
 def _eval_parser(commands: argparse._SubParsersAction) -> None:
@@ -67,14 +68,7 @@ def run_train(args: argparse.Namespace) -> int:
     """`autograd-cv train`."""
     from autograd_cv.training import TrainConfig, train
 
-    config = TrainConfig(
-        model=args.model, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, momentum=args.momentum,
-        weight_decay=args.weight_decay, schedule=args.schedule, seed=args.seed, out=args.out,
-        resume=args.resume,
-        graph=not args.no_graph, progress=not args.no_progress,
-    )  # fmt: skip
-    metrics = train(config)
+    metrics = train(TrainConfig.from_args(args))
     out = Path(args.out)
     print(f"test accuracy {metrics['test_accuracy']:.4f} after {len(metrics['train_loss'])} "
           f"epochs ({metrics['seconds']:.1f} s); wrote {out / 'model.npz'}, "
@@ -87,7 +81,9 @@ def run_eval(args: argparse.Namespace) -> int:
     from autograd_cv.data import DataLoader
     from autograd_cv.training import (
         DATASETS,
+        UsageError,
         confusion_text,
+        dataset_info,
         evaluate,
         load_dataset,
         plot_confusion,
@@ -100,13 +96,7 @@ def run_eval(args: argparse.Namespace) -> int:
     model = restore_model(checkpoint, args.checkpoint)
     dataset = args.dataset or checkpoint["meta"]["dataset"]
     trained_on = checkpoint["meta"]["dataset"]
-    if dataset not in DATASETS:
-        from autograd_cv.training import UsageError
-
-        raise UsageError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
-    if DATASETS[dataset].image_shape != DATASETS[trained_on].image_shape:
-        from autograd_cv.training import UsageError
-
+    if dataset_info(dataset).image_shape != DATASETS[trained_on].image_shape:
         raise UsageError(f"checkpoint was trained on {trained_on} images, which differ from "
                          f"{dataset}'s {DATASETS[dataset].image_shape}")  # fmt: skip
     test_set = load_dataset(dataset, args.data_dir, train=False)
@@ -174,18 +164,25 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_graph(argv: list[str]) -> int:
-    """`autograd-cv graph`: render one training step of a model."""
-    from autograd_cv.viz.cli import graph_main
+def _graph_parser(commands: argparse._SubParsersAction) -> None:
+    from autograd_cv.viz.cli import DESCRIPTION, add_arguments
 
-    return graph_main(argv)
+    parser = commands.add_parser(
+        "graph", help="render one training step of a model", description=DESCRIPTION
+    )
+    add_arguments(parser)
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    """`autograd-cv graph`: render one training step of a model."""
+    from autograd_cv.viz.cli import run
+
+    return run(args)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `autograd-cv` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["graph"]:
-        return _guarded(lambda: run_graph(argv[1:]))
     parser = argparse.ArgumentParser(
         prog="autograd-cv", description="Train and look inside classic CNNs with autograd_cv."
     )
@@ -193,10 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     _train_parser(commands)
     _eval_parser(commands)
     _demo_parser(commands)
-    commands.add_parser("graph", help="render one training step of a model (see graph --help)")
+    _graph_parser(commands)
     args = parser.parse_args(argv)
-    runner = {"train": run_train, "eval": run_eval, "demo": run_demo}[args.command]
-    return _guarded(lambda: runner(args))
+    runners = {"train": run_train, "eval": run_eval, "demo": run_demo, "graph": run_graph}
+    return _guarded(lambda: runners[args.command](args))
 
 
 def _guarded(run) -> int:

@@ -14,7 +14,7 @@ from autograd_cv.training.checkpoint import (
     save_checkpoint,
 )
 from autograd_cv.training.config import TrainConfig, make_optimizer, set_learning_rate
-from autograd_cv.training.errors import Interrupted, UsageError
+from autograd_cv.training.errors import Diverged, Interrupted, UsageError
 from autograd_cv.training.loop import evaluate, load_dataset, train
 from autograd_cv.training.registry import (
     DATASETS,
@@ -42,6 +42,7 @@ __all__ = [
     "DATASETS",
     "MODELS",
     "DatasetInfo",
+    "Diverged",
     "Interrupted",
     "ModelInfo",
     "TrainConfig",

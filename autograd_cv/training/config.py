@@ -33,6 +33,8 @@ class TrainConfig:
     seed: int = 0
     out: str = "runs/latest"
     resume: str | None = None
+    #: overwrite a model.npz already in `out` (without it, only --resume may continue one)
+    force: bool = False
     graph: bool = True
     progress: bool = True
     #: stop (as if interrupted) after this many optimizer steps; for tests and notebooks
@@ -53,6 +55,18 @@ class TrainConfig:
         info = check_pair(self.model, self.dataset)
         if self.epochs < 1 or self.batch_size < 1:
             raise UsageError("--epochs and --batch-size must be at least 1")
+        if self.seed < 0:
+            raise UsageError(f"--seed must be 0 or more, not {self.seed}")
+        numbers = {"--lr": self.lr, "--momentum": self.momentum,
+                   "--weight-decay": self.weight_decay}  # fmt: skip
+        for option, value in numbers.items():
+            if value is not None and not math.isfinite(value):
+                raise UsageError(f"{option} must be a finite number, not {value}")
+        if self.lr is not None and self.lr <= 0:
+            raise UsageError(f"--lr must be greater than 0, not {self.lr}")
+        if self.momentum < 0 or self.weight_decay < 0:
+            option = "--momentum" if self.momentum < 0 else "--weight-decay"
+            raise UsageError(f"{option} must be 0 or more, not {numbers[option]}")
         if self.optimizer not in OPTIMIZERS:
             raise UsageError(f"unknown optimizer {self.optimizer!r}; choose sgd or adam")
         if self.schedule not in SCHEDULES:

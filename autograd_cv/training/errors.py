@@ -16,3 +16,10 @@ class Interrupted(Exception):
         super().__init__(str(checkpoint))
         self.checkpoint = checkpoint
         self.signum = signum
+
+
+class Diverged(Exception):
+    """The loss became NaN or infinite; training stopped without saving the damaged model."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)

@@ -7,10 +7,14 @@ write one.
 
 from __future__ import annotations
 
-import json
+import math
+import os
 import signal
+import stat
 import sys
 import time
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -24,14 +28,14 @@ from autograd_cv import nn
 from autograd_cv.data import DataLoader
 from autograd_cv.memory import retain_freed_memory
 from autograd_cv.training.checkpoint import (
-    check_model,
+    check_resumable,
     load_weights,
     read_checkpoint,
+    restore_training_state,
     save_checkpoint,
-    set_rng_state,
 )
 from autograd_cv.training.config import TrainConfig, make_optimizer, set_learning_rate
-from autograd_cv.training.errors import Interrupted, UsageError
+from autograd_cv.training.errors import Diverged, Interrupted, UsageError
 from autograd_cv.training.registry import DATASETS, build_model, forward, loss_fn, transforms
 from autograd_cv.training.report import plot_confusion, plot_curves, write_graph, write_json
 
@@ -40,12 +44,51 @@ def load_dataset(name: str, data_dir: str | None, train: bool) -> Any:
     """The named dataset's split, with clear errors for a missing folder or missing files."""
     if name not in DATASETS:
         raise UsageError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
-    if data_dir is not None and not Path(data_dir).is_dir():
+    if data_dir is not None and not Path(data_dir).exists():
         raise UsageError(f"data folder {data_dir!r} does not exist")
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise UsageError(f"data folder {data_dir!r} is a file, not a folder")
     try:
         return DATASETS[name].load(data_dir, train)
-    except (FileNotFoundError, ValueError) as error:
+    except PermissionError as error:
+        raise UsageError(f"cannot read the {name} data: {error}") from None
+    except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile) as error:
         raise UsageError(str(error).replace("\n", " ")) from None
+
+
+# ----- the output folder -------------------------------------------------------------------
+def check_out(config: TrainConfig) -> None:
+    """Refuse an --out that cannot be written, or that holds a model we would overwrite."""
+    out = Path(config.out)
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is a file" if existing == out else f"is under the file {str(existing)!r}"
+        raise UsageError(f"--out {config.out!r} {where}, not a folder")
+    mode = existing.stat().st_mode
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(
+        existing, os.W_OK | os.X_OK
+    ):
+        raise UsageError(f"--out {config.out!r}: the folder {str(existing)!r} is not writable")
+    model = out / "model.npz"
+    if model.exists() and not config.force and config.resume is None:
+        raise UsageError(
+            f"{str(model)!r} already exists; pass --force to overwrite it, or --resume "
+            f"{model} to continue that run"
+        )
+
+
+def make_out(config: TrainConfig) -> Path:
+    """Create --out; remove temporary files a killed run left there."""
+    out = Path(config.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create --out {config.out!r}: {error.strerror}") from None
+    for stale in [*out.glob(".model.npz.*.tmp"), *out.glob(".metrics.json.*.tmp")]:
+        stale.unlink(missing_ok=True)
+    return out
 
 
 # ----- interruption -----------------------------------------------------------------------
@@ -100,16 +143,11 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
     info = config.validate()
     checkpoint = read_checkpoint(config.resume) if config.resume else None
     if checkpoint is not None:
-        check_model(checkpoint, config.resume, config.model)
-        if checkpoint["meta"]["dataset"] != config.dataset:
-            raise UsageError(
-                f"checkpoint {config.resume!r} was trained on {checkpoint['meta']['dataset']!r}, "
-                f"not {config.dataset!r}"
-            )
+        check_resumable(checkpoint, config.resume, config)
+    check_out(config)
     train_set = load_dataset(config.dataset, config.data_dir, train=True)
     test_set = load_dataset(config.dataset, config.data_dir, train=False)
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_out(config)
 
     retain_freed_memory()  # every step reuses the last one's pages (see autograd_cv.memory)
     ag.manual_seed(config.seed)
@@ -120,9 +158,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
         load_weights(model, checkpoint, config.resume)
     optimizer = make_optimizer(config, model)
     if checkpoint is not None:
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        progress = json.loads(checkpoint["progress"])
-        set_rng_state(checkpoint["rng"])
+        progress = restore_training_state(checkpoint, config.resume, optimizer)
         log(f"resuming {config.resume} at epoch {progress['epoch'] + 1}, "
             f"batch {progress['batch']}")  # fmt: skip
 
@@ -147,11 +183,15 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
                     continue  # replayed, not trained: keeps the data order of the first run
                 scores = forward(model, images)
                 loss = loss_fn(model, scores, labels)
+                loss_value = loss.item()
+                if not math.isfinite(loss_value):
+                    bar.close()
+                    raise Diverged(_diverged_message(loss_value, epoch, index, checkpoint_path))
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 progress["batch"] = index + 1
-                progress["loss_sum"] += loss.item() * len(labels)
+                progress["loss_sum"] += loss_value * len(labels)
                 progress["correct"] += int((scores.numpy().argmax(axis=1) == labels.numpy()).sum())
                 progress["seen"] += len(labels)
                 steps += 1
@@ -206,3 +246,15 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
         write_graph(model, test_set, config.dataset, out / "graph.svg")
     metrics["model_object"] = model
     return metrics
+
+
+def _diverged_message(loss: float, epoch: int, index: int, checkpoint: Path) -> str:
+    kept = (
+        f"the last good checkpoint, {checkpoint}, is kept"
+        if checkpoint.exists()
+        else "no checkpoint was written"
+    )
+    return (
+        f"the loss became {loss} at epoch {epoch + 1}, batch {index + 1}; training stopped "
+        f"and {kept}. Try a smaller --lr"
+    )

@@ -58,9 +58,12 @@ def graph_main(args: list[str]) -> int:
 
 def run(options: argparse.Namespace) -> int:
     """Draw the graph `options` ask for; returns the exit code."""
-    if options.batch < 1:
-        print("autograd-cv graph: --batch must be at least 1", file=sys.stderr)
-        return 2
+    for option, value, least in (("--batch", options.batch, 1), ("--seed", options.seed, 0),
+                                 ("--dpi", options.dpi, 1),
+                                 ("--collapse-depth", options.collapse_depth, 0)):  # fmt: skip
+        if value is not None and value < least:
+            print(f"autograd-cv graph: {option} must be at least {least}", file=sys.stderr)
+            return 2
 
     import autograd_cv as ag
     from autograd_cv import functional as F
@@ -99,10 +102,14 @@ def run(options: argparse.Namespace) -> int:
     try:
         viz.render(graph, out, dpi=options.dpi)
     except viz.DotNotFoundError as error:
-        fallback = viz.render(graph, out.with_suffix(".dot"))
+        try:
+            fallback = viz.render(graph, out.with_suffix(".dot"))
+        except OSError as write_error:
+            print(f"autograd-cv graph: {write_error}", file=sys.stderr)
+            return 2
         print(f"autograd-cv graph: {error}\nWrote the DOT text to {fallback}.", file=sys.stderr)
         return 1
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:
         print(f"autograd-cv graph: {error}", file=sys.stderr)
         return 2
     print(f"wrote {out} (loss {loss.item():.4f})")

@@ -229,3 +229,20 @@ def test_ctrl_c_before_the_loop_is_one_line_and_exit_130(tmp_path, capsys, monke
     monkeypatch.setattr(loop, "load_dataset", interrupted)  # as if Ctrl-C hit the data loading
     one_line_error(capsys, 130, ["train", *FAST, "--out", str(tmp_path / "r")], "interrupted")
     assert not os.path.exists(tmp_path / "r")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--seed", "-1"], "--seed must be at least 0"),
+        (["--batch", "0"], "--batch must be at least 1"),
+        (["--dpi", "0"], "--dpi must be at least 1"),
+        (["--out", "FILE/under.svg"], "FILE"),
+    ],
+)
+def test_graph_bad_arguments_are_exit_2(tmp_path, capsys, args, message) -> None:
+    (tmp_path / "FILE").write_text("x")
+    args = [a.replace("FILE", str(tmp_path / "FILE")) for a in args]
+    assert main(["graph", "--model", "perceptron", *args]) == 2
+    err = capsys.readouterr().err
+    assert message.replace("FILE", str(tmp_path / "FILE")) in err and "Traceback" not in err

@@ -12,6 +12,10 @@ that pixel a gradient although the -inf output does not depend on it.
 
 from __future__ import annotations
 
+import threading
+from functools import partial
+
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -218,7 +222,24 @@ def _avg_unpool_parallel(grad_output, geometry, count_include_pad, grad_input): 
 def _driver(serial, parallel, out_shape: tuple[int, ...], kernel_size: Pair):
     """The parallel driver when the window taps to visit make waking the pool pay."""
     work = int(np.prod(out_shape)) * kernel_size[0] * kernel_size[1]
-    return parallel if work >= PARALLEL_MIN_WORK else serial
+    return partial(_run_parallel, parallel) if work >= PARALLEL_MIN_WORK else serial
+
+
+# Numba's workqueue threading layer (its fallback where neither OpenMP nor TBB loads, e.g.
+# macOS without libomp) aborts the process when two threads enter parallel regions at once,
+# so there parallel kernels run one at a time. The layer is known after the first launch.
+_PARALLEL_LOCK = threading.Lock()
+_threading_layer: str | None = None
+
+
+def _run_parallel(kernel, *args) -> None:
+    global _threading_layer
+    if _threading_layer is not None and _threading_layer != "workqueue":
+        kernel(*args)
+        return
+    with _PARALLEL_LOCK:
+        kernel(*args)
+        _threading_layer = numba.threading_layer()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -145,3 +145,10 @@ def check_window(
                 f"along {axis}) is larger than the padded input ({size} + 2 * {p}) for input "
                 f"of shape {input_shape}"
             )
+
+
+def floating(value: Any) -> Any:
+    """Integer or bool input of a floating op as float32, so nothing wraps around in uint8."""
+    if np.asarray(data_of(value)).dtype.kind in "biu":
+        return as_tensor(value, np.float32)
+    return value

@@ -284,3 +284,45 @@ def test_kernels_assert_their_preconditions(call):
     # The op layer checks arguments and explains them (tests/ops); the kernels only assert.
     with pytest.raises(AssertionError):
         call()
+
+
+_THREADS_SCRIPT = """
+import threading
+import numba
+import numpy as np
+from autograd_cv.kernels import pool
+
+x = np.random.default_rng(0).random((64, 64, 32, 32), dtype=np.float32)
+errors = []
+
+
+def work():
+    try:
+        for _ in range(10):
+            out, indices = pool.max_pool2d_forward(x, (3, 3), (1, 1))
+            pool.max_pool2d_backward(out, indices, x.shape)
+            pool.avg_pool2d_forward(x, (3, 3), (1, 1))
+    except Exception as error:
+        errors.append(error)
+
+
+threads = [threading.Thread(target=work) for _ in range(3)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("layer", numba.threading_layer(), "errors", errors)
+"""
+
+
+def test_parallel_pool_kernels_from_threads_under_the_workqueue_layer() -> None:
+    """Numba's workqueue layer aborts on concurrent parallel launches; ours are serialised."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    done = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT], capture_output=True,
+                          text=True, env=env, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "layer workqueue errors []" in done.stdout

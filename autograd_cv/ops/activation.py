@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.ops.arguments import apply, data_of, kept_shape, mask_like, normalize_axis
+from autograd_cv.ops.arguments import (
+    apply,
+    axis_and_keep,
+    data_of,
+    kept_shape,
+    mask_like,
+    normalize_axis,
+    pick,
+)
 from autograd_cv.ops.elementwise import Exp
 from autograd_cv.tensor import Tensor
 
@@ -155,18 +163,30 @@ def tanh(input: Any) -> Tensor:
     return apply(Tanh(), input)
 
 
-def softmax(input: Any, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along `axis` (shifted by the maximum, so it never overflows)."""
+def softmax(input: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along `axis` or `dim` (default -1), shifted so it never overflows."""
+    axis = pick("softmax", "axis", axis, "dim", dim)
+    axis = -1 if axis is None else axis
     return apply(Softmax(_axis(axis, np.ndim(data_of(input)), "softmax")), input)
 
 
-def log_softmax(input: Any, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along `axis`."""
+def log_softmax(input: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """x - logsumexp(x) along `axis` or `dim` (default -1)."""
+    axis = pick("log_softmax", "axis", axis, "dim", dim)
+    axis = -1 if axis is None else axis
     return apply(LogSoftmax(_axis(axis, np.ndim(data_of(input)), "log_softmax")), input)
 
 
-def logsumexp(input: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """log(sum(exp(x))) over `axis` (int, tuple or None for all), stable for large x."""
+def logsumexp(
+    input: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    *,
+    dim: Any = None,
+    keepdim: bool | None = None,
+) -> Tensor:
+    """log(sum(exp(x))) over `axis`/`dim` (int, tuple or None for all), stable for large x."""
+    axis, keepdims = axis_and_keep("logsumexp", axis, keepdims, dim, keepdim)
     return apply(
         LogSumExp(normalize_axis(axis, np.ndim(data_of(input)), "logsumexp"), keepdims), input
     )

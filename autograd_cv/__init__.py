@@ -137,7 +137,7 @@ __all__ += [
 ]  # fmt: skip
 
 # nn, optim, data and checkpoints; imported last: they build on everything above.
-from autograd_cv import nn, optim  # noqa: E402
+from autograd_cv import nn, optim, utils  # noqa: E402
 from autograd_cv.serialization import load, save  # noqa: E402
 
-__all__ += ["load", "nn", "optim", "save"]
+__all__ += ["load", "nn", "optim", "save", "utils"]

@@ -1,13 +1,15 @@
 """The Tensor's operators and NumPy-named methods, installed on the class by `install()`.
 
-`tensor.py` holds what a tensor *is*; everything a tensor *does* is an op, and lives
-above it. This module is the one place that connects the two: `x + y` is `Add()(x, y)`,
-`x.sum(axis)` is `ops.sum(x, axis)`, and so on. `autograd_cv/ops/__init__.py` calls
-`install()` once, so the methods exist as soon as the package is imported.
+`tensor.py` holds what a tensor *is*; everything a tensor *does* (Python conversions,
+arithmetic, NumPy-named methods, in-place writes) lives here, above the ops it calls: `x + y`
+is `Add()(x, y)`, `x.sum(axis)` is `ops.sum(x, axis)`, and so on. This module is the one
+place that connects the two; `autograd_cv/ops/__init__.py` calls `install()` once, so the
+methods exist as soon as the package is imported.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,65 @@ from autograd_cv.tensor import Tensor
 
 class TensorMethods:
     """The methods `install()` copies onto Tensor (a class only to keep them together)."""
+
+    # ----- Python conversions ------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = []
+        if self.data.dtype != np.float32:
+            extras.append(f"dtype={self.data.dtype}")
+        if self.node is not None:
+            extras.append(f"grad_fn=<{self.node.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                "use .any() or .all() on its .numpy()"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        return int(self.data.__index__())
+
+    def item(self) -> Any:
+        """The single value of a one-element tensor, as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors convert, got shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shares memory; no graph)."""
+        return self.data
+
+    def tolist(self) -> Any:
+        """The values as nested Python lists."""
+        return self.data.tolist()
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in `.grad` after backward."""
+        if self.node is None:
+            return
+        ref = weakref.ref(self)
+
+        def store_grad(grad: Tensor) -> None:
+            tensor = ref()
+            if tensor is not None:
+                tensor.grad = grad.detach() if tensor.grad is None else tensor.grad + grad.detach()
+
+        self.register_hook(store_grad)
 
     # ----- arithmetic: Nodes called directly, the hot path of every model ---------------
     def __add__(self, other: Any) -> Tensor:
@@ -488,7 +549,8 @@ def install() -> None:
     for name, member in vars(TensorMethods).items():
         if name not in _CLASS_MACHINERY:
             setattr(Tensor, name, member)
-    Tensor.__hash__ = object.__hash__  # defining __eq__ must not make tensors unhashable
+    # Comparisons return boolean tensors, so identity is the hash, as in PyTorch.
+    Tensor.__hash__ = object.__hash__
 
 
 _CLASS_MACHINERY = {

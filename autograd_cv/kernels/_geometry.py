@@ -53,13 +53,18 @@ def check_same_dtype(op: str, **arrays: np.ndarray) -> None:
         raise TypeError(f"{op}: dtypes differ ({listed}); cast them to one dtype first")
 
 
-def check_shape4(op: str, name: str, shape, layout: str) -> tuple[int, int, int, int]:
-    """Return ``shape`` as a tuple of 4 positive ints, or raise naming ``name`` and ``layout``."""
+def check_shape4(
+    op: str, name: str, shape, layout: str, empty_batch: bool = False
+) -> tuple[int, int, int, int]:
+    """Return ``shape`` as a tuple of 4 positive ints, or raise naming ``name`` and ``layout``.
+
+    With ``empty_batch`` the first entry (a batch of inputs) may be 0.
+    """
     try:
         shape = tuple(int(s) for s in shape)
     except (TypeError, ValueError):
         raise ValueError(f"{op}: {name} must be 4 positive ints {layout}, got {shape!r}") from None
-    if len(shape) != 4 or min(shape) < 1:
+    if len(shape) != 4 or min(shape[1:] if empty_batch else shape) < 1 or shape[0] < 0:
         raise ValueError(f"{op}: {name} must be 4 positive ints {layout}, got {shape}")
     return shape
 

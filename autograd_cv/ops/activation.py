@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.ops.arguments import apply, data_of, kept_shape, mask_like, normalize_axis
+from autograd_cv.ops.arguments import (
+    apply,
+    check_nonempty,
+    data_of,
+    kept_shape,
+    mask_like,
+    normalize_axis,
+)
 from autograd_cv.ops.elementwise import Exp
 from autograd_cv.tensor import Tensor
 
@@ -120,8 +127,7 @@ class LogSumExp(Node):
 
 def _logsumexp(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
     """log(sum(exp(x))) over `axes`, shifted by the maximum so nothing overflows."""
-    if x.size == 0:
-        raise ValueError(f"logsumexp: cannot reduce an empty array of shape {x.shape}")
+    check_nonempty("logsumexp", x, axes)
     peak = x.max(axis=axes, keepdims=True)
     # An all -inf slice would give nan from -inf - -inf; shifting by 0 there gives -inf.
     peak = np.where(np.isfinite(peak), peak, 0).astype(x.dtype, copy=False)
@@ -130,8 +136,10 @@ def _logsumexp(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarr
     return result if keepdims else np.squeeze(result, axis=axes)
 
 
-def _axis(axis: int, ndim: int, op: str) -> int:
-    return normalize_axis(axis, ndim, op)[0]
+def _axis(axis: int, ndim: int, op: str) -> int | tuple[()]:
+    """One axis as a non-negative int; () for a 0-d input (its axis 0 / -1 is itself)."""
+    axes = normalize_axis(axis, ndim, op)
+    return axes[0] if axes else ()
 
 
 # ----- public functions -----------------------------------------------------------------

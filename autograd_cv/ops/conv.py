@@ -23,9 +23,11 @@ from autograd_cv.ops.arguments import (
     check_4d,
     check_arguments,
     check_window,
+    data_of,
     match_dtype,
     pair,
 )
+from autograd_cv.ops.shape import Pad
 from autograd_cv.tensor import Tensor
 
 
@@ -79,10 +81,24 @@ class ConvTranspose2d(Node):
         need_x, need_weight = self.needs_input_grad
         geometry = (self.stride, self.padding, self.dilation, self.groups)
         grad_x = grad_weight = None
+        # With output_padding >= stride (allowed below dilation) conv2d of the output has
+        # more positions than x; the extra ones saw only zeros: crop them, or pad x to match.
+        in_size = data_of(x).shape[2:]
+        extra = tuple(
+            (n + 2 * p - d * (k - 1) - 1) // s + 1 - m
+            for n, p, d, k, s, m in zip(
+                self.output_size, self.padding, self.dilation, data_of(weight).shape[2:],
+                self.stride, in_size,
+            )
+        )  # fmt: skip
         if need_x:
             grad_x = Conv2d(*geometry)(grad, weight)
+            if any(extra):
+                grad_x = grad_x[:, :, : in_size[0], : in_size[1]]
         if need_weight:
             # <grad, A_w^T x> = <A_w grad, x>: conv2d's weight gradient with the roles swapped.
+            if any(extra):
+                x = Pad(((0, 0), (0, 0), (0, extra[0]), (0, extra[1])), 0.0)(x)
             grad_weight = Conv2dWeightGrad(weight.shape, *geometry)(grad, x)
         return grad_x, grad_weight
 
@@ -184,7 +200,7 @@ def conv_transpose2d(
     dilation: Any = 1,
 ) -> Tensor:
     """Transposed convolution (the input-gradient of conv2d) with an (in, out / groups, kh, kw)
-    weight, as PyTorch's; output_padding adds rows/columns on one side (< stride)."""
+    weight, as PyTorch's; output_padding adds rows/columns on one side (< max(stride, dilation))."""
     op = "conv_transpose2d"
     input, weight, bias, groups = _conv_arguments(
         op, input, weight, bias, groups, "(in_channels, out_channels / groups, kH, kW)"
@@ -212,9 +228,10 @@ def conv_transpose2d(
     check_arguments(op, weight.shape[2:], stride, padding, dilation)
     if min(output_padding) < 0:
         raise ValueError(f"{op}: output_padding must be non-negative, got {output_padding}")
-    if any(o >= s for o, s in zip(output_padding, stride)):
+    if any(o >= max(s, d) for o, s, d in zip(output_padding, stride, dilation)):
         raise ValueError(
-            f"{op}: output_padding {output_padding} must be smaller than stride {stride}"
+            f"{op}: output_padding {output_padding} must be smaller than stride {stride} "
+            f"or dilation {dilation}"
         )
     output_size = tuple(
         (n - 1) * s - 2 * p + d * (k - 1) + o + 1

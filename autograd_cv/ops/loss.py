@@ -1,9 +1,9 @@
 """Losses with torch.nn.functional's names and `reduction="mean" | "sum" | "none"`.
 
 Most losses are compositions of recorded ops (so their second derivatives come free);
-`nll_loss`, the clamped log inside `binary_cross_entropy` and the logits form of binary
-cross-entropy are Nodes because their forwards need care that plain ops cannot give
-(a gather by class index, PyTorch's log clamp at -100, a softplus that never overflows).
+`nll_loss`, `binary_cross_entropy` and its logits form are Nodes because their forwards
+need care that plain ops cannot give (a gather by class index, PyTorch's log clamp at -100
+with its clamped gradient, a softplus that never overflows).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 
 from autograd_cv.autograd.node import Node
 from autograd_cv.ops.activation import ReLU, Sigmoid, log_softmax
-from autograd_cv.ops.arguments import as_tensor, cast_like, data_of, mask_like
-from autograd_cv.ops.elementwise import Where
+from autograd_cv.ops.arguments import as_tensor, cast_like, data_of
+from autograd_cv.ops.elementwise import Log, Where
 from autograd_cv.tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -116,8 +116,10 @@ class NLLLoss(Node):
         shape, dtype = data_of(x).shape, data_of(grad).dtype
         index, weights = self._coefficients(dtype)
         if self.reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                weights = weights / weights.sum()
+            # All targets ignored: the loss is nan (0 / 0) but the gradient is 0, as PyTorch,
+            # so one empty batch cannot poison the parameters.
+            total = weights.sum()
+            weights = weights / total if total != 0 else weights * 0
         # The cotangent is grad times a constant: -weight at each target, 0 elsewhere.
         scatter = np.zeros(shape, dtype=dtype)
         np.put_along_axis(scatter, index[:, None], -weights[:, None], axis=1)
@@ -126,19 +128,36 @@ class NLLLoss(Node):
         return (grad * scatter,)
 
 
-class ClampedLog(Node):
-    """log(x) clamped below at -100, as PyTorch's binary_cross_entropy (so log 0 is finite)."""
+class BinaryCrossEntropy(Node):
+    """Elementwise -(t log x + (1 - t) log(1 - x)) with the logs clamped at -100 (PyTorch's).
 
-    name = "clamped_log"
+    Its gradients are PyTorch's too: (x - t) / max(x (1 - x), 1e-12) for x, so a
+    probability of exactly 0 or 1 gets a large finite slope, and log(1 - x) - log(x) for t.
+    """
 
-    def forward(self, x):
+    name = "binary_cross_entropy"
+
+    def forward(self, x, t):
+        floor = x.dtype.type(-100)
         with np.errstate(divide="ignore"):
-            return np.maximum(np.log(x), x.dtype.type(-100))
+            log_x = np.maximum(np.log(x), floor)
+            log_not_x = np.maximum(np.log1p(-x), floor)
+        return -(t * log_x + (1 - t) * log_not_x)
 
-    def vjp(self, grad, out, x):
-        active = data_of(x) > np.exp(-100.0)
-        safe = Where(active)(x, 1.0)
-        return (grad / safe * mask_like(active, grad),)
+    def vjp(self, grad, out, x, t):
+        need_x, need_t = self.needs_input_grad
+        grad_x = grad_t = None
+        if need_x:
+            x_raw = data_of(x)
+            wide = x_raw * (1 - x_raw) > _BCE_EPSILON
+            grad_x = grad * (x - t) / Where(wide)(x * (1 - x), _BCE_EPSILON)
+        if need_t:
+            with np.errstate(divide="ignore"):
+                grad_t = grad * (Log()(1 - x) - Log()(x))
+        return grad_x, grad_t
+
+
+_BCE_EPSILON = 1e-12
 
 
 class BCEWithLogits(Node):
@@ -265,7 +284,7 @@ def binary_cross_entropy(
             f"[{values.min()}, {values.max()}] (shape {input.shape}); "
             "for logits use binary_cross_entropy_with_logits"
         )
-    losses = -(target * ClampedLog()(input) + (1 - target) * ClampedLog()(1 - input))
+    losses = BinaryCrossEntropy()(input, target)
     if weight is not None:
         losses = losses * cast_like(weight, input.dtype)
     return _reduce(losses, reduction)

@@ -52,7 +52,7 @@ class MaxPool2dBackward(Node):
         # Gather grad at the argmax of each window: plane by plane, flat index h * W + w.
         # A window lying wholly in the padding has index -1 and gathers nothing.
         n, c, h, w = self.input_shape
-        flat_indices = self.indices.reshape(n * c, -1)
+        flat_indices = self.indices.reshape(n * c, int(np.prod(self.indices.shape[2:])))
         empty = flat_indices < 0
         if empty.any():
             flat_indices = np.where(empty, 0, flat_indices)

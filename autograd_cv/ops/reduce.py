@@ -11,6 +11,7 @@ from autograd_cv.autograd.node import Node
 from autograd_cv.ops.arguments import (
     apply,
     as_tensor,
+    check_nonempty,
     data_of,
     kept_shape,
     mask_like,
@@ -61,8 +62,7 @@ class Extreme(Node):
         self.axes, self.keepdims = axes, keepdims
 
     def forward(self, x):
-        if x.size == 0:
-            raise ValueError(f"{self.name}: cannot reduce an empty array of shape {x.shape}")
+        check_nonempty(self.name, x, self.axes)
         return self.reduce(x, axis=self.axes, keepdims=self.keepdims)
 
     def vjp(self, grad, out, x):

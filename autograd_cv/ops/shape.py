@@ -186,13 +186,15 @@ def index_add(values: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndar
 
 
 def _clean_index(index: Any) -> Any:
-    """Indices as NumPy understands them: Tensors become arrays, lists become arrays."""
+    """Indices as NumPy understands them: Tensors, lists and tuples inside a tuple become
+    arrays (so repeated entries accumulate in the gradient), an empty list an empty int array.
+    """
     parts = index if isinstance(index, tuple) else (index,)
     cleaned = []
     for part in parts:
         part = data_of(part)
-        if isinstance(part, list):
-            part = np.asarray(part)
+        if isinstance(part, (list, tuple)):
+            part = np.asarray(part) if len(part) else np.zeros(0, dtype=np.intp)
         cleaned.append(part)
     return tuple(cleaned) if isinstance(index, tuple) else cleaned[0]
 

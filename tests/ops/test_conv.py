@@ -157,3 +157,32 @@ def test_conv2d_errors_name_the_argument_and_shapes() -> None:
         r"channels, but weight of shape \(3, 2, 3, 3\) expects 3",
     ):
         F.conv_transpose2d(x, np.zeros((3, 2, 3, 3)))
+
+
+def test_conv_transpose2d_accepts_output_padding_below_dilation() -> None:
+    from autograd_cv.testing.registry.vision import _conv_transpose2d_reference
+
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.normal(size=(1, 2, 4, 4)), requires_grad=True)
+    w = ag.tensor(rng.normal(size=(2, 2, 3, 3)), requires_grad=True)
+    out = F.conv_transpose2d(x, w, stride=2, dilation=3, output_padding=2)
+    assert out.shape == (1, 2, 15, 15)  # PyTorch's shape: output_padding < max(stride, dilation)
+    expected = _conv_transpose2d_reference(
+        x.numpy(), w.numpy(), None, (2, 2), (0, 0), (2, 2), 1, (3, 3)
+    )
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+    gradcheck(lambda a, b: F.conv_transpose2d(a, b, stride=2, dilation=3, output_padding=2), [x, w])
+    with pytest.raises(ValueError, match="smaller than stride .* or dilation"):
+        F.conv_transpose2d(x, w, stride=2, dilation=3, output_padding=3)
+
+
+def test_conv2d_with_an_empty_batch_runs_backward() -> None:
+    x = ag.tensor(np.zeros((0, 2, 5, 5), np.float32), requires_grad=True)
+    w = ag.tensor(np.ones((3, 2, 3, 3), np.float32), requires_grad=True)
+    b = ag.tensor(np.ones(3, np.float32), requires_grad=True)
+    out = F.conv2d(x, w, b, padding=1)
+    assert out.shape == (0, 3, 5, 5)
+    out.sum().backward()
+    assert x.grad.shape == (0, 2, 5, 5)
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros((3, 2, 3, 3)))
+    np.testing.assert_array_equal(b.grad.numpy(), np.zeros(3))

@@ -115,3 +115,14 @@ def test_max_pool2d_window_wholly_in_padding_passes_no_gradient_either_way() -> 
     np.testing.assert_array_equal(grad_x.numpy(), 0.0)
     (grad_cotangent,) = ag.grad((grad_x * np.array([[[[3.0], [5.0]]]])).sum(), cotangent)
     np.testing.assert_array_equal(grad_cotangent.numpy(), 0.0)
+
+
+@pytest.mark.parametrize("pool", [F.max_pool2d, F.avg_pool2d])
+def test_pools_with_an_empty_batch_run_backward(pool) -> None:
+    x = ag.tensor(np.zeros((0, 2, 5, 5)), requires_grad=True)
+    out = pool(x, 2)
+    assert out.shape == (0, 2, 2, 2)
+    out.sum().backward()
+    assert x.grad.shape == (0, 2, 5, 5)
+    (grad,) = ag.grad(pool(x, 2).sum(), x, create_graph=True)
+    assert grad.shape == (0, 2, 5, 5)

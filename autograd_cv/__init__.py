@@ -41,6 +41,7 @@ from autograd_cv.ops import (
     transpose,
     where,
 )
+from autograd_cv.ops.math import cos, erf, log2, sign, sin
 from autograd_cv.tensor import Tensor, tensor
 
 __version__ = "0.1.0"
@@ -53,6 +54,7 @@ __all__ = [
     "reshape", "set_grad_enabled", "sqrt", "squeeze", "stack", "sum", "tensor", "transpose",
     "where", "zeros", "zeros_like",
 ]  # fmt: skip
+__all__ += ["cos", "erf", "log2", "sign", "sin"]
 
 # nn, optim and checkpoints (the nn branch); imported last: they build on everything above.
 from autograd_cv import nn, optim  # noqa: E402

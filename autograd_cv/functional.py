@@ -5,12 +5,19 @@ that reductions over an axis name it `axis`, as NumPy does.
 """
 
 from autograd_cv.ops.activation import (
+    elu,
+    gelu,
+    hardtanh,
     leaky_relu,
     log_softmax,
+    logsigmoid,
     logsumexp,
     relu,
+    relu6,
     sigmoid,
+    silu,
     softmax,
+    softplus,
     tanh,
 )
 from autograd_cv.ops.conv import conv2d, conv_transpose2d
@@ -25,10 +32,14 @@ from autograd_cv.ops.loss import (
 )
 from autograd_cv.ops.norm import batch_norm, dropout, local_response_norm
 from autograd_cv.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from autograd_cv.ops.shape import torch_pad as pad
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "conv2d", "conv_transpose2d", "cross_entropy", "dropout",
     "leaky_relu", "linear", "local_response_norm", "log_softmax", "logsumexp", "max_pool2d",
     "mse_loss", "multi_margin_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
+]  # fmt: skip
+__all__ += [
+    "elu", "gelu", "hardtanh", "logsigmoid", "pad", "relu6", "silu", "softplus",
 ]  # fmt: skip

@@ -143,13 +143,41 @@ def _conv_arguments(
 ) -> tuple[Tensor, Any, Any, int]:
     """What conv2d and conv_transpose2d check alike: 4-D input and weight, one dtype, groups."""
     input = as_tensor(input)
-    check_4d(op, "input", input, "(N, C, H, W)")
+    check_4d(op, "input", input, "(N, C, H, W) or 3-D (C, H, W)")
     weight = match_dtype(op, input, weight, "weight")
     check_4d(op, "weight", weight, weight_layout)
     bias = match_dtype(op, input, bias, "bias")
     if int(groups) != groups or groups < 1:
         raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
     return input, weight, bias, int(groups)
+
+
+def _unbatched(op: str, input: Any) -> tuple[Tensor, bool]:
+    """An unbatched (C, H, W) input as a batch of one, and whether it was unbatched."""
+    input = as_tensor(input)
+    if input.ndim == 3:
+        return input.reshape(1, *input.shape), True
+    return input, False
+
+
+def _string_padding(
+    op: str, input: Tensor, padding: str, kernel_size: Pair, stride: Pair, dilation: Pair
+) -> tuple[Tensor, Pair]:
+    """PyTorch's padding="valid" (none) and "same" (output size = input size, stride 1; an
+    odd total pads one more at the bottom/right)."""
+    if padding == "valid":
+        return input, (0, 0)
+    if padding != "same":
+        raise ValueError(
+            f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
+        )
+    if stride != (1, 1):
+        raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+    totals = [d * (k - 1) for d, k in zip(dilation, kernel_size)]
+    extra = [t % 2 for t in totals]
+    if any(extra):
+        input = Pad(((0, 0), (0, 0), (0, extra[0]), (0, extra[1])), 0.0)(input)
+    return input, (totals[0] // 2, totals[1] // 2)
 
 
 def conv2d(
@@ -161,8 +189,13 @@ def conv2d(
     dilation: Any = 1,
     groups: int = 1,
 ) -> Tensor:
-    """2-D cross-correlation of an (N, C, H, W) input with an (out, C / groups, kh, kw) weight."""
+    """2-D cross-correlation of an (N, C, H, W) or unbatched (C, H, W) input with an
+    (out, C / groups, kh, kw) weight; padding may be "valid" (0) or "same" (stride 1)."""
     op = "conv2d"
+    input, unbatched = _unbatched(op, input)
+    if unbatched:
+        out = conv2d(input, weight, bias, stride, padding, dilation, groups)
+        return out.reshape(out.shape[1:])
     input, weight, bias, groups = _conv_arguments(
         op, input, weight, bias, groups, "(out_channels, in_channels / groups, kH, kW)"
     )
@@ -182,8 +215,10 @@ def conv2d(
             f"{op}: bias must have shape ({out_channels},) for weight of shape {weight.shape}, "
             f"got {bias.shape}"
         )
-    stride, padding = pair(stride, "stride", op), pair(padding, "padding", op)
-    dilation = pair(dilation, "dilation", op)
+    stride, dilation = pair(stride, "stride", op), pair(dilation, "dilation", op)
+    if isinstance(padding, str):
+        input, padding = _string_padding(op, input, padding, weight.shape[2:], stride, dilation)
+    padding = pair(padding, "padding", op)
     check_window(op, input.shape, weight.shape[2:], stride, padding, dilation)
     node = Conv2d(stride, padding, dilation, groups)
     return node(input, weight) if bias is None else node(input, weight, bias)
@@ -200,8 +235,14 @@ def conv_transpose2d(
     dilation: Any = 1,
 ) -> Tensor:
     """Transposed convolution (the input-gradient of conv2d) with an (in, out / groups, kh, kw)
-    weight, as PyTorch's; output_padding adds rows/columns on one side (< max(stride, dilation))."""
+    weight, as PyTorch's; output_padding adds rows/columns on one side (< max(stride, dilation)).
+    An unbatched (C, H, W) input gives a (C_out, H_out, W_out) output."""
     op = "conv_transpose2d"
+    input, unbatched = _unbatched(op, input)
+    if unbatched:
+        out = conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups,
+                               dilation)  # fmt: skip
+        return out.reshape(out.shape[1:])
     input, weight, bias, groups = _conv_arguments(
         op, input, weight, bias, groups, "(in_channels, out_channels / groups, kH, kW)"
     )

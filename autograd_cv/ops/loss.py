@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.ops.activation import ReLU, Sigmoid, log_softmax
+from autograd_cv.ops.activation import ReLU, Sigmoid, Softplus, log_softmax
 from autograd_cv.ops.arguments import as_tensor, cast_like, data_of
 from autograd_cv.ops.elementwise import Log, Where
 from autograd_cv.tensor import Tensor
@@ -202,6 +202,10 @@ def nll_loss(
     """
     _check_reduction(reduction, "nll_loss")
     input = as_tensor(input)
+    if input.ndim == 1:  # unbatched: (C,) log-probabilities and one class index
+        labels = np.reshape(np.asarray(data_of(target)), (1,))
+        out = nll_loss(input.reshape(1, -1), labels, weight, ignore_index, reduction)
+        return out.reshape(()) if reduction == "none" else out
     labels = _class_targets(target, input.shape, ignore_index, "nll_loss")
     class_weight = _class_weight(weight, input.shape[1], "nll_loss")
     return NLLLoss(labels, class_weight, ignore_index, reduction)(input)
@@ -213,27 +217,70 @@ def cross_entropy(
     weight: Any = None,
     ignore_index: int = -100,
     reduction: str = "mean",
+    label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Cross-entropy of logits (N, C, ...) against integer classes (N, ...) or class
-    probabilities of the input's shape (log_softmax over axis 1, then the loss)."""
-    _check_reduction(reduction, "cross_entropy")
+    """Cross-entropy of logits (N, C, ...) or unbatched (C,) against integer classes (N, ...)
+    or class probabilities of the input's shape (log_softmax over the class axis, then the
+    loss). label_smoothing mixes the target with the uniform distribution, as PyTorch."""
+    op = "cross_entropy"
+    _check_reduction(reduction, op)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must lie in [0, 1], got {label_smoothing}")
     input = as_tensor(input)
     target_array = data_of(target)
+    if input.ndim == 1:  # unbatched: (C,) logits, a class index or (C,) probabilities
+        if np.ndim(target_array) == 0:
+            batch_target = np.reshape(np.asarray(target_array), (1,))
+        else:
+            batch_target = _batch1(target)
+        out = cross_entropy(
+            input.reshape(1, -1), batch_target, weight, ignore_index, reduction, label_smoothing
+        )
+        return out.reshape(()) if reduction == "none" else out
     probabilities = (
         np.shape(target_array) == input.shape and np.asarray(target_array).dtype.kind == "f"
     )
+    classes = input.shape[1] if input.ndim > 1 else 0
+    log_probabilities = log_softmax(input, axis=1)
     if not probabilities:
         # Check the targets before any work, so that errors name cross_entropy.
-        _class_targets(target, input.shape, ignore_index, "cross_entropy")
-        return nll_loss(log_softmax(input, axis=1), target, weight, ignore_index, reduction)
-    log_probabilities = log_softmax(input, axis=1)
-    terms = log_probabilities * _target_like(target, input, "cross_entropy")
+        labels = _class_targets(target, input.shape, ignore_index, op)
+        loss = nll_loss(log_probabilities, target, weight, ignore_index, reduction)
+        if not label_smoothing:
+            return loss
+        # PyTorch: (1 - e) nll + e * mean over classes of -weight_c log p_c, over kept targets
+        class_weight = _class_weight(weight, classes, op)
+        terms = log_probabilities
+        if class_weight is not None:
+            shape = (1, classes) + (1,) * (input.ndim - 2)
+            terms = terms * class_weight.astype(input.dtype).reshape(shape)
+        kept = labels != ignore_index
+        smooth = -terms.sum(axis=1) * kept.astype(input.dtype) / classes
+        if reduction == "none":
+            pass
+        elif reduction == "sum":
+            smooth = smooth.sum()
+        else:
+            counted = (
+                kept if class_weight is None else class_weight[np.where(kept, labels, 0)] * kept
+            )
+            smooth = smooth.sum() / float(np.sum(counted))
+        return loss * (1.0 - label_smoothing) + smooth * label_smoothing
+    target = _target_like(target, input, op)
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + label_smoothing / classes
+    terms = log_probabilities * target
     if weight is not None:
-        class_weight = _class_weight(weight, input.shape[1], "cross_entropy")
-        shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+        class_weight = _class_weight(weight, classes, op)
+        shape = (1, classes) + (1,) * (input.ndim - 2)
         terms = terms * class_weight.astype(input.dtype).reshape(shape)
     losses = -terms.sum(axis=1)
     return _reduce(losses, reduction)
+
+
+def _batch1(target: Any) -> Any:
+    """A (C,) probability target as a batch of one."""
+    return target.reshape(1, -1) if isinstance(target, Tensor) else np.reshape(target, (1, -1))
 
 
 def multi_margin_loss(
@@ -291,13 +338,22 @@ def binary_cross_entropy(
 
 
 def binary_cross_entropy_with_logits(
-    input: Any, target: Any, weight: Any = None, reduction: str = "mean"
+    input: Any, target: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None
 ) -> Tensor:
-    """Binary cross-entropy of sigmoid(input), computed from the logits without overflow."""
+    """Binary cross-entropy of sigmoid(input), computed from the logits without overflow.
+
+    pos_weight (broadcast along the last axis, one per class) weighs the positive term:
+    -(pos_weight t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))), as PyTorch.
+    """
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     input = as_tensor(input)
     target = _target_like(target, input, "binary_cross_entropy_with_logits")
     losses = BCEWithLogits()(input, target)
+    if pos_weight is not None:
+        # -log sigmoid(x) = softplus(-x); the extra (pos_weight - 1) t of it
+        losses = losses + (cast_like(pos_weight, input.dtype) - 1) * target * Softplus(1.0, np.inf)(
+            -input
+        )
     if weight is not None:
         losses = losses * cast_like(weight, input.dtype)
     return _reduce(losses, reduction)

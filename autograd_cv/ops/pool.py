@@ -16,6 +16,7 @@ import numpy as np
 from autograd_cv.autograd.node import Node
 from autograd_cv.kernels import pool as kernels
 from autograd_cv.ops.arguments import Pair, as_tensor, check_window, data_of, mask_like, pair
+from autograd_cv.ops.shape import Pad
 from autograd_cv.tensor import Tensor
 
 
@@ -138,9 +139,38 @@ def _geometry(
     return kernel_size, stride, padding, dilation
 
 
-def _check_ceil_mode(op: str, ceil_mode: bool) -> None:
-    if ceil_mode:
-        raise ValueError(f"{op}: ceil_mode=True is not supported; pad the input instead")
+def _ceil_extra(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    """Rows (or columns) ceil_mode adds at the end: PyTorch rounds the output size up, but
+    the last window must start inside the input or its left padding."""
+    span = dilation * (kernel - 1) + 1
+    out = -(-(size + 2 * padding - span) // stride) + 1
+    if (out - 1) * stride >= size + padding:
+        out -= 1
+    return max(0, (out - 1) * stride + span - (size + 2 * padding))
+
+
+def _extras(shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, dilation: Pair):
+    return tuple(
+        _ceil_extra(n, k, s, p, d)
+        for n, k, s, p, d in zip(shape[2:], kernel, stride, padding, dilation)
+    )
+
+
+def _integer_max_pool(x, kernel, stride, padding, dilation, extra):
+    """Max pooling of an integer array (no gradient): windows as a strided view, exactly."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    low = np.iinfo(x.dtype).min if x.dtype.kind in "iu" else False
+    widths = ((0, 0), (0, 0), (ph, ph + extra[0]), (pw, pw + extra[1]))
+    padded = np.pad(x, widths, constant_values=low)
+    spans = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, spans, axis=(2, 3))
+    windows = windows[:, :, ::sh, ::sw, ::dh, ::dw]
+    flat = windows.reshape(*windows.shape[:4], kh * kw)
+    best = flat.argmax(axis=-1)
+    values = np.take_along_axis(flat, best[..., None], axis=-1)[..., 0]
+    rows = np.arange(windows.shape[2])[:, None] * sh + (best // kw) * dh - ph
+    cols = np.arange(windows.shape[3])[None, :] * sw + (best % kw) * dw - pw
+    return values, rows * x.shape[3] + cols
 
 
 # ----- public functions -----------------------------------------------------------------
@@ -153,18 +183,33 @@ def max_pool2d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Tensor | tuple[Tensor, Tensor]:
-    """Maximum over each window (padding counts as -inf).
+    """Maximum over each window (padding counts as -inf); integer inputs work too (no grad).
 
     With return_indices, also the int64 Tensor of argmax positions, flat h * W + w in each
-    plane (PyTorch's convention, as `max_unpool2d` reads them).
+    plane (PyTorch's convention, as `max_unpool2d` reads them). ceil_mode rounds the output
+    size up, as PyTorch.
     """
     op = "max_pool2d"
-    _check_ceil_mode(op, ceil_mode)
     batched, unbatched = _batched(op, input)
     geometry = _geometry(op, batched, kernel_size, stride, padding, dilation)
-    node = MaxPool2d(*geometry)
-    out = node(batched)
-    indices = node.saved
+    extra = _extras(batched.shape, *geometry) if ceil_mode else (0, 0)
+    if batched.dtype.kind not in "f":
+        values, indices = _integer_max_pool(batched.data, *geometry, extra)
+        out = Tensor(values)
+    else:
+        source = batched
+        if any(extra):
+            widths = ((0, 0), (0, 0), (0, extra[0]), (0, extra[1]))
+            source = Pad(widths, -np.inf)(batched)
+        node = MaxPool2d(*geometry)
+        out = node(source)
+        indices = node.saved
+        if extra[1]:  # flat positions in the padded plane -> in the input plane
+            width, padded_width = batched.shape[3], batched.shape[3] + extra[1]
+            inside = indices >= 0
+            indices = np.where(
+                inside, indices // padded_width * width + indices % padded_width, indices
+            )
     if unbatched:
         out, indices = out.reshape(out.shape[1:]), indices.reshape(indices.shape[1:])
     return (out, Tensor(indices)) if return_indices else out
@@ -177,14 +222,51 @@ def avg_pool2d(
     padding: Any = 0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
+    divisor_override: int | None = None,
 ) -> Tensor:
-    """Mean over each window; padded zeros count in the mean when count_include_pad."""
+    """Mean over each window; padded zeros count in the mean when count_include_pad.
+
+    ceil_mode rounds the output size up (the overhang never counts); divisor_override
+    divides each window's sum by that number instead, as PyTorch.
+    """
     op = "avg_pool2d"
-    _check_ceil_mode(op, ceil_mode)
     batched, unbatched = _batched(op, input)
     kernel_size, stride, padding, _ = _geometry(op, batched, kernel_size, stride, padding)
-    out = AvgPool2d(kernel_size, stride, padding, bool(count_include_pad))(batched)
+    extra = _extras(batched.shape, kernel_size, stride, padding, (1, 1)) if ceil_mode else (0, 0)
+    if divisor_override is not None and (
+        int(divisor_override) != divisor_override or divisor_override < 1
+    ):
+        raise ValueError(f"{op}: divisor_override must be a positive int, got {divisor_override}")
+    if not any(extra) and divisor_override is None:
+        out = AvgPool2d(kernel_size, stride, padding, bool(count_include_pad))(batched)
+    else:
+        # Window sums over the explicitly padded input, divided by PyTorch's divisor.
+        (ph, pw), (kh, kw) = padding, kernel_size
+        widths = ((0, 0), (0, 0), (ph, ph + extra[0]), (pw, pw + extra[1]))
+        sums = AvgPool2d(kernel_size, stride, (0, 0), True)(Pad(widths, 0.0)(batched))
+        sums = sums * float(kh * kw)
+        if divisor_override is not None:
+            out = sums / float(divisor_override)
+        else:
+            counts = [
+                _window_counts(n, k, s, p, m, bool(count_include_pad))
+                for n, k, s, p, m in zip(batched.shape[2:], kernel_size, stride, padding,
+                                         sums.shape[2:])
+            ]  # fmt: skip
+            out = sums / np.outer(*counts).astype(batched.dtype)
     return out.reshape(out.shape[1:]) if unbatched else out
+
+
+def _window_counts(
+    size: int, kernel: int, stride: int, padding: int, windows: int, count_include_pad: bool
+) -> np.ndarray:
+    """PyTorch's avg-pool divisor along one axis: the window clipped to the padded input
+    (count_include_pad) or to the input itself; the ceil-mode overhang never counts."""
+    start = np.arange(windows) * stride - padding
+    end = np.minimum(start + kernel, size + padding)
+    if not count_include_pad:
+        start, end = np.maximum(start, 0), np.minimum(end, size)
+    return (end - start).astype(np.float64)
 
 
 def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:

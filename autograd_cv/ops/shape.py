@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.ops.arguments import apply, data_of
+from autograd_cv.ops.arguments import apply, as_tensor, data_of
 from autograd_cv.tensor import Tensor
 
 
@@ -245,13 +245,71 @@ def flatten(x: Any) -> Tensor:
     return apply(Reshape((-1,), name="flatten"), x)
 
 
-def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
-    """Pad with a constant (NumPy's `pad_width` forms: int, (before, after), or per axis)."""
-    ndim = np.ndim(data_of(x))
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (ndim, 2))
-    if (widths < 0).any():
-        raise ValueError(f"pad: pad_width must be non-negative, got {pad_width}")
-    return apply(Pad(tuple((int(a), int(b)) for a, b in widths), value), x)
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+_NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def pad(x: Any, pad_width: Any, value: float = 0.0, mode: str = "constant") -> Tensor:
+    """Pad (NumPy's `pad_width` forms: int, (before, after), or per axis) with a constant, or
+    by `mode` "reflect", "replicate" or "circular" (PyTorch's names); negative widths crop."""
+    if mode not in PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {PAD_MODES}, got {mode!r}")
+    shape = np.shape(data_of(x))
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (len(shape), 2))
+    except ValueError:
+        raise ValueError(
+            f"pad: pad_width {pad_width} does not fit an array of shape {shape}"
+        ) from None
+    for axis, ((before, after), size) in enumerate(zip(widths, shape)):
+        n = size + min(before, 0) + min(after, 0)  # what is left after cropping
+        if n < (1 if mode != "constant" else 0):
+            raise ValueError(
+                f"pad: widths {(before, after)} crop axis {axis} of shape {shape} away"
+            )
+        if mode == "reflect" and max(before, after) >= n:
+            raise ValueError(
+                f"pad: reflect widths {(before, after)} must be smaller than axis {axis} of "
+                f"shape {shape}"
+            )
+        if mode == "circular" and max(before, after) > n:
+            raise ValueError(
+                f"pad: circular widths {(before, after)} must be at most axis {axis} of "
+                f"shape {shape}"
+            )
+    if mode == "constant":
+        if (widths < 0).any():  # crop first, then pad what is left
+            x = getitem(
+                x, tuple(slice(-min(a, 0), n + min(b, 0)) for (a, b), n in zip(widths, shape))
+            )
+            widths = np.maximum(widths, 0)
+        return apply(Pad(tuple((int(a), int(b)) for a, b in widths), value), x)
+    # The other modes read each output position from one input position: a gather along
+    # each axis by the source indices that np.pad gives for arange(n) (its adjoint adds).
+    out = as_tensor(x)
+    for axis, ((before, after), n) in enumerate(zip(widths, shape)):
+        if before == 0 and after == 0:
+            continue
+        kept = np.arange(n)[-min(before, 0) : n + min(after, 0)]  # crop first, as PyTorch
+        source = np.pad(kept, (max(before, 0), max(after, 0)), mode=_NUMPY_MODE[mode])
+        out = getitem(out, (slice(None),) * axis + (source,))
+    return out
+
+
+_pad_axes = pad
+
+
+def torch_pad(input: Any, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+    """torch.nn.functional.pad: `pad` lists (before, after) pairs from the last axis back."""
+    shape = np.shape(data_of(input))
+    if len(pad) % 2 or len(pad) // 2 > len(shape):
+        raise ValueError(
+            f"pad: pad {tuple(pad)} must hold (before, after) pairs for at most {len(shape)} "
+            f"axes of input shape {shape}"
+        )
+    pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
+    widths = [(0, 0)] * (len(shape) - len(pairs)) + pairs[::-1]
+    return _pad_axes(input, widths, value=value, mode=mode)
 
 
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:

@@ -129,9 +129,9 @@ def test_conv_keeps_float32_forward_and_backward() -> None:
 
 def test_conv2d_errors_name_the_argument_and_shapes() -> None:
     x, w = np.zeros((1, 4, 5, 5)), np.zeros((2, 4, 3, 3))
-    with pytest.raises(ValueError, match=r"conv2d: expected a 4-D \(N, C, H, W\) input, "
-                                         r"got shape \(4, 5, 5\)"):  # fmt: skip
-        F.conv2d(np.zeros((4, 5, 5)), w)
+    with pytest.raises(ValueError, match=r"conv2d: expected a 4-D \(N, C, H, W\) or 3-D "
+                                         r"\(C, H, W\) input, got shape \(5, 5\)"):  # fmt: skip
+        F.conv2d(np.zeros((5, 5)), w)
     with pytest.raises(ValueError, match=r"conv2d: input of shape \(1, 4, 5, 5\) has 4 channels, "
                                          r"but weight of shape \(2, 3, 3, 3\) with groups=1 "
                                          r"expects 3"):  # fmt: skip

@@ -154,3 +154,16 @@ def test_binary_cross_entropy_gradient_at_0_and_1_matches_torch() -> None:
     loss.backward()
     np.testing.assert_allclose(x.grad.numpy(), [-1e12, 1e12, 0, 0])
     np.testing.assert_array_equal(t.grad.numpy(), [np.inf, -np.inf, np.inf, -np.inf])
+
+
+def test_unbatched_class_inputs_match_a_batch_of_one() -> None:
+    logits = np.array([0.5, -1.0, 2.0])
+    single = F.cross_entropy(logits, 2, label_smoothing=0.1)
+    batch = F.cross_entropy(logits[None], np.array([2]), label_smoothing=0.1)
+    assert single.shape == () and single.item() == pytest.approx(batch.item())
+    assert F.nll_loss(logits, np.int64(1)).item() == pytest.approx(1.0)
+    soft = np.array([0.2, 0.3, 0.5])
+    expected = -(soft * (logits - np.log(np.exp(logits).sum()))).sum()
+    assert F.cross_entropy(logits, soft).item() == pytest.approx(expected)
+    with pytest.raises(ValueError, match=r"cross_entropy: label_smoothing must lie in \[0, 1\]"):
+        F.cross_entropy(logits[None], np.array([0]), label_smoothing=1.5)

@@ -1,0 +1,282 @@
+"""Registry rows for the ops and arguments of issue 14: activations, math, pad modes,
+pooling with ceil_mode / divisor_override, label smoothing, pos_weight, padding="same".
+
+References are independent float64 NumPy forwards: formulas, loops, or np.pad.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+import autograd_cv as ag
+from autograd_cv import functional as F
+from autograd_cv.ops import activation, conv, elementwise, loss, pool, shape
+from autograd_cv.ops import math as math_ops
+from autograd_cv.testing import strategies as S
+from autograd_cv.testing.registry.spec import OpSpec, register
+
+_erf = np.vectorize(math.erf, otypes=[float])
+
+
+def _unary(low=-2.0, high=2.0, kinks=()):
+    def draw():
+        values = S.arrays(S.shapes(), low=low, high=high)
+        if kinks:
+            values = S.away_from(values, kinks)
+        return values.map(lambda a: (a,))
+
+    return draw
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# ----- pooling with ceil_mode / divisor_override -------------------------------------------
+def _ceil_pool_reference(x, kernel, stride, padding, reduce, count_include_pad=True, divisor=None):
+    """Pool by a loop over PyTorch's ceil-mode windows, each clipped to the padded input."""
+    n, c, h, w = x.shape
+    sizes = []
+    for size, k, s, p in zip((h, w), kernel, stride, padding):
+        out = math.ceil((size + 2 * p - k) / s) + 1
+        if (out - 1) * s >= size + p:
+            out -= 1
+        sizes.append(out)
+    result = np.zeros((n, c, *sizes))
+    for i, j in np.ndindex(*sizes):
+        r0, c0 = i * stride[0] - padding[0], j * stride[1] - padding[1]
+        r1, c1 = min(r0 + kernel[0], h + padding[0]), min(c0 + kernel[1], w + padding[1])
+        window = x[:, :, max(r0, 0) : min(r1, h), max(c0, 0) : min(c1, w)]
+        if reduce == "max":
+            result[:, :, i, j] = window.max(axis=(2, 3))
+            continue
+        if divisor is not None:
+            count = divisor
+        elif count_include_pad:
+            count = (r1 - r0) * (c1 - c0)
+        else:
+            count = window.shape[2] * window.shape[3]
+        result[:, :, i, j] = window.sum(axis=(2, 3)) / count
+    return result
+
+
+@st.composite
+def _ceil_pool_args(draw, distinct: bool):
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    sizes = [draw(st.integers(max(1, k - 2 * p), 7)) for k, p in zip(kernel, padding)]
+    values = S.arrays((draw(st.integers(1, 2)), draw(st.integers(1, 2)), *sizes))
+    x = draw(S.distinct(values) if distinct else values)
+    return x, kernel, stride, padding
+
+
+@st.composite
+def _avg_ceil_args(draw):
+    x, kernel, stride, padding = draw(_ceil_pool_args(False))
+    divisor = draw(st.sampled_from([None, None, 3]))
+    return x, kernel, stride, padding, draw(st.booleans()), divisor
+
+
+# ----- pad modes ---------------------------------------------------------------------------
+_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+@st.composite
+def _pad_mode_args(draw):
+    x = draw(S.arrays(S.shapes(min_dims=1, max_side=4)))
+    mode = draw(st.sampled_from(["reflect", "replicate", "circular"]))
+    widths = []
+    for n in x.shape:
+        low = -((n - 1) // 2) if mode != "constant" else -(n // 2)
+        high = n - 1 if mode == "reflect" else (n if mode == "circular" else 3)
+        before, after = draw(st.integers(low, high)), draw(st.integers(low, high))
+        kept = n + min(before, 0) + min(after, 0)
+        if mode == "reflect":
+            before, after = min(before, kept - 1), min(after, kept - 1)
+        if mode == "circular":
+            before, after = min(before, kept), min(after, kept)
+        widths.append((before, after))
+    assume(any(w != (0, 0) for w in widths))
+    return x, tuple(widths), mode
+
+
+@st.composite
+def _pad_crop_args(draw):
+    x = draw(S.arrays(S.shapes(min_dims=1, max_side=4)))
+    widths = tuple(
+        (draw(st.integers(-(n // 2), 2)), draw(st.integers(-(n // 2), 2))) for n in x.shape
+    )
+    return x, widths
+
+
+def _pad_reference(x, widths, mode):
+    """Crop negative widths, then np.pad the rest (PyTorch's order)."""
+    crop = tuple(slice(-min(a, 0), n + min(b, 0)) for (a, b), n in zip(widths, x.shape))
+    rest = [(max(a, 0), max(b, 0)) for a, b in widths]
+    if mode == "constant":
+        return np.pad(x[crop], rest, constant_values=0.25)
+    return np.pad(x[crop], rest, mode=_MODES[mode])
+
+
+# ----- losses and conv ---------------------------------------------------------------------
+@st.composite
+def _smoothing_args(draw):
+    n, classes = draw(st.integers(1, 3)), draw(st.integers(2, 4))
+    extra = (draw(st.integers(1, 2)),) if draw(st.booleans()) else ()
+    x = draw(S.arrays((n, classes, *extra), low=-3, high=3))
+    target = draw(S.arrays((n, *extra), dtype=np.int64, low=0, high=classes - 1))
+    ignored = draw(S.boolean_masks(target.shape))
+    ignored.flat[0] = False
+    target = np.where(ignored, -1, target)
+    weight = draw(st.sampled_from([None, "w"]))
+    weight = None if weight is None else draw(S.arrays((classes,), low=0.5, high=2.0))
+    return x, target, weight, draw(st.sampled_from(["mean", "sum", "none"])), 0.3
+
+
+def _smoothing_reference(x, target, weight, reduction, eps):
+    n, classes = x.shape[:2]
+    w = np.ones(classes) if weight is None else weight
+    losses, counts = np.zeros(target.shape), np.zeros(target.shape)
+    for index in np.ndindex(*target.shape):
+        label = target[index]
+        if label == -1:
+            continue
+        column = x[(index[0], slice(None), *index[1:])]
+        logp = column - np.log(np.exp(column).sum())
+        losses[index] = -(1 - eps) * w[label] * logp[label] - eps * (w * logp).sum() / classes
+        counts[index] = w[label]
+    if reduction == "none":
+        return losses
+    return losses.sum() if reduction == "sum" else losses.sum() / counts.sum()
+
+
+@st.composite
+def _pos_weight_args(draw):
+    shape = draw(S.shapes(min_dims=1))
+    x = draw(S.arrays(shape, low=-4, high=4))
+    t = draw(S.arrays(shape, low=0, high=1))
+    return x, t, draw(S.arrays((shape[-1],), low=0.5, high=3.0))
+
+
+def _pos_weight_reference(x, t, pos_weight):
+    log_p, log_not_p = np.log(_sigmoid(x)), np.log(1 - _sigmoid(x))
+    return np.mean(-(pos_weight * t * log_p + (1 - t) * log_not_p))
+
+
+@st.composite
+def _same_conv_args(draw):
+    channels, out_channels = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    sizes = [d * (k - 1) + draw(st.integers(1, 3)) for k, d in zip(kernel, dilation)]
+    batch = (draw(st.integers(1, 2)),) if draw(st.booleans()) else ()
+    x = draw(S.arrays((*batch, channels, *sizes)))
+    return x, draw(S.arrays((out_channels, channels, *kernel))), dilation
+
+
+def _same_conv_reference(x, w, dilation):
+    """Output position (i, j) sums x[i + d a - left] w[a]: left = total // 2 of d (k - 1)."""
+    batched = x if x.ndim == 4 else x[None]
+    n, c, h, width = batched.shape
+    out = np.zeros((n, w.shape[0], h, width))
+    left = [d * (k - 1) // 2 for d, k in zip(dilation, w.shape[2:])]
+    for i, j, a, b in np.ndindex(h, width, *w.shape[2:]):
+        r, s = i + dilation[0] * a - left[0], j + dilation[1] * b - left[1]
+        if 0 <= r < h and 0 <= s < width:
+            out[:, :, i, j] += batched[:, :, r, s] @ w[:, :, a, b].T
+    return out if x.ndim == 4 else out[0]
+
+
+register(
+    OpSpec(
+        "max_pool2d-ceil_mode",
+        lambda x, k, s, p: F.max_pool2d(x, k, s, p, ceil_mode=True),
+        lambda: _ceil_pool_args(True), (pool.MaxPool2d, pool.MaxPool2dBackward),
+        reference=lambda x, k, s, p: _ceil_pool_reference(x, k, s, p, "max"), examples=0.5,
+    ),
+    OpSpec(
+        "avg_pool2d-ceil_mode-divisor_override",
+        lambda x, k, s, p, count, divisor: F.avg_pool2d(
+            x, k, s, p, ceil_mode=True, count_include_pad=count, divisor_override=divisor
+        ),
+        _avg_ceil_args, (pool.AvgPool2d, pool.AvgPool2dBackward),
+        reference=lambda x, k, s, p, count, divisor: _ceil_pool_reference(
+            x, k, s, p, "mean", count, divisor
+        ),
+        examples=0.5,
+    ),
+    OpSpec(
+        "pad-modes", lambda x, w, mode: ag.pad(x, w, value=0.25, mode=mode), _pad_mode_args,
+        (shape.GetItem, shape.IndexAdd), reference=_pad_reference,
+    ),
+    OpSpec(
+        "pad-constant-crop", lambda x, w: ag.pad(x, w, value=0.25), _pad_crop_args, (shape.Pad,),
+        reference=lambda x, w: _pad_reference(x, w, "constant"),
+    ),
+    OpSpec(
+        "cross_entropy-label_smoothing",
+        lambda x, t, w, r, eps: F.cross_entropy(
+            x, t, weight=w, ignore_index=-1, reduction=r, label_smoothing=eps
+        ),
+        _smoothing_args, (loss.NLLLoss, activation.LogSoftmax), reference=_smoothing_reference,
+    ),
+    OpSpec(
+        "binary_cross_entropy_with_logits-pos_weight",
+        lambda x, t, pw: F.binary_cross_entropy_with_logits(x, t, pos_weight=pw),
+        _pos_weight_args, (loss.BCEWithLogits, activation.Softplus), wrt=(0, 1),
+        reference=_pos_weight_reference,
+    ),
+    OpSpec(
+        "conv2d-padding-same", lambda x, w, d: F.conv2d(x, w, padding="same", dilation=d),
+        _same_conv_args, (conv.Conv2d,), wrt=(0, 1), reference=_same_conv_reference,
+        examples=0.5,
+    ),
+    # ----- activations ---------------------------------------------------------------------
+    OpSpec(
+        "gelu", F.gelu, _unary(-3, 3), (activation.GELU, math_ops.Erf, elementwise.Exp),
+        reference=lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))),
+    ),
+    OpSpec(
+        "gelu-tanh", lambda x: F.gelu(x, approximate="tanh"), _unary(-3, 3),
+        (activation.GELU, activation.Tanh),
+        reference=lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
+    ),
+    OpSpec(
+        "silu", F.silu, _unary(-4, 4), (activation.SiLU, activation.Sigmoid),
+        reference=lambda x: x * _sigmoid(x),
+    ),
+    OpSpec(
+        "elu", lambda x: F.elu(x, 0.7), _unary(kinks=(0.0,)), (activation.ELU, elementwise.Where),
+        reference=lambda x: np.where(x > 0, x, 0.7 * (np.exp(np.minimum(x, 0)) - 1)),
+    ),
+    OpSpec(
+        "softplus", lambda x: F.softplus(x, beta=2.0, threshold=3.0), _unary(-3, 3, kinks=(1.5,)),
+        (activation.Softplus, activation.Sigmoid),
+        reference=lambda x: np.where(2 * x > 3, x, np.log1p(np.exp(2 * x)) / 2),
+    ),
+    OpSpec(
+        "logsigmoid", F.logsigmoid, _unary(-6, 6), (activation.LogSigmoid, activation.Sigmoid),
+        reference=lambda x: np.log(_sigmoid(x)),
+    ),
+    OpSpec(
+        "hardtanh-relu6", lambda x: F.hardtanh(x, -0.5, 0.8) + F.relu6(x * 4),
+        _unary(kinks=(-0.5, 0.8, 0.0, 1.5)), (activation.Hardtanh,),
+        reference=lambda x: np.clip(x, -0.5, 0.8) + np.clip(4 * x, 0, 6),
+    ),
+    # ----- math ----------------------------------------------------------------------------
+    OpSpec(
+        "sin-cos", lambda x: ag.sin(x) * 2 + ag.cos(x), _unary(-4, 4), (math_ops.Sin, math_ops.Cos),
+        reference=lambda x: 2 * np.sin(x) + np.cos(x),
+    ),
+    OpSpec("log2", ag.log2, _unary(0.2, 3.0), (math_ops.Log2,), reference=np.log2),
+    OpSpec(
+        "sign", lambda x: ag.sign(x) * x, _unary(kinks=(0.0,)), (math_ops.Sign,),
+        reference=lambda x: np.sign(x) * x,
+    ),
+    OpSpec("erf", ag.erf, _unary(-3, 3), (math_ops.Erf,), reference=_erf),
+)  # fmt: skip

@@ -256,7 +256,7 @@ def pad(x: Any, pad_width: Any, value: float = 0.0, mode: str = "constant") -> T
         raise ValueError(f"pad: mode must be one of {PAD_MODES}, got {mode!r}")
     shape = np.shape(data_of(x))
     try:
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (len(shape), 2))
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (len(shape), 2)).tolist()
     except ValueError:
         raise ValueError(
             f"pad: pad_width {pad_width} does not fit an array of shape {shape}"
@@ -278,12 +278,11 @@ def pad(x: Any, pad_width: Any, value: float = 0.0, mode: str = "constant") -> T
                 f"shape {shape}"
             )
     if mode == "constant":
-        if (widths < 0).any():  # crop first, then pad what is left
+        if any(min(w) < 0 for w in widths):  # crop first, then pad what is left
             x = getitem(
                 x, tuple(slice(-min(a, 0), n + min(b, 0)) for (a, b), n in zip(widths, shape))
             )
-            widths = np.maximum(widths, 0)
-        return apply(Pad(tuple((int(a), int(b)) for a, b in widths), value), x)
+        return apply(Pad(tuple((max(a, 0), max(b, 0)) for a, b in widths), value), x)
     # The other modes read each output position from one input position: a gather along
     # each axis by the source indices that np.pad gives for arange(n) (its adjoint adds).
     out = as_tensor(x)

@@ -41,7 +41,12 @@ from autograd_cv.ops import (
     transpose,
     where,
 )
+from autograd_cv.ops.einsum import einsum
+from autograd_cv.ops.indexing import gather, index_add, scatter_add, take_along_axis
 from autograd_cv.ops.math import cos, erf, log2, sign, sin
+from autograd_cv.ops.reduce import cumprod, cumsum, prod, std
+from autograd_cv.ops.shape import chunk, flip, roll, split, tile, tril, triu
+from autograd_cv.ops.sort import argsort, sort, topk
 from autograd_cv.tensor import Tensor, tensor
 
 __version__ = "0.1.0"
@@ -54,7 +59,11 @@ __all__ = [
     "reshape", "set_grad_enabled", "sqrt", "squeeze", "stack", "sum", "tensor", "transpose",
     "where", "zeros", "zeros_like",
 ]  # fmt: skip
-__all__ += ["cos", "erf", "log2", "sign", "sin"]
+__all__ += [
+    "argsort", "chunk", "cos", "cumprod", "cumsum", "einsum", "erf", "flip", "gather",
+    "index_add", "log2", "prod", "roll", "scatter_add", "sign", "sin", "sort", "split", "std",
+    "take_along_axis", "tile", "topk", "tril", "triu",
+]  # fmt: skip
 
 # nn, optim and checkpoints (the nn branch); imported last: they build on everything above.
 from autograd_cv import nn, optim  # noqa: E402

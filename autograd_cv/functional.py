@@ -21,6 +21,7 @@ from autograd_cv.ops.activation import (
     tanh,
 )
 from autograd_cv.ops.conv import conv2d, conv_transpose2d
+from autograd_cv.ops.indexing import embedding, one_hot
 from autograd_cv.ops.linear import linear
 from autograd_cv.ops.loss import (
     binary_cross_entropy,
@@ -41,5 +42,6 @@ __all__ = [
     "mse_loss", "multi_margin_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
 ]  # fmt: skip
 __all__ += [
-    "elu", "gelu", "hardtanh", "logsigmoid", "pad", "relu6", "silu", "softplus",
+    "elu", "embedding", "gelu", "hardtanh", "logsigmoid", "one_hot", "pad", "relu6", "silu",
+    "softplus",
 ]  # fmt: skip

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import autograd_cv as ag
 from autograd_cv import functional as F
-from autograd_cv.ops import activation, conv, elementwise, loss, pool, shape
+from autograd_cv.ops import activation, conv, einsum, elementwise, loss, pool, reduce, shape
 from autograd_cv.ops import math as math_ops
 from autograd_cv.testing import strategies as S
 from autograd_cv.testing.registry.spec import OpSpec, register
@@ -192,6 +192,184 @@ def _same_conv_reference(x, w, dilation):
     return out if x.ndim == 4 else out[0]
 
 
+# ----- shape, indexing, reductions, sort, einsum -----------------------------------------
+@st.composite
+def _axis_args(draw, min_dims: int = 1):
+    x = draw(S.arrays(S.shapes(min_dims=min_dims)))
+    return x, draw(st.integers(-x.ndim, x.ndim - 1))
+
+
+@st.composite
+def _roll_args(draw):
+    x, axis = draw(_axis_args())
+    return x, draw(st.integers(-5, 5)), axis
+
+
+@st.composite
+def _tile_args(draw):
+    x = draw(S.arrays(S.shapes(max_side=3)))
+    reps = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(1, 3))))
+    return x, reps
+
+
+@st.composite
+def _triangle_args(draw):
+    x = draw(S.arrays(S.shapes(min_dims=2)))
+    return x, draw(st.integers(-2, 2))
+
+
+@st.composite
+def _gather_args(draw):
+    x, axis = draw(_axis_args())
+    n = x.shape[axis]
+    shape_ = tuple(draw(st.integers(1, m)) if a != axis % x.ndim else draw(st.integers(1, 4))
+                   for a, m in enumerate(x.shape))  # fmt: skip
+    index = draw(S.arrays(shape_, dtype=np.int64, low=0, high=n - 1))
+    return x, axis, index
+
+
+def _gather_reference(x, axis, index):
+    out = np.empty(index.shape)
+    axis %= x.ndim
+    for position in np.ndindex(*index.shape):
+        source = list(position)
+        source[axis] = index[position]
+        out[position] = x[tuple(source)]
+    return out
+
+
+@st.composite
+def _take_args(draw):
+    """indices broadcasting with x off the axis (each size 1 or x's)."""
+    x, axis = draw(_axis_args())
+    axis %= x.ndim
+    shape_ = tuple(draw(st.integers(1, 4)) if a == axis else draw(st.sampled_from([1, m]))
+                   for a, m in enumerate(x.shape))  # fmt: skip
+    return x, axis, draw(S.arrays(shape_, dtype=np.int64, low=0, high=x.shape[axis] - 1))
+
+
+def _split_chunk(x, axis):
+    """Each of 3 chunks (and of a split at 1) scaled by its number, joined back."""
+    chunks = ag.concatenate([c * (i + 1) for i, c in enumerate(ag.chunk(x, 3, axis))], axis)
+    head, tail = ag.split(x, [1], axis)
+    return chunks + ag.concatenate([head * 5, tail], axis)
+
+
+def _split_chunk_reference(x, axis):
+    n = x.shape[axis]
+    shape_ = [1] * x.ndim
+    shape_[axis] = n
+    chunk_number = 1 + np.arange(n) // -(-n // 3)
+    head = np.where(np.arange(n) < 1, 5.0, 1.0)
+    return x * chunk_number.reshape(shape_) + x * head.reshape(shape_)
+
+
+@st.composite
+def _scatter_args(draw):
+    x, axis, index = draw(_gather_args())
+    src = draw(S.arrays(index.shape))
+    return x, src, axis, index
+
+
+def _scatter_reference(x, src, axis, index):
+    out = x.copy()
+    axis %= x.ndim
+    for position in np.ndindex(*index.shape):
+        target = list(position)
+        target[axis] = index[position]
+        out[tuple(target)] += src[position]
+    return out
+
+
+@st.composite
+def _index_add_args(draw):
+    x, axis = draw(_axis_args())
+    axis %= x.ndim
+    index = draw(S.arrays((draw(st.integers(1, 4)),), dtype=np.int64, low=0,
+                          high=x.shape[axis] - 1))  # fmt: skip
+    source_shape = x.shape[:axis] + (len(index),) + x.shape[axis + 1 :]
+    return x, draw(S.arrays(source_shape)), axis, index
+
+
+def _index_add_reference(x, source, axis, index):
+    out = x.copy()
+    for i, target in enumerate(index):
+        where = (slice(None),) * axis
+        out[where + (target,)] += 2.0 * source[where + (i,)]
+    return out
+
+
+@st.composite
+def _cumprod_args(draw):
+    # Away from 0 (products of tiny values underflow), except for exact zeros.
+    x = draw(S.away_from(S.arrays(S.shapes(min_dims=1)), (0.0,), margin=0.1))
+    axis = draw(st.integers(-x.ndim, x.ndim - 1))
+    if draw(st.booleans()):  # exact zeros, where the division formula breaks down
+        x = np.where(draw(S.boolean_masks(x.shape)), 0.0, x)
+    return x, axis
+
+
+def _spread(args):
+    """Values spread out, so no line has a tiny variance (std's slope is 1 / std)."""
+    x, axis = args
+    return x + np.linspace(0.0, 1.0, x.size).reshape(x.shape), axis
+
+
+@st.composite
+def _sort_args(draw):
+    x, axis = draw(_axis_args())
+    return draw(S.distinct(st.just(x))), axis, draw(st.booleans())
+
+
+@st.composite
+def _topk_args(draw):
+    x, axis, largest = draw(_sort_args())
+    return x, axis, largest, draw(st.integers(0, x.shape[axis]))
+
+
+_EINSUM = ["ij,jk->ik", "bij,bjk->bik", "ij->", "ij->ji", "i,j->ij", "ij,j->i", "...j,j->...",
+           "bij,k->bik", "ij,ij->i"]  # fmt: skip
+
+
+@st.composite
+def _einsum_args(draw):
+    equation = draw(st.sampled_from(_EINSUM))
+    sizes = {c: draw(st.integers(1, 3)) for c in "bijk"}
+    inputs = equation.split("->")[0].split(",")
+    operands = []
+    for s in inputs:
+        if s.startswith("..."):
+            shape_ = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2))))
+            shape_ += tuple(sizes[c] for c in s[3:])
+        else:
+            shape_ = tuple(sizes[c] for c in s)
+        operands.append(draw(S.arrays(shape_)))
+    while len(operands) < 2:
+        operands.append(np.zeros(1))
+    return operands[0], operands[1], equation
+
+
+def _einsum_call(a, b, equation):
+    count = len(equation.split("->")[0].split(","))
+    return ag.einsum(equation, a, b) if count == 2 else ag.einsum(equation, a)
+
+
+def _einsum_reference(a, b, equation):
+    count = len(equation.split("->")[0].split(","))
+    return np.einsum(equation, a, b) if count == 2 else np.einsum(equation, a)
+
+
+@st.composite
+def _embedding_args(draw):
+    weight = draw(S.arrays((draw(st.integers(2, 5)), draw(st.integers(1, 3)))))
+    index = draw(S.arrays(S.shapes(max_dims=2), dtype=np.int64, low=0, high=weight.shape[0] - 1))
+    return weight, index, None  # padding_idx has its own test (its rows get no gradient)
+
+
+def _embedding_reference(weight, index, padding_idx):
+    return weight[index]
+
+
 register(
     OpSpec(
         "max_pool2d-ceil_mode",
@@ -279,4 +457,73 @@ register(
         reference=lambda x: np.sign(x) * x,
     ),
     OpSpec("erf", ag.erf, _unary(-3, 3), (math_ops.Erf,), reference=_erf),
+    # ----- shape, indexing, reductions, sort, einsum ------------------------------------------
+    OpSpec("flip", ag.flip, _axis_args, (shape.Flip,), reference=np.flip),
+    OpSpec("roll", ag.roll, _roll_args, (shape.Roll,), reference=np.roll),
+    OpSpec("tile", ag.tile, _tile_args, (shape.Tile,), reference=np.tile),
+    OpSpec(
+        "split-chunk", _split_chunk, _axis_args, (shape.GetItem, shape.Concatenate),
+        reference=_split_chunk_reference,
+    ),
+    OpSpec(
+        "tril-triu", lambda x, k: ag.tril(x, k) + ag.triu(x, k) * 2, _triangle_args,
+        (shape.Triangle,), reference=lambda x, k: np.tril(x, k) + 2 * np.triu(x, k),
+    ),
+    OpSpec(
+        "gather", lambda x, axis, index: ag.gather(x, axis, index), _gather_args,
+        (shape.GetItem, shape.IndexAdd), reference=_gather_reference,
+    ),
+    OpSpec(
+        "take_along_axis", lambda x, axis, index: ag.take_along_axis(x, index, axis),
+        _take_args, (shape.GetItem, shape.IndexAdd),
+        reference=lambda x, axis, index: np.take_along_axis(x, index, axis),
+    ),
+    OpSpec(
+        "scatter_add", lambda x, src, axis, index: ag.scatter_add(x, axis, index, src),
+        _scatter_args, (shape.IndexAdd, shape.GetItem), wrt=(0, 1), reference=_scatter_reference,
+    ),
+    OpSpec(
+        "index_add", lambda x, source, axis, index: ag.index_add(x, axis, index, source, 2.0),
+        _index_add_args, (shape.IndexAdd, shape.GetItem), wrt=(0, 1),
+        reference=_index_add_reference,
+    ),
+    OpSpec(
+        "cumsum", lambda x, axis: ag.cumsum(x, axis) + ag.cumsum(x).sum(), _axis_args,
+        (reduce.Cumsum,), reference=lambda x, axis: np.cumsum(x, axis) + np.cumsum(x).sum(),
+    ),
+    OpSpec(
+        "cumprod", ag.cumprod, _cumprod_args, (reduce.Cumprod, reduce.Cumsum),
+        reference=np.cumprod,
+    ),
+    OpSpec(
+        "prod", lambda x, axis, keep: ag.prod(x, axis, keep),
+        lambda: _cumprod_args().map(lambda a: (a[0], a[1], True)), (reduce.Cumprod,),
+        reference=lambda x, axis, keep: np.prod(x, axis=axis, keepdims=keep),
+    ),
+    OpSpec(
+        "std", lambda x, axis: ag.std(x, axis, ddof=1),
+        lambda: _axis_args().filter(lambda a: a[0].shape[a[1]] > 1).map(_spread),
+        (reduce.Mean, reduce.Sum, elementwise.Sqrt),
+        reference=lambda x, axis: np.std(x, axis, ddof=1),
+    ),
+    OpSpec(
+        "sort", lambda x, axis, d: ag.sort(x, axis, d), _sort_args,
+        (shape.GetItem, shape.IndexAdd),
+        reference=lambda x, axis, d: np.flip(np.sort(x, axis), axis) if d else np.sort(x, axis),
+    ),
+    OpSpec(
+        "topk", lambda x, axis, largest, k: ag.topk(x, k, axis, largest)[0], _topk_args,
+        (shape.GetItem, shape.IndexAdd),
+        reference=lambda x, axis, largest, k: np.take(
+            np.flip(np.sort(x, axis), axis) if largest else np.sort(x, axis), range(k), axis
+        ),
+    ),
+    OpSpec(
+        "einsum", _einsum_call, _einsum_args, (einsum.Einsum,), wrt=(0, 1),
+        reference=_einsum_reference,
+    ),
+    OpSpec(
+        "embedding", lambda w, i, p: F.embedding(i, w, padding_idx=p), _embedding_args,
+        (shape.GetItem, shape.IndexAdd), reference=_embedding_reference,
+    ),
 )  # fmt: skip

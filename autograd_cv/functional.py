@@ -20,7 +20,8 @@ from autograd_cv.ops.activation import (
     softplus,
     tanh,
 )
-from autograd_cv.ops.conv import conv2d, conv_transpose2d
+from autograd_cv.ops.conv import conv1d, conv2d, conv_transpose2d
+from autograd_cv.ops.distance import cosine_similarity, normalize, pairwise_distance
 from autograd_cv.ops.indexing import embedding, one_hot
 from autograd_cv.ops.linear import linear
 from autograd_cv.ops.loss import (
@@ -31,8 +32,24 @@ from autograd_cv.ops.loss import (
     multi_margin_loss,
     nll_loss,
 )
-from autograd_cv.ops.norm import batch_norm, dropout, local_response_norm
-from autograd_cv.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from autograd_cv.ops.norm import (
+    batch_norm,
+    dropout,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+)
+from autograd_cv.ops.pool import (
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+    max_unpool2d,
+    pixel_shuffle,
+    pixel_unshuffle,
+)
 from autograd_cv.ops.shape import torch_pad as pad
 
 __all__ = [
@@ -42,6 +59,8 @@ __all__ = [
     "mse_loss", "multi_margin_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
 ]  # fmt: skip
 __all__ += [
-    "elu", "embedding", "gelu", "hardtanh", "logsigmoid", "one_hot", "pad", "relu6", "silu",
-    "softplus",
+    "avg_pool1d", "conv1d", "cosine_similarity", "elu", "embedding", "gelu", "group_norm",
+    "hardtanh", "instance_norm", "layer_norm", "logsigmoid", "max_pool1d", "max_unpool2d",
+    "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle",
+    "relu6", "silu", "softplus",
 ]  # fmt: skip

@@ -1,4 +1,4 @@
-"""Convolution: conv2d, conv_transpose2d, and the weight-gradient op they share.
+"""Convolution: conv2d, conv_transpose2d, the weight-gradient op they share, and conv1d.
 
 Three Nodes close under differentiation. With A_w the linear map "conv2d with weight w":
 
@@ -14,6 +14,8 @@ on ndarrays (a plain backward) each Node just runs its kernel; on Tensors
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from autograd_cv.autograd.node import Node
 from autograd_cv.kernels import conv as kernels
@@ -289,3 +291,40 @@ def conv_transpose2d(
     if bias is not None:
         out = out + bias.reshape(1, out_channels, 1, 1)
     return out
+
+
+# ----- conv1d (issue 14): conv2d over a height of one -------------------------------------
+def _single(value: Any, argument: str, op: str) -> int:
+    values = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != 1 or not isinstance(values[0], (int, np.integer)):
+        raise ValueError(f"{op}: {argument} must be an int or a 1-tuple of ints, got {value!r}")
+    return int(values[0])
+
+
+def conv1d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D cross-correlation of an (N, C, L) or unbatched (C, L) input with an
+    (out, C / groups, k) weight; padding may be "valid" or "same" as in conv2d."""
+    op = "conv1d"
+    input = as_tensor(input)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{op}: expected a 3-D (N, C, L) or 2-D (C, L) input, got {input.shape}")
+    weight = as_tensor(weight)
+    if weight.ndim != 3:
+        raise ValueError(f"{op}: expected a 3-D (out, in / groups, k) weight, got {weight.shape}")
+    stride, dilation = _single(stride, "stride", op), _single(dilation, "dilation", op)
+    if not isinstance(padding, str):
+        padding = (0, _single(padding, "padding", op))
+    out = conv2d(
+        input.reshape(*input.shape[:-1], 1, input.shape[-1]),
+        weight.reshape(*weight.shape[:2], 1, weight.shape[2]),
+        bias, (1, stride), padding, (1, dilation), groups,
+    )  # fmt: skip
+    return out.reshape(*out.shape[:-2], out.shape[-1])

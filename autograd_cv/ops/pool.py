@@ -1,4 +1,5 @@
-"""Pooling: max_pool2d, avg_pool2d, adaptive_avg_pool2d.
+"""Pooling: max_pool2d, avg_pool2d, adaptive_avg_pool2d, max_pool1d, avg_pool1d,
+max_unpool2d, and pixel_shuffle / pixel_unshuffle (pure reshapes).
 
 Each pool comes with its backward as a second Node, so that a vjp on Tensors is recorded:
 max pooling's backward scatters the cotangent to the argmax positions (its own vjp
@@ -301,3 +302,159 @@ def _bin_matrix(size: int, bins: int, dtype: np.dtype) -> np.ndarray:
     positions = np.arange(size)
     inside = (positions >= starts[:, None]) & (positions < ends[:, None])
     return (inside / inside.sum(axis=1, keepdims=True)).astype(dtype)
+
+
+# ----- 1-d pools, max_unpool2d, pixel_shuffle (issue 14) ---------------------------------
+class MaxUnpool2d(Node):
+    """Put each value at its argmax position in a zero plane (the inverse of max_pool2d's
+    gather, as PyTorch's max_unpool2d); its vjp gathers from those positions again."""
+
+    name = "max_unpool2d"
+    saves_inputs = False
+
+    def __init__(self, indices: np.ndarray, output_size: Pair) -> None:
+        self.indices, self.output_size = indices, tuple(output_size)
+
+    def forward(self, x):
+        n, c = x.shape[:2]
+        h, w = self.output_size
+        out = np.zeros((n * c, h * w), dtype=x.dtype)
+        flat = self.indices.reshape(n * c, -1) if n * c else self.indices.reshape(0, 0)
+        rows = np.broadcast_to(np.arange(n * c)[:, None], flat.shape)
+        keep = flat >= 0
+        out[rows[keep], flat[keep]] = x.reshape(n * c, -1)[keep]
+        return out.reshape(n, c, h, w)
+
+    def vjp(self, grad, out, x):
+        n, c, h, w = data_of(grad).shape
+        flat = self.indices.reshape(n * c, -1)
+        keep = flat >= 0
+        rows = np.arange(n * c)[:, None]
+        gathered = grad.reshape(n * c, h * w)[rows, np.where(keep, flat, 0)]
+        return ((gathered * mask_like(keep, grad)).reshape(self.indices.shape),)
+
+
+def max_unpool2d(
+    input: Any,
+    indices: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """Partial inverse of max_pool2d: each value goes back to its argmax (flat h * W + w in
+    its plane), zeros elsewhere; (N, C, H, W) or unbatched (C, H, W)."""
+    op = "max_unpool2d"
+    batched, unbatched = _batched(op, input)
+    index = np.asarray(data_of(indices))
+    index = index.reshape(batched.shape) if unbatched else index
+    if index.shape != batched.shape or index.dtype.kind not in "iu":
+        raise ValueError(
+            f"{op}: indices must be integers of the input's shape {batched.shape}, got "
+            f"{index.dtype} {index.shape}"
+        )
+    kernel_size = pair(kernel_size, "kernel_size", op)
+    stride = kernel_size if stride is None else pair(stride, "stride", op)
+    padding = pair(padding, "padding", op)
+    if output_size is None:
+        geometry = zip(batched.shape[2:], stride, padding, kernel_size)
+        size = tuple((n - 1) * s - 2 * p + k for n, s, p, k in geometry)
+    else:
+        size = tuple(int(n) for n in tuple(output_size)[-2:])
+    if index.size and index.max() >= size[0] * size[1]:
+        raise ValueError(f"{op}: index {index.max()} does not fit an output plane of size {size}")
+    out = MaxUnpool2d(index.astype(np.int64), size)(batched)
+    return out.reshape(out.shape[1:]) if unbatched else out
+
+
+def _as_2d(op: str, input: Any) -> tuple[Tensor, bool]:
+    """(N, C, L) or (C, L) as (N, C, 1, L); whether it was unbatched."""
+    input = as_tensor(input)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{op}: expected a 3-D (N, C, L) or 2-D (C, L) input, got {input.shape}")
+    unbatched = input.ndim == 2
+    if unbatched:
+        input = input.reshape(1, *input.shape)
+    return input.reshape(input.shape[0], input.shape[1], 1, input.shape[2]), unbatched
+
+
+def _from_2d(out: Tensor, unbatched: bool) -> Tensor:
+    out = out.reshape(out.shape[0], out.shape[1], out.shape[3])
+    return out.reshape(out.shape[1:]) if unbatched else out
+
+
+def _one(value: Any, argument: str, op: str) -> int:
+    values = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != 1:
+        raise ValueError(f"{op}: {argument} must be an int or a 1-tuple, got {value!r}")
+    return int(values[0])
+
+
+def max_pool1d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Maximum over each window of an (N, C, L) or (C, L) input (max_pool2d over a height of 1)."""
+    op = "max_pool1d"
+    x, unbatched = _as_2d(op, input)
+    k = _one(kernel_size, "kernel_size", op)
+    s = k if stride is None else _one(stride, "stride", op)
+    out = max_pool2d(x, (1, k), (1, s), (0, _one(padding, "padding", op)),
+                     (1, _one(dilation, "dilation", op)), ceil_mode, True)  # fmt: skip
+    values, indices = out
+    values = _from_2d(values, unbatched)
+    if not return_indices:
+        return values
+    index = indices.numpy().reshape(values.shape)
+    return values, Tensor(index)
+
+
+def avg_pool1d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """Mean over each window of an (N, C, L) or (C, L) input (avg_pool2d over a height of 1)."""
+    op = "avg_pool1d"
+    x, unbatched = _as_2d(op, input)
+    k = _one(kernel_size, "kernel_size", op)
+    s = k if stride is None else _one(stride, "stride", op)
+    out = avg_pool2d(x, (1, k), (1, s), (0, _one(padding, "padding", op)), ceil_mode,
+                     count_include_pad)  # fmt: skip
+    return _from_2d(out, unbatched)
+
+
+def pixel_shuffle(input: Any, upscale_factor: int) -> Tensor:
+    """(..., C r^2, H, W) -> (..., C, H r, W r), as PyTorch (sub-pixel convolution)."""
+    input = as_tensor(input)
+    r = int(upscale_factor)
+    if input.ndim < 3 or r < 1 or input.shape[-3] % (r * r):
+        raise ValueError(
+            f"pixel_shuffle: input of shape {input.shape} needs (..., C * {r}**2, H, W)"
+        )
+    *lead, channels, h, w = input.shape
+    c = channels // (r * r)
+    x = input.reshape(-1, c, r, r, h, w).transpose(0, 1, 4, 2, 5, 3)
+    return x.reshape(*lead, c, h * r, w * r)
+
+
+def pixel_unshuffle(input: Any, downscale_factor: int) -> Tensor:
+    """(..., C, H r, W r) -> (..., C r^2, H, W): the inverse of pixel_shuffle."""
+    input = as_tensor(input)
+    r = int(downscale_factor)
+    if input.ndim < 3 or r < 1 or input.shape[-2] % r or input.shape[-1] % r:
+        raise ValueError(
+            f"pixel_unshuffle: input of shape {input.shape} needs H and W divisible by {r}"
+        )
+    *lead, c, hr, wr = input.shape
+    h, w = hr // r, wr // r
+    x = input.reshape(-1, c, h, r, w, r).transpose(0, 1, 3, 5, 2, 4)
+    return x.reshape(*lead, c * r * r, h, w)

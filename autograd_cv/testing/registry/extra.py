@@ -370,6 +370,184 @@ def _embedding_reference(weight, index, padding_idx):
     return weight[index]
 
 
+# ----- normalisation, distances, conv1d, 1-d pools, unpooling, pixel shuffle --------------
+def _standardised(x, axes, eps=1e-5):
+    mean = x.mean(axis=axes, keepdims=True)
+    return (x - mean) / np.sqrt(((x - mean) ** 2).mean(axis=axes, keepdims=True) + eps)
+
+
+@st.composite
+def _layer_norm_args(draw):
+    x = draw(S.arrays(S.shapes(min_dims=1)))
+    k = draw(st.integers(1, x.ndim))
+    x = x + np.linspace(-1, 1, x.size).reshape(x.shape)  # no tiny variances
+    shape_ = x.shape[x.ndim - k :]
+    return x, draw(S.arrays(shape_, low=0.5, high=2)), draw(S.arrays(shape_))
+
+
+def _layer_norm_reference(x, w, b):
+    axes = tuple(range(x.ndim - w.ndim, x.ndim))
+    return _standardised(x, axes) * w + b
+
+
+@st.composite
+def _group_norm_args(draw):
+    groups = draw(st.integers(1, 3))
+    channels = groups * draw(st.integers(1, 2))
+    shape_ = (draw(st.integers(1, 2)), channels, *draw(S.shapes(1, 2, max_side=3)))
+    x = draw(S.arrays(shape_)) + np.linspace(-1, 1, int(np.prod(shape_))).reshape(shape_)
+    return x, draw(S.arrays((channels,), low=0.5, high=2)), draw(S.arrays((channels,))), groups
+
+
+def _group_norm_reference(x, w, b, groups):
+    n, c = x.shape[:2]
+    out = np.empty_like(x)
+    per = c // groups
+    for i, g in np.ndindex(n, groups):
+        block = x[i, g * per : (g + 1) * per]
+        out[i, g * per : (g + 1) * per] = (block - block.mean()) / np.sqrt(block.var() + 1e-5)
+    shape_ = (1, c) + (1,) * (x.ndim - 2)
+    return out * w.reshape(shape_) + b.reshape(shape_)
+
+
+@st.composite
+def _instance_norm_args(draw):
+    channels = draw(st.integers(1, 3))
+    spatial = draw(st.sampled_from([(3,), (2, 2), (1, 3)]))
+    shape_ = (draw(st.integers(1, 2)), channels, *spatial)
+    x = draw(S.arrays(shape_)) + np.linspace(-1, 1, int(np.prod(shape_))).reshape(shape_)
+    return x, draw(S.arrays((channels,), low=0.5, high=2)), draw(S.arrays((channels,)))
+
+
+def _instance_norm_reference(x, w, b):
+    shape_ = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    return _standardised(x, tuple(range(2, x.ndim))) * w.reshape(shape_) + b.reshape(shape_)
+
+
+@st.composite
+def _vector_pair_args(draw):
+    shape_ = draw(S.shapes(min_dims=1))
+    a = draw(S.away_from(S.arrays(shape_), (0.0,), margin=0.1))
+    b = draw(S.away_from(S.arrays(shape_), (0.0,), margin=0.1))
+    return a, b, draw(st.integers(-len(shape_), len(shape_) - 1))
+
+
+@st.composite
+def _distance_args(draw):
+    """b = a + d with d away from 0, so no distance is near its kink at 0."""
+    a, d, axis = draw(_vector_pair_args())
+    return a, a + d, axis
+
+
+def _cosine_reference(a, b, axis):
+    dot = (a * b).sum(axis=axis)
+    return dot / (np.sqrt((a * a).sum(axis=axis)) * np.sqrt((b * b).sum(axis=axis)))
+
+
+def _normalize_reference(a, b, axis):
+    return a / np.sqrt((a * a).sum(axis=axis, keepdims=True)) + b / (
+        (np.abs(b) ** 3).sum(axis=axis, keepdims=True) ** (1 / 3)
+    )
+
+
+@st.composite
+def _conv1d_args(draw):
+    groups = draw(st.integers(1, 2))
+    channels, out_channels = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    k, stride, dilation = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    padding = draw(st.integers(0, 2))
+    length = max(1, dilation * (k - 1) + 1 - 2 * padding) + draw(st.integers(0, 3))
+    batch = (draw(st.integers(1, 2)),) if draw(st.booleans()) else ()
+    x = draw(S.arrays((*batch, channels, length)))
+    w = draw(S.arrays((out_channels, channels // groups, k)))
+    return x, w, draw(S.arrays((out_channels,))), (stride, padding, dilation, groups)
+
+
+def _conv1d_reference(x, w, b, args):
+    stride, padding, dilation, groups = args
+    batched = x if x.ndim == 3 else x[None]
+    n, c, length = batched.shape
+    out_channels, per_group, k = w.shape
+    padded = np.zeros((n, c, length + 2 * padding))
+    padded[:, :, padding : padding + length] = batched
+    out_length = (length + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+    out = np.zeros((n, out_channels, out_length))
+    per_out = out_channels // groups
+    for o, i in np.ndindex(out_channels, out_length):
+        g = o // per_out
+        window = padded[:, g * per_group : (g + 1) * per_group,
+                        i * stride : i * stride + dilation * (k - 1) + 1 : dilation]  # fmt: skip
+        out[:, o, i] = (window * w[o]).sum(axis=(1, 2)) + b[o]
+    return out if x.ndim == 3 else out[0]
+
+
+@st.composite
+def _pool1d_args(draw, distinct: bool):
+    k, stride = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    padding = draw(st.integers(0, k // 2))
+    length = draw(st.integers(max(1, k - 2 * padding), 7))
+    values = S.arrays((draw(st.integers(1, 2)), draw(st.integers(1, 2)), length))
+    x = draw(S.distinct(values) if distinct else values)
+    return x, k, stride, padding, draw(st.booleans())
+
+
+def _pool1d_reference(x, k, stride, padding, ceil_mode, reduce):
+    out = _ceil_pool_reference(x[:, :, None], (1, k), (1, stride), (0, padding), reduce) \
+        if ceil_mode else None  # fmt: skip
+    if out is None:
+        length = x.shape[2]
+        size = (length + 2 * padding - k) // stride + 1
+        fill = -np.inf if reduce == "max" else 0.0
+        padded = np.full(x.shape[:2] + (length + 2 * padding,), fill)
+        padded[:, :, padding : padding + length] = x
+        out = np.stack([padded[:, :, i * stride : i * stride + k] for i in range(size)], axis=2)
+        return out.max(axis=3) if reduce == "max" else out.mean(axis=3)
+    return out[:, :, 0]
+
+
+@st.composite
+def _unpool_args(draw):
+    kernel, stride = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    shape_ = (draw(st.integers(1, 2)), draw(st.integers(1, 2)),
+              draw(st.integers(kernel, 6)), draw(st.integers(kernel, 6)))  # fmt: skip
+    x = draw(S.distinct(S.arrays(shape_)))
+    return x, kernel, stride
+
+
+def _unpool(x, kernel, stride):
+    pooled, indices = F.max_pool2d(x, kernel, stride, return_indices=True)
+    return F.max_unpool2d(pooled * 2.0, indices, kernel, stride, output_size=x.shape[2:])
+
+
+def _unpool_reference(x, kernel, stride):
+    """2 * x at each window's maximum, 0 elsewhere (a loop over the windows)."""
+    out = np.zeros_like(x)
+    n, c, h, w = x.shape
+    for i, j in np.ndindex((h - kernel) // stride + 1, (w - kernel) // stride + 1):
+        window = x[:, :, i * stride : i * stride + kernel, j * stride : j * stride + kernel]
+        for a, b in np.ndindex(n, c):
+            r, s = np.unravel_index(np.argmax(window[a, b]), window.shape[2:])
+            out[a, b, i * stride + r, j * stride + s] = 2 * window[a, b, r, s]
+    return out
+
+
+@st.composite
+def _pixel_shuffle_args(draw):
+    r = draw(st.integers(1, 3))
+    shape_ = (draw(st.integers(1, 2)), draw(st.integers(1, 2)) * r * r,
+              draw(st.integers(1, 3)), draw(st.integers(1, 3)))  # fmt: skip
+    return draw(S.arrays(shape_)), r
+
+
+def _pixel_shuffle_reference(x, r):
+    n, c, h, w = x.shape
+    out = np.empty((n, c // (r * r), h * r, w * r))
+    for channel, i, j in np.ndindex(c, h, w):
+        out[:, channel // (r * r), i * r + (channel % (r * r)) // r, j * r + channel % r] = \
+            x[:, channel, i, j]  # fmt: skip
+    return out
+
+
 register(
     OpSpec(
         "max_pool2d-ceil_mode",
@@ -525,5 +703,63 @@ register(
     OpSpec(
         "embedding", lambda w, i, p: F.embedding(i, w, padding_idx=p), _embedding_args,
         (shape.GetItem, shape.IndexAdd), reference=_embedding_reference,
+    ),
+    # ----- normalisation, distances, conv1d, 1-d pools, unpooling, pixel shuffle -------------
+    OpSpec(
+        "layer_norm", lambda x, w, b: F.layer_norm(x, w.shape, w, b), _layer_norm_args,
+        (reduce.Mean,), wrt=(0, 1, 2), reference=_layer_norm_reference, atol=1e-4,
+    ),
+    OpSpec(
+        "group_norm", lambda x, w, b, g: F.group_norm(x, g, w, b),
+        _group_norm_args, (reduce.Mean,), wrt=(0, 1, 2), reference=_group_norm_reference,
+        atol=1e-4,
+    ),
+    OpSpec(
+        "instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+        _instance_norm_args, (reduce.Mean,), wrt=(0, 1, 2), reference=_instance_norm_reference,
+        atol=1e-4,
+    ),
+    OpSpec(
+        "normalize", lambda a, b, axis: F.normalize(a, dim=axis) + F.normalize(b, p=3, dim=axis),
+        _vector_pair_args, (elementwise.Maximum,), wrt=(0, 1), reference=_normalize_reference,
+    ),
+    OpSpec(
+        "cosine_similarity", lambda a, b, axis: F.cosine_similarity(a, b, dim=axis),
+        _vector_pair_args, (elementwise.PowerScalar, elementwise.Where), wrt=(0, 1),
+        reference=_cosine_reference,
+    ),
+    OpSpec(
+        "pairwise_distance", lambda a, b, axis: F.pairwise_distance(a, b),
+        _distance_args, (elementwise.PowerScalar, elementwise.Where), wrt=(0, 1),
+        reference=lambda a, b, axis: np.sqrt(((a - b + 1e-6) ** 2).sum(axis=-1)),
+    ),
+    OpSpec(
+        "conv1d", lambda x, w, b, args: F.conv1d(x, w, b, *args[:3], groups=args[3]),
+        _conv1d_args, (conv.Conv2d, conv.ConvTranspose2d, conv.Conv2dWeightGrad),
+        wrt=(0, 1, 2), reference=_conv1d_reference, examples=0.5,
+    ),
+    OpSpec(
+        "max_pool1d", lambda x, k, s, p, ceil: F.max_pool1d(x, k, s, p, ceil_mode=ceil),
+        lambda: _pool1d_args(True), (pool.MaxPool2d,),
+        reference=lambda x, k, s, p, ceil: _pool1d_reference(x, k, s, p, ceil, "max"),
+        examples=0.5,
+    ),
+    OpSpec(
+        "avg_pool1d", lambda x, k, s, p, ceil: F.avg_pool1d(x, k, s, p, ceil_mode=ceil),
+        lambda: _pool1d_args(False), (pool.AvgPool2d,),
+        reference=lambda x, k, s, p, ceil: _pool1d_reference(x, k, s, p, ceil, "mean"),
+        examples=0.5,
+    ),
+    OpSpec(
+        "max_unpool2d", _unpool, _unpool_args, (pool.MaxUnpool2d, pool.MaxPool2d),
+        reference=_unpool_reference, examples=0.5,
+    ),
+    OpSpec(
+        "pixel_unshuffle", lambda x, r: F.pixel_unshuffle(F.pixel_shuffle(x, r), r),
+        _pixel_shuffle_args, (shape.Reshape, shape.Transpose), reference=lambda x, r: x,
+    ),
+    OpSpec(
+        "pixel_shuffle-layout", F.pixel_shuffle, _pixel_shuffle_args,
+        (shape.Reshape, shape.Transpose), reference=_pixel_shuffle_reference,
     ),
 )  # fmt: skip

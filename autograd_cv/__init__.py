@@ -77,6 +77,12 @@ from autograd_cv.ops import (
     where,
 )
 from autograd_cv.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
+from autograd_cv.ops.einsum import einsum
+from autograd_cv.ops.indexing import gather, index_add, scatter_add, take_along_axis
+from autograd_cv.ops.math import cos, erf, log2, sign, sin
+from autograd_cv.ops.reduce import cumprod, cumsum, prod
+from autograd_cv.ops.shape import chunk, flip, roll, split, tile, tril, triu
+from autograd_cv.ops.sort import argsort, sort, topk
 from autograd_cv.tensor import Tensor, tensor
 
 __version__ = "0.1.0"
@@ -111,6 +117,11 @@ __all__ = [
     "set_grad_enabled", "sigmoid", "softmax", "sqrt", "squeeze", "stack", "std", "sum",
     "swapaxes", "tanh", "tensor", "transpose", "unsqueeze", "var", "where", "zeros",
     "zeros_like",
+]  # fmt: skip
+__all__ += [
+    "argsort", "chunk", "cos", "cumprod", "cumsum", "einsum", "erf", "flip", "gather",
+    "index_add", "log2", "prod", "roll", "scatter_add", "sign", "sin", "sort", "split",
+    "take_along_axis", "tile", "topk", "tril", "triu",
 ]  # fmt: skip
 
 # dtypes under torch's names (NumPy's scalar types: `x.dtype == ag.float32` holds).

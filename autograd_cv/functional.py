@@ -5,15 +5,24 @@ that reductions over an axis name it `axis`, as NumPy does.
 """
 
 from autograd_cv.ops.activation import (
+    elu,
+    gelu,
+    hardtanh,
     leaky_relu,
     log_softmax,
+    logsigmoid,
     logsumexp,
     relu,
+    relu6,
     sigmoid,
+    silu,
     softmax,
+    softplus,
     tanh,
 )
-from autograd_cv.ops.conv import conv2d, conv_transpose2d
+from autograd_cv.ops.conv import conv1d, conv2d, conv_transpose2d
+from autograd_cv.ops.distance import cosine_similarity, normalize, pairwise_distance
+from autograd_cv.ops.indexing import embedding, one_hot
 from autograd_cv.ops.linear import linear
 from autograd_cv.ops.loss import (
     binary_cross_entropy,
@@ -23,12 +32,35 @@ from autograd_cv.ops.loss import (
     multi_margin_loss,
     nll_loss,
 )
-from autograd_cv.ops.norm import batch_norm, dropout, local_response_norm
-from autograd_cv.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from autograd_cv.ops.norm import (
+    batch_norm,
+    dropout,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+)
+from autograd_cv.ops.pool import (
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+    max_unpool2d,
+    pixel_shuffle,
+    pixel_unshuffle,
+)
+from autograd_cv.ops.shape import torch_pad as pad
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "conv2d", "conv_transpose2d", "cross_entropy", "dropout",
     "leaky_relu", "linear", "local_response_norm", "log_softmax", "logsumexp", "max_pool2d",
     "mse_loss", "multi_margin_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
+]  # fmt: skip
+__all__ += [
+    "avg_pool1d", "conv1d", "cosine_similarity", "elu", "embedding", "gelu", "group_norm",
+    "hardtanh", "instance_norm", "layer_norm", "logsigmoid", "max_pool1d", "max_unpool2d",
+    "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle",
+    "relu6", "silu", "softplus",
 ]  # fmt: skip

@@ -157,6 +157,8 @@ class Node:
             out = self.forward(*[t.data for t in inputs])
         if type(out) is not np.ndarray:
             out = np.asarray(out)
+        if out.dtype == np.float64:
+            out = default_float(out, [t.data for t in inputs])
         return self._record(inputs, out)
 
     def _compute(self, arrays: tuple[Any, ...]) -> np.ndarray:
@@ -167,7 +169,9 @@ class Node:
                 arrays = tuple([as_array(v, like) for v in arrays])
                 break
         out = self.forward(*arrays)
-        return out if type(out) is np.ndarray else np.asarray(out)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        return default_float(out, arrays) if out.dtype == np.float64 else out
 
     def _record(self, inputs: tuple[Tensor, ...], out: np.ndarray) -> Tensor:
         """The output Tensor; records this node when grad mode is on and an input needs grad."""
@@ -212,11 +216,29 @@ def _observed_call(node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
     out = node.forward(*[t.data for t in inputs])
     if type(out) is not np.ndarray:
         out = np.asarray(out)
+    if out.dtype == np.float64:
+        out = default_float(out, [t.data for t in inputs])
     seconds = time.perf_counter() - start
     result = node._record(inputs, out)
     for observer in list(observers):
         observer.on_forward(node if result.node is node else None, seconds, result)
     return result
+
+
+def default_float(out: np.ndarray, arrays: Any) -> np.ndarray:
+    """A float64 result of inputs none of which is float64 becomes float32, as in PyTorch.
+
+    NumPy promotes integers to float64 (`int64 + float32`, `exp(int64)`); PyTorch gives
+    the default float, float32 (or the widest float among the inputs).
+    """
+    floats = []
+    for array in arrays:
+        dtype = getattr(array, "dtype", None)
+        if dtype is not None and dtype.kind in "fc":
+            if dtype == np.float64 or dtype.kind == "c":
+                return out
+            floats.append(dtype)
+    return out.astype(np.result_type(*floats) if floats else np.float32, copy=False)
 
 
 def lift(values: tuple[Any, ...]) -> tuple[Tensor, ...]:

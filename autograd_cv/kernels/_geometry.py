@@ -43,10 +43,14 @@ def check_same_dtype(op: str, **arrays: np.ndarray) -> None:
     assert len({a.dtype for a in arrays.values()}) == 1, f"{op}: dtypes differ"
 
 
-def check_shape4(op: str, name: str, shape, layout: str) -> tuple[int, int, int, int]:
-    """``shape`` as a tuple of 4 positive ints (asserted)."""
+def check_shape4(
+    op: str, name: str, shape, layout: str, empty_batch: bool = False
+) -> tuple[int, int, int, int]:
+    """``shape`` as a tuple of 4 positive ints (asserted); with ``empty_batch`` the first (a
+    batch of inputs) may be 0."""
     shape = tuple(int(s) for s in shape)
-    assert len(shape) == 4 and min(shape) >= 1, f"{op}: {name} {shape} {layout}"
+    assert len(shape) == 4 and shape[0] >= 0, f"{op}: {name} {shape} {layout}"
+    assert min(shape[1:] if empty_batch else shape) >= 1, f"{op}: {name} {shape} {layout}"
     return shape
 
 

@@ -302,7 +302,7 @@ def col2im(
     op = "col2im"
     check_array(col, "col", op, ndim=2)
     kernel_size, stride, padding, dilation = _normalise(op, kernel_size, stride, padding, dilation)
-    input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)")
+    input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)", empty_batch=True)
     out_h, out_w = check_geometry(op, input_shape[2:], kernel_size, stride, padding, dilation)
     batch, channels = input_shape[:2]
     expected = (channels * kernel_size[0] * kernel_size[1], batch * out_h * out_w)
@@ -374,7 +374,7 @@ def conv2d_backward_input(
     check_array(grad_output, "grad_output", op)
     check_array(weight, "weight", op)
     check_same_dtype(op, grad_output=grad_output, weight=weight)
-    input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)")
+    input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)", empty_batch=True)
     kernel_size, stride, padding, dilation = _check_backward(
         op, grad_output, input_shape, weight.shape, stride, padding, dilation, groups, "input_shape"
     )

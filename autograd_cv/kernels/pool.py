@@ -308,16 +308,17 @@ def max_pool2d_backward(
     """
     op = "max_pool2d_backward"
     check_array(grad_output, "grad_output", op)
-    input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)")
+    input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)", empty_batch=True)
     assert indices.shape == grad_output.shape, f"{op}: indices {indices.shape}"
     assert grad_output.shape[:2] == input_shape[:2], f"{op}: (N, C) of {grad_output.shape}"
     batch, channels, height, width = input_shape
     planes = batch * channels
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)
     run = _driver(_max_unpool_serial, _max_unpool_parallel, grad_output.shape, (1, 1))
+    windows = grad_output.shape[2] * grad_output.shape[3]
     run(
-        np.ascontiguousarray(grad_output).reshape(planes, -1),
-        np.ascontiguousarray(indices, dtype=np.int64).reshape(planes, -1),
+        np.ascontiguousarray(grad_output).reshape(planes, windows),
+        np.ascontiguousarray(indices, dtype=np.int64).reshape(planes, windows),
         grad_input.reshape(planes, height * width),
     )
     return grad_input
@@ -359,7 +360,7 @@ def avg_pool2d_backward(
     """Spread each ``grad_output`` value evenly over its window (overlaps accumulate)."""
     op = "avg_pool2d_backward"
     check_array(grad_output, "grad_output", op)
-    input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)")
+    input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)", empty_batch=True)
     kernel_size, stride, padding, _, out_size = _pool_geometry(
         op, input_shape, kernel_size, stride, padding
     )

@@ -4,8 +4,22 @@ import sys
 
 from autograd_cv import functional
 from autograd_cv.nn import init, utils
-from autograd_cv.nn.activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from autograd_cv.nn.conv import Conv2d, ConvTranspose2d
+from autograd_cv.nn.activation import (
+    ELU,
+    GELU,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from autograd_cv.nn.conv import Conv1d, Conv2d, ConvTranspose2d
 from autograd_cv.nn.dropout import Dropout, Dropout2d
 from autograd_cv.nn.linear import Flatten, Identity, Linear, Unflatten
 from autograd_cv.nn.loss import (
@@ -27,9 +41,27 @@ from autograd_cv.nn.module import (
     RemovableHandle,
     Sequential,
 )
-from autograd_cv.nn.normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
+from autograd_cv.nn.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LayerNorm,
+    LocalResponseNorm,
+)
 from autograd_cv.nn.parameter import Parameter
-from autograd_cv.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from autograd_cv.nn.pooling import (
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxUnpool2d,
+    PixelShuffle,
+    PixelUnshuffle,
+)
+from autograd_cv.nn.sparse import CosineSimilarity, Embedding, PairwiseDistance
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout2d", "L1Loss", "MSELoss",
@@ -44,3 +76,10 @@ __all__ = [
 # autograd_cv.functional, registered under the second name rather than copied.
 sys.modules[__name__ + ".functional"] = functional
 __all__ += ["functional"]
+
+__all__ += [
+    "AvgPool1d", "Conv1d", "CosineSimilarity", "ELU", "Embedding", "GELU", "GroupNorm",
+    "Hardtanh", "InstanceNorm1d", "InstanceNorm2d", "LayerNorm", "LogSigmoid", "MaxPool1d",
+    "MaxUnpool2d", "PairwiseDistance", "PixelShuffle", "PixelUnshuffle", "ReLU6", "SiLU",
+    "Softplus",
+]  # fmt: skip

@@ -1,4 +1,4 @@
-"""Conv2d and ConvTranspose2d with torch's weight layouts and default initialisation."""
+"""Conv2d, ConvTranspose2d and Conv1d with torch's weight layouts and default initialisation."""
 
 from __future__ import annotations
 
@@ -40,7 +40,11 @@ class _ConvNd(Module):
         count(groups, kind, "groups")
         sizes(kernel_size, kind, "kernel_size")
         sizes(stride, kind, "stride")
-        sizes(padding, kind, "padding", minimum=0)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{kind}: padding must be 'same', 'valid' or ints: {padding!r}")
+        else:
+            sizes(padding, kind, "padding", minimum=0)
         sizes(dilation, kind, "dilation")
         sizes(output_padding, kind, "output_padding", minimum=0)
         if in_channels % groups or out_channels % groups:
@@ -52,7 +56,8 @@ class _ConvNd(Module):
         self.out_channels = int(out_channels)
         self.kernel_size = pair(kernel_size, f"{kind} kernel_size")
         self.stride = pair(stride, f"{kind} stride")
-        self.padding = pair(padding, f"{kind} padding")
+        # "same" / "valid" are kept as strings (F.conv2d reads them)
+        self.padding = padding if isinstance(padding, str) else pair(padding, f"{kind} padding")
         self.dilation = pair(dilation, f"{kind} dilation")
         self.output_padding = pair(output_padding, f"{kind} output_padding")
         self.groups = int(groups)
@@ -95,7 +100,7 @@ class Conv2d(_ConvNd):
         out_channels: int,
         kernel_size: int | tuple[int, int],
         stride: int | tuple[int, int] = 1,
-        padding: int | tuple[int, int] = 0,
+        padding: int | tuple[int, int] | str = 0,
         dilation: int | tuple[int, int] = 1,
         groups: int = 1,
         bias: bool = True,
@@ -148,4 +153,48 @@ class ConvTranspose2d(_ConvNd):
             self.output_padding,
             self.groups,
             self.dilation,
+        )
+
+
+class Conv1d(Module):
+    """1-D convolution over (N, C, L) input; weight (out_channels, in_channels/groups, k)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int | str = 0,
+        dilation: int = 1,
+        groups: int = 1,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"Conv1d: in_channels ({in_channels}) and out_channels ({out_channels}) "
+                f"must both be divisible by groups ({groups})"
+            )
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size, self.stride, self.dilation = int(kernel_size), int(stride), int(dilation)
+        self.padding, self.groups = padding, int(groups)
+        self.weight = empty_parameter(
+            self.out_channels, self.in_channels // groups, self.kernel_size
+        )
+        self.register_parameter("bias", empty_parameter(self.out_channels) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Re-draw the weights with torch's default initialisation."""
+        reset_weight_and_bias(self.weight, self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}"
         )

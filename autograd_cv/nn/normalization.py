@@ -1,4 +1,4 @@
-"""BatchNorm1d, BatchNorm2d and LocalResponseNorm."""
+"""BatchNorm1d, BatchNorm2d, LocalResponseNorm, LayerNorm, GroupNorm, InstanceNorm1d/2d."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from autograd_cv.nn import init
 from autograd_cv.nn._checks import count
 from autograd_cv.nn.linear import empty_parameter
 from autograd_cv.nn.module import Module
+from autograd_cv.nn.parameter import Parameter
 from autograd_cv.tensor import Tensor
 
 
@@ -118,3 +119,115 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class LayerNorm(Module):
+    """Normalise over the last axes (normalized_shape), with elementwise weight and bias."""
+
+    def __init__(
+        self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5,
+        elementwise_affine: bool = True, bias: bool = True,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+        self.normalized_shape = tuple(int(n) for n in shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, np.float32))
+            self.register_parameter(
+                "bias", Parameter(np.zeros(self.normalized_shape, np.float32)) if bias else None
+            )
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
+
+
+class GroupNorm(Module):
+    """Normalise over groups of channels, with per-channel weight and bias."""
+
+    def __init__(
+        self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True
+    ) -> None:
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                f"num_groups ({num_groups})"
+            )
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        self.eps, self.affine = eps, affine
+        if affine:
+            self.weight = Parameter(np.ones(num_channels, np.float32))
+            self.bias = Parameter(np.zeros(num_channels, np.float32))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class _InstanceNorm(Module):
+    expected_ndim: tuple[int, ...] = ()
+
+    def __init__(
+        self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+        affine: bool = False, track_running_stats: bool = False,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(np.ones(num_features, np.float32))
+            self.bias = Parameter(np.zeros(num_features, np.float32))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(np.zeros(num_features, np.float32)))
+            self.register_buffer("running_var", Tensor(np.ones(num_features, np.float32)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        unbatched = input.ndim == self.expected_ndim[0] - 1
+        if input.ndim not in self.expected_ndim and not unbatched:
+            raise ValueError(
+                f"{type(self).__name__}: expected a {self.expected_ndim[0]}-D input or an "
+                f"unbatched {self.expected_ndim[0] - 1}-D one, got shape {input.shape}"
+            )
+        batch = input.reshape(1, *input.shape) if unbatched else input
+        use_input_stats = self.training or not self.track_running_stats
+        out = F.instance_norm(batch, self.running_mean, self.running_var, self.weight, self.bias,
+                              use_input_stats, self.momentum, self.eps)  # fmt: skip
+        return out.reshape(out.shape[1:]) if unbatched else out
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or unbatched (C, L) input."""
+
+    expected_ndim = (3,)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or unbatched (C, H, W) input."""
+
+    expected_ndim = (4,)

@@ -45,18 +45,29 @@ def mask_like(condition: np.ndarray, like: Any) -> np.ndarray:
 
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
-    """Axes as a sorted tuple of non-negative ints; None means all of them."""
+    """Axes as a sorted tuple of non-negative ints; None means all of them.
+
+    A 0-d array accepts axis 0 and -1 and has nothing to reduce (as PyTorch: dim 0 of a
+    scalar is the scalar), so its axes come back as ().
+    """
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < builtins.max(ndim, 1):
+        if not -builtins.max(ndim, 1) <= a < builtins.max(ndim, 1):
             raise ValueError(f"{op}: axis {a} is out of range for an array of {ndim} dimensions")
-        out.append(int(a) % builtins.max(ndim, 1))
+        if ndim:
+            out.append(int(a) % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis}")
     return tuple(sorted(out))
+
+
+def check_nonempty(op: str, x: np.ndarray, axes: tuple[int, ...]) -> None:
+    """Refuse a max-like reduction over an empty axis (an empty result is fine)."""
+    if x.size == 0 and any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"{op}: cannot reduce over an empty axis: axes {axes} of shape {x.shape}")
 
 
 def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:

@@ -1,4 +1,4 @@
-"""Convolution: conv2d, conv_transpose2d, and the weight-gradient op they share.
+"""Convolution: conv2d, conv_transpose2d, the weight-gradient op they share, and conv1d.
 
 Three Nodes close under differentiation. With A_w the linear map "conv2d with weight w":
 
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from autograd_cv.autograd.node import Node
 from autograd_cv.kernels import conv as kernels
 from autograd_cv.ops.arguments import (
@@ -24,9 +26,11 @@ from autograd_cv.ops.arguments import (
     check_arguments,
     check_float,
     check_window,
+    data_of,
     match_dtype,
     pair,
 )
+from autograd_cv.ops.shape import Pad
 from autograd_cv.tensor import Tensor
 
 
@@ -80,10 +84,24 @@ class ConvTranspose2d(Node):
         need_x, need_weight = self.needs_input_grad
         geometry = (self.stride, self.padding, self.dilation, self.groups)
         grad_x = grad_weight = None
+        # With output_padding >= stride (allowed below dilation) conv2d of the output has
+        # more positions than x; the extra ones saw only zeros: crop them, or pad x to match.
+        in_size = data_of(x).shape[2:]
+        extra = tuple(
+            (n + 2 * p - d * (k - 1) - 1) // s + 1 - m
+            for n, p, d, k, s, m in zip(
+                self.output_size, self.padding, self.dilation, data_of(weight).shape[2:],
+                self.stride, in_size,
+            )
+        )  # fmt: skip
         if need_x:
             grad_x = Conv2d(*geometry)(grad, weight)
+            if any(extra):
+                grad_x = grad_x[:, :, : in_size[0], : in_size[1]]
         if need_weight:
             # <grad, A_w^T x> = <A_w grad, x>: conv2d's weight gradient with the roles swapped.
+            if any(extra):
+                x = Pad(((0, 0), (0, 0), (0, extra[0]), (0, extra[1])), 0.0)(x)
             grad_weight = Conv2dWeightGrad(weight.shape, *geometry)(grad, x)
         return grad_x, grad_weight
 
@@ -128,7 +146,7 @@ def _conv_arguments(
 ) -> tuple[Tensor, Any, Any, int]:
     """What conv2d and conv_transpose2d check alike: 4-D input and weight, one dtype, groups."""
     input = as_tensor(input)
-    check_4d(op, "input", input, "(N, C, H, W)")
+    check_4d(op, "input", input, "(N, C, H, W) or 3-D (C, H, W)")
     check_float(op, "input", input)
     weight = match_dtype(op, input, weight, "weight")
     check_4d(op, "weight", weight, weight_layout)
@@ -136,6 +154,34 @@ def _conv_arguments(
     if int(groups) != groups or groups < 1:
         raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
     return input, weight, bias, int(groups)
+
+
+def _unbatched(op: str, input: Any) -> tuple[Tensor, bool]:
+    """An unbatched (C, H, W) input as a batch of one, and whether it was unbatched."""
+    input = as_tensor(input)
+    if input.ndim == 3:
+        return input.reshape(1, *input.shape), True
+    return input, False
+
+
+def _string_padding(
+    op: str, input: Tensor, padding: str, kernel_size: Pair, stride: Pair, dilation: Pair
+) -> tuple[Tensor, Pair]:
+    """PyTorch's padding="valid" (none) and "same" (output size = input size, stride 1; an
+    odd total pads one more at the bottom/right)."""
+    if padding == "valid":
+        return input, (0, 0)
+    if padding != "same":
+        raise ValueError(
+            f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
+        )
+    if stride != (1, 1):
+        raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+    totals = [d * (k - 1) for d, k in zip(dilation, kernel_size)]
+    extra = [t % 2 for t in totals]
+    if any(extra):
+        input = Pad(((0, 0), (0, 0), (0, extra[0]), (0, extra[1])), 0.0)(input)
+    return input, (totals[0] // 2, totals[1] // 2)
 
 
 def conv2d(
@@ -147,8 +193,13 @@ def conv2d(
     dilation: Any = 1,
     groups: int = 1,
 ) -> Tensor:
-    """2-D cross-correlation of an (N, C, H, W) input with an (out, C / groups, kh, kw) weight."""
+    """2-D cross-correlation of an (N, C, H, W) or unbatched (C, H, W) input with an
+    (out, C / groups, kh, kw) weight; padding may be "valid" (0) or "same" (stride 1)."""
     op = "conv2d"
+    input, unbatched = _unbatched(op, input)
+    if unbatched:
+        out = conv2d(input, weight, bias, stride, padding, dilation, groups)
+        return out.reshape(out.shape[1:])
     input, weight, bias, groups = _conv_arguments(
         op, input, weight, bias, groups, "(out_channels, in_channels / groups, kH, kW)"
     )
@@ -168,8 +219,10 @@ def conv2d(
             f"{op}: bias must have shape ({out_channels},) for weight of shape {weight.shape}, "
             f"got {bias.shape}"
         )
-    stride, padding = pair(stride, "stride", op), pair(padding, "padding", op)
-    dilation = pair(dilation, "dilation", op)
+    stride, dilation = pair(stride, "stride", op), pair(dilation, "dilation", op)
+    if isinstance(padding, str):
+        input, padding = _string_padding(op, input, padding, weight.shape[2:], stride, dilation)
+    padding = pair(padding, "padding", op)
     check_window(op, input.shape, weight.shape[2:], stride, padding, dilation)
     node = Conv2d(stride, padding, dilation, groups)
     return node(input, weight) if bias is None else node(input, weight, bias)
@@ -186,8 +239,14 @@ def conv_transpose2d(
     dilation: Any = 1,
 ) -> Tensor:
     """Transposed convolution (the input-gradient of conv2d) with an (in, out / groups, kh, kw)
-    weight, as PyTorch's; output_padding adds rows/columns on one side (< stride)."""
+    weight, as PyTorch's; output_padding adds rows/columns on one side (< max(stride, dilation)).
+    An unbatched (C, H, W) input gives a (C_out, H_out, W_out) output."""
     op = "conv_transpose2d"
+    input, unbatched = _unbatched(op, input)
+    if unbatched:
+        out = conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups,
+                               dilation)  # fmt: skip
+        return out.reshape(out.shape[1:])
     input, weight, bias, groups = _conv_arguments(
         op, input, weight, bias, groups, "(in_channels, out_channels / groups, kH, kW)"
     )
@@ -214,9 +273,10 @@ def conv_transpose2d(
     check_arguments(op, weight.shape[2:], stride, padding, dilation)
     if min(output_padding) < 0:
         raise ValueError(f"{op}: output_padding must be non-negative, got {output_padding}")
-    if any(o >= s for o, s in zip(output_padding, stride)):
+    if any(o >= max(s, d) for o, s, d in zip(output_padding, stride, dilation)):
         raise ValueError(
-            f"{op}: output_padding {output_padding} must be smaller than stride {stride}"
+            f"{op}: output_padding {output_padding} must be smaller than stride {stride} "
+            f"or dilation {dilation}"
         )
     output_size = tuple(
         (n - 1) * s - 2 * p + d * (k - 1) + o + 1
@@ -233,3 +293,40 @@ def conv_transpose2d(
     if bias is not None:
         out = out + bias.reshape(1, out_channels, 1, 1)
     return out
+
+
+# ----- conv1d (issue 14): conv2d over a height of one -------------------------------------
+def _single(value: Any, argument: str, op: str) -> int:
+    values = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != 1 or not isinstance(values[0], (int, np.integer)):
+        raise ValueError(f"{op}: {argument} must be an int or a 1-tuple of ints, got {value!r}")
+    return int(values[0])
+
+
+def conv1d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D cross-correlation of an (N, C, L) or unbatched (C, L) input with an
+    (out, C / groups, k) weight; padding may be "valid" or "same" as in conv2d."""
+    op = "conv1d"
+    input = as_tensor(input)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{op}: expected a 3-D (N, C, L) or 2-D (C, L) input, got {input.shape}")
+    weight = as_tensor(weight)
+    if weight.ndim != 3:
+        raise ValueError(f"{op}: expected a 3-D (out, in / groups, k) weight, got {weight.shape}")
+    stride, dilation = _single(stride, "stride", op), _single(dilation, "dilation", op)
+    if not isinstance(padding, str):
+        padding = (0, _single(padding, "padding", op))
+    out = conv2d(
+        input.reshape(*input.shape[:-1], 1, input.shape[-1]),
+        weight.reshape(*weight.shape[:2], 1, weight.shape[2]),
+        bias, (1, stride), padding, (1, dilation), groups,
+    )  # fmt: skip
+    return out.reshape(*out.shape[:-2], out.shape[-1])

@@ -82,7 +82,7 @@ class PowerScalar(Node):
         self.exponent = exponent
 
     def forward(self, x):
-        return x**self.exponent
+        return _power(x, self.exponent)
 
     def vjp(self, grad, out, x):
         p = self.exponent
@@ -96,24 +96,40 @@ class PowerScalar(Node):
 
 
 class Power(Node):
-    """a ** b with both sides tensors."""
+    """a ** b with both sides tensors; at the edges the gradients are PyTorch's."""
 
     name = "pow"
     saves_output = True
 
     def forward(self, a, b):
-        return a**b
+        return _power(a, b)
 
     def vjp(self, grad, out, a, b):
         need_a, need_b = self.needs_input_grad
-        grad_a = grad * b * a ** (b - 1) if need_a else None
-        grad_b = None
-        if need_b:
-            # d(a**b)/db = a**b log a, taken as 0 where a <= 0 (PyTorch's convention at a = 0).
-            positive = data_of(a) > 0
-            log_a = Log()(Where(positive)(a, 1))
-            grad_b = grad * out * log_a * mask_like(positive, grad)
+        a_raw, b_raw = data_of(a), data_of(b)
+        grad_a = grad_b = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if need_a:
+                # The slope of a ** 0 is 0, even at a = 0 (not 0 * inf); the mask is only
+                # where it must be, so that elsewhere b a ** (b - 1) stays differentiable in b.
+                grad_a = Where((b_raw == 0) & (a_raw == 0))(0, grad * b * a ** (b - 1))
+            if need_b:
+                # a ** b log a; 0 at a = 0 with b >= 0 (where a ** b log a -> 0), nan for
+                # a < 0 and -inf for 0 ** (b < 0), as PyTorch.
+                zero_base = (a_raw == 0) & (b_raw >= 0)
+                grad_b = Where(zero_base)(0, grad * out * Log()(a))
         return grad_a, grad_b
+
+
+def _power(a: np.ndarray, b: Any) -> np.ndarray:
+    """a ** b; integers to negative integer powers follow PyTorch (1, -1 or 0), not an error."""
+    exponent = np.asarray(b)
+    if a.dtype.kind not in "iu" or exponent.dtype.kind not in "iu" or not (exponent < 0).any():
+        return a**b
+    result = a ** np.maximum(exponent, 0)
+    odd = (exponent % 2) == 1
+    reciprocal = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+    return np.where(exponent < 0, reciprocal, result).astype(result.dtype, copy=False)
 
 
 class Exp(Node):
@@ -206,24 +222,46 @@ class Where(Node):
 
 
 class Clip(Node):
-    """Limit to [low, high]; the gradient passes where low <= x <= high (PyTorch's clamp)."""
+    """Limit x to [low, high] (bounds are inputs, either may be absent), as PyTorch's clamp.
+
+    The gradient goes to x where low <= x <= high, to low where x < low (and low < high),
+    to high where x > high (or high < low, where the result is high).
+    """
 
     name = "clip"
 
-    def __init__(self, low: Any, high: Any) -> None:
-        self.low, self.high = low, high
+    def __init__(self, has_low: bool, has_high: bool) -> None:
+        self.has_low, self.has_high = has_low, has_high
 
-    def forward(self, x):
-        return np.clip(x, self.low, self.high)
+    def _bounds(self, bounds):
+        low = bounds[0] if self.has_low else None
+        high = bounds[-1] if self.has_high else None
+        return low, high
 
-    def vjp(self, grad, out, x):
-        x_raw = data_of(x)
-        inside = np.ones(x_raw.shape, dtype=bool)
-        if self.low is not None:
-            inside &= x_raw >= self.low
-        if self.high is not None:
-            inside &= x_raw <= self.high
-        return (grad * mask_like(inside, grad),)
+    def forward(self, x, *bounds):
+        low, high = self._bounds(bounds)
+        return np.clip(x, low, high)
+
+    def vjp(self, grad, out, x, *bounds):
+        x_raw, shape = data_of(x), data_of(grad).shape
+        low, high = self._bounds([data_of(b) for b in bounds])
+        inside = np.ones(shape, dtype=bool)
+        if low is not None:
+            inside &= x_raw >= low
+        if high is not None:
+            inside &= x_raw <= high
+        grads = [grad * mask_like(inside, grad)]
+        if low is not None:
+            below = x_raw < low
+            if high is not None:
+                below &= low < high
+            grads.append(grad * mask_like(below, grad))
+        if high is not None:
+            above = x_raw > high
+            if low is not None:
+                above |= high < low
+            grads.append(grad * mask_like(np.broadcast_to(above, shape), grad))
+        return tuple(grads)
 
 
 class Cast(Node):
@@ -326,7 +364,17 @@ def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Tensor:
     """Limit values to [a_min, a_max] (either may be None)."""
     if a_min is None and a_max is None:
         raise ValueError("clip: give a_min, a_max or both")
-    return apply(Clip(data_of(a_min), data_of(a_max)), x)
+    dtype = np.result_type(data_of(x))
+    bounds = [b if isinstance(b, Tensor) else _weak(b, dtype) for b in (a_min, a_max)]
+    present = [b for b in bounds if b is not None]
+    return apply(Clip(a_min is not None, a_max is not None), x, *present)
+
+
+def _weak(value: Any, dtype: np.dtype) -> Any:
+    """A constant bound in x's dtype when x is floating (a float64 array must not upcast)."""
+    if value is None or isinstance(value, (int, float)) or dtype.kind != "f":
+        return value
+    return np.asarray(value, dtype=dtype)
 
 
 def astype(x: Any, dtype: Any) -> Tensor:

@@ -1,9 +1,9 @@
 """Losses with torch.nn.functional's names and `reduction="mean" | "sum" | "none"`.
 
 Most losses are compositions of recorded ops (so their second derivatives come free);
-`nll_loss`, the clamped log inside `binary_cross_entropy` and the logits form of binary
-cross-entropy are Nodes because their forwards need care that plain ops cannot give
-(a gather by class index, PyTorch's log clamp at -100, a softplus that never overflows).
+`nll_loss`, `binary_cross_entropy` and its logits form are Nodes because their forwards
+need care that plain ops cannot give (a gather by class index, PyTorch's log clamp at -100
+with its clamped gradient, a softplus that never overflows).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.ops.activation import ReLU, Sigmoid, log_softmax
-from autograd_cv.ops.arguments import as_tensor, cast_like, data_of, floating, mask_like
-from autograd_cv.ops.elementwise import Where
+from autograd_cv.ops.activation import ReLU, Sigmoid, Softplus, log_softmax
+from autograd_cv.ops.arguments import as_tensor, cast_like, data_of, floating
+from autograd_cv.ops.elementwise import Log, Where
 from autograd_cv.tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -116,8 +116,10 @@ class NLLLoss(Node):
         shape, dtype = data_of(x).shape, data_of(grad).dtype
         index, weights = self._coefficients(dtype)
         if self.reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                weights = weights / weights.sum()
+            # All targets ignored: the loss is nan (0 / 0) but the gradient is 0, as PyTorch,
+            # so one empty batch cannot poison the parameters.
+            total = weights.sum()
+            weights = weights / total if total != 0 else weights * 0
         # The cotangent is grad times a constant: -weight at each target, 0 elsewhere.
         scatter = np.zeros(shape, dtype=dtype)
         np.put_along_axis(scatter, index[:, None], -weights[:, None], axis=1)
@@ -126,19 +128,36 @@ class NLLLoss(Node):
         return (grad * scatter,)
 
 
-class ClampedLog(Node):
-    """log(x) clamped below at -100, as PyTorch's binary_cross_entropy (so log 0 is finite)."""
+class BinaryCrossEntropy(Node):
+    """Elementwise -(t log x + (1 - t) log(1 - x)) with the logs clamped at -100 (PyTorch's).
 
-    name = "clamped_log"
+    Its gradients are PyTorch's too: (x - t) / max(x (1 - x), 1e-12) for x, so a
+    probability of exactly 0 or 1 gets a large finite slope, and log(1 - x) - log(x) for t.
+    """
 
-    def forward(self, x):
+    name = "binary_cross_entropy"
+
+    def forward(self, x, t):
+        floor = x.dtype.type(-100)
         with np.errstate(divide="ignore"):
-            return np.maximum(np.log(x), x.dtype.type(-100))
+            log_x = np.maximum(np.log(x), floor)
+            log_not_x = np.maximum(np.log1p(-x), floor)
+        return -(t * log_x + (1 - t) * log_not_x)
 
-    def vjp(self, grad, out, x):
-        active = data_of(x) > np.exp(-100.0)
-        safe = Where(active)(x, 1.0)
-        return (grad / safe * mask_like(active, grad),)
+    def vjp(self, grad, out, x, t):
+        need_x, need_t = self.needs_input_grad
+        grad_x = grad_t = None
+        if need_x:
+            x_raw = data_of(x)
+            wide = x_raw * (1 - x_raw) > _BCE_EPSILON
+            grad_x = grad * (x - t) / Where(wide)(x * (1 - x), _BCE_EPSILON)
+        if need_t:
+            with np.errstate(divide="ignore"):
+                grad_t = grad * (Log()(1 - x) - Log()(x))
+        return grad_x, grad_t
+
+
+_BCE_EPSILON = 1e-12
 
 
 class BCEWithLogits(Node):
@@ -183,6 +202,10 @@ def nll_loss(
     """
     _check_reduction(reduction, "nll_loss")
     input = as_tensor(input)
+    if input.ndim == 1:  # unbatched: (C,) log-probabilities and one class index
+        labels = np.reshape(np.asarray(data_of(target)), (1,))
+        out = nll_loss(input.reshape(1, -1), labels, weight, ignore_index, reduction)
+        return out.reshape(()) if reduction == "none" else out
     labels = _class_targets(target, input.shape, ignore_index, "nll_loss")
     class_weight = _class_weight(weight, input.shape[1], "nll_loss")
     return NLLLoss(labels, class_weight, ignore_index, reduction)(input)
@@ -194,27 +217,70 @@ def cross_entropy(
     weight: Any = None,
     ignore_index: int = -100,
     reduction: str = "mean",
+    label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Cross-entropy of logits (N, C, ...) against integer classes (N, ...) or class
-    probabilities of the input's shape (log_softmax over axis 1, then the loss)."""
-    _check_reduction(reduction, "cross_entropy")
+    """Cross-entropy of logits (N, C, ...) or unbatched (C,) against integer classes (N, ...)
+    or class probabilities of the input's shape (log_softmax over the class axis, then the
+    loss). label_smoothing mixes the target with the uniform distribution, as PyTorch."""
+    op = "cross_entropy"
+    _check_reduction(reduction, op)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must lie in [0, 1], got {label_smoothing}")
     input = as_tensor(floating(input))
     target_array = data_of(target)
+    if input.ndim == 1:  # unbatched: (C,) logits, a class index or (C,) probabilities
+        if np.ndim(target_array) == 0:
+            batch_target = np.reshape(np.asarray(target_array), (1,))
+        else:
+            batch_target = _batch1(target)
+        out = cross_entropy(
+            input.reshape(1, -1), batch_target, weight, ignore_index, reduction, label_smoothing
+        )
+        return out.reshape(()) if reduction == "none" else out
     probabilities = (
         np.shape(target_array) == input.shape and np.asarray(target_array).dtype.kind == "f"
     )
+    classes = input.shape[1] if input.ndim > 1 else 0
+    log_probabilities = log_softmax(input, axis=1)
     if not probabilities:
         # Check the targets before any work, so that errors name cross_entropy.
-        _class_targets(target, input.shape, ignore_index, "cross_entropy")
-        return nll_loss(log_softmax(input, axis=1), target, weight, ignore_index, reduction)
-    log_probabilities = log_softmax(input, axis=1)
-    terms = log_probabilities * _target_like(target, input, "cross_entropy")
+        labels = _class_targets(target, input.shape, ignore_index, op)
+        loss = nll_loss(log_probabilities, target, weight, ignore_index, reduction)
+        if not label_smoothing:
+            return loss
+        # PyTorch: (1 - e) nll + e * mean over classes of -weight_c log p_c, over kept targets
+        class_weight = _class_weight(weight, classes, op)
+        terms = log_probabilities
+        if class_weight is not None:
+            shape = (1, classes) + (1,) * (input.ndim - 2)
+            terms = terms * class_weight.astype(input.dtype).reshape(shape)
+        kept = labels != ignore_index
+        smooth = -terms.sum(axis=1) * kept.astype(input.dtype) / classes
+        if reduction == "none":
+            pass
+        elif reduction == "sum":
+            smooth = smooth.sum()
+        else:
+            counted = (
+                kept if class_weight is None else class_weight[np.where(kept, labels, 0)] * kept
+            )
+            smooth = smooth.sum() / float(np.sum(counted))
+        return loss * (1.0 - label_smoothing) + smooth * label_smoothing
+    target = _target_like(target, input, op)
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + label_smoothing / classes
+    terms = log_probabilities * target
     if weight is not None:
-        class_weight = _class_weight(weight, input.shape[1], "cross_entropy")
-        shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+        class_weight = _class_weight(weight, classes, op)
+        shape = (1, classes) + (1,) * (input.ndim - 2)
         terms = terms * class_weight.astype(input.dtype).reshape(shape)
     losses = -terms.sum(axis=1)
     return _reduce(losses, reduction)
+
+
+def _batch1(target: Any) -> Any:
+    """A (C,) probability target as a batch of one."""
+    return target.reshape(1, -1) if isinstance(target, Tensor) else np.reshape(target, (1, -1))
 
 
 def multi_margin_loss(
@@ -265,20 +331,29 @@ def binary_cross_entropy(
             f"[{values.min()}, {values.max()}] (shape {input.shape}); "
             "for logits use binary_cross_entropy_with_logits"
         )
-    losses = -(target * ClampedLog()(input) + (1 - target) * ClampedLog()(1 - input))
+    losses = BinaryCrossEntropy()(input, target)
     if weight is not None:
         losses = losses * cast_like(weight, input.dtype)
     return _reduce(losses, reduction)
 
 
 def binary_cross_entropy_with_logits(
-    input: Any, target: Any, weight: Any = None, reduction: str = "mean"
+    input: Any, target: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None
 ) -> Tensor:
-    """Binary cross-entropy of sigmoid(input), computed from the logits without overflow."""
+    """Binary cross-entropy of sigmoid(input), computed from the logits without overflow.
+
+    pos_weight (broadcast along the last axis, one per class) weighs the positive term:
+    -(pos_weight t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))), as PyTorch.
+    """
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     input = as_tensor(floating(input))
     target = _target_like(target, input, "binary_cross_entropy_with_logits")
     losses = BCEWithLogits()(input, target)
+    if pos_weight is not None:
+        # -log sigmoid(x) = softplus(-x); the extra (pos_weight - 1) t of it
+        losses = losses + (cast_like(pos_weight, input.dtype) - 1) * target * Softplus(1.0, np.inf)(
+            -input
+        )
     if weight is not None:
         losses = losses * cast_like(weight, input.dtype)
     return _reduce(losses, reduction)

@@ -278,3 +278,123 @@ def dropout(
     rng = generator if generator is not None else creation.generator()
     keep = rng.random(input.shape, dtype=np.float32) >= p
     return input * (keep.astype(input.dtype) / (1 - p)).astype(input.dtype, copy=False)
+
+
+# ----- layer, group and instance norm (issue 14) ----------------------------------------
+# Composed from recorded reductions, so their second derivatives come free.
+def _standardise(x: Tensor, axes: tuple[int, ...], eps: float) -> Tensor:
+    """(x - mean) / sqrt(biased var + eps) over `axes`."""
+    centred = x - x.mean(axis=axes, keepdims=True)
+    variance = (centred * centred).mean(axis=axes, keepdims=True)
+    return centred / (variance + eps) ** 0.5
+
+
+def _affine(out: Tensor, weight: Any, bias: Any, shape: tuple[int, ...]) -> Tensor:
+    if weight is not None:
+        out = out * as_tensor(weight, out.dtype).reshape(shape)
+    if bias is not None:
+        out = out + as_tensor(bias, out.dtype).reshape(shape)
+    return out
+
+
+def layer_norm(
+    input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5
+) -> Tensor:
+    """Normalise over the last len(normalized_shape) axes, then scale and shift elementwise."""
+    input = as_tensor(input)
+    shape = (
+        (int(normalized_shape),)
+        if np.ndim(normalized_shape) == 0
+        else tuple(int(n) for n in normalized_shape)
+    )
+    if input.shape[input.ndim - len(shape) :] != shape or len(shape) > input.ndim:
+        raise ValueError(
+            f"layer_norm: normalized_shape {shape} does not match the last axes of input of "
+            f"shape {input.shape}"
+        )
+    for value, argument in ((weight, "weight"), (bias, "bias")):
+        if value is not None and np.shape(data_of(value)) != shape:
+            raise ValueError(
+                f"layer_norm: {argument} must have shape {shape}, got {np.shape(data_of(value))}"
+            )
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    return _affine(_standardise(input, axes, eps), weight, bias, shape)
+
+
+def group_norm(
+    input: Any, num_groups: int, weight: Any = None, bias: Any = None, eps: float = 1e-5
+) -> Tensor:
+    """Normalise each of num_groups channel groups of an (N, C, ...) input, then scale and
+    shift per channel."""
+    input = as_tensor(input)
+    if input.ndim < 2 or num_groups < 1 or input.shape[1] % num_groups:
+        raise ValueError(
+            f"group_norm: input of shape {input.shape} needs (N, C, ...) with C divisible by "
+            f"num_groups={num_groups}"
+        )
+    channels = input.shape[1]
+    for value, argument in ((weight, "weight"), (bias, "bias")):
+        if value is not None and np.shape(data_of(value)) != (channels,):
+            raise ValueError(
+                f"group_norm: {argument} must have shape ({channels},), got "
+                f"{np.shape(data_of(value))}"
+            )
+    grouped = input.reshape(input.shape[0], num_groups, -1)
+    out = _standardise(grouped, (2,), eps).reshape(input.shape)
+    return _affine(out, weight, bias, (1, channels) + (1,) * (input.ndim - 2))
+
+
+def instance_norm(
+    input: Any,
+    running_mean: Any = None,
+    running_var: Any = None,
+    weight: Any = None,
+    bias: Any = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel of each sample of an (N, C, ...) input over its spatial axes.
+
+    With running statistics and use_input_stats, they are updated in place (mean over the
+    batch of each instance's mean and unbiased variance, as PyTorch); without
+    use_input_stats they normalise instead.
+    """
+    input = as_tensor(input)
+    if input.ndim < 3:
+        raise ValueError(
+            f"instance_norm: expected an (N, C, L) or (N, C, H, W) input, got shape {input.shape}"
+        )
+    channels = input.shape[1]
+    for value, argument in ((running_mean, "running_mean"), (running_var, "running_var"),
+                            (weight, "weight"), (bias, "bias")):  # fmt: skip
+        if value is not None and np.shape(data_of(value)) != (channels,):
+            raise ValueError(
+                f"instance_norm: {argument} must have shape ({channels},) for input of shape "
+                f"{input.shape}, got {np.shape(data_of(value))}"
+            )
+    axes = tuple(range(2, input.ndim))
+    shape = (1, channels) + (1,) * (input.ndim - 2)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: use_input_stats=False needs running statistics")
+        mean = np.asarray(data_of(running_mean), dtype=input.dtype).reshape(shape)
+        var = np.asarray(data_of(running_var), dtype=input.dtype).reshape(shape)
+        return _affine((input - mean) / np.sqrt(var + eps), weight, bias, shape)
+    count = int(np.prod(input.shape[2:]))
+    if count < 2:
+        raise ValueError(
+            f"instance_norm: needs more than one spatial value per channel, got {input.shape}"
+        )
+    if running_mean is not None or running_var is not None:
+        values = input.data
+        means = values.mean(axis=axes)
+        if running_mean is not None:
+            update = (1 - momentum) * data_of(running_mean) + momentum * means.mean(axis=0)
+            _update_in_place(running_mean, update)
+        if running_var is not None:
+            unbiased = values.var(axis=axes, ddof=1).mean(axis=0)
+            _update_in_place(
+                running_var, (1 - momentum) * data_of(running_var) + momentum * unbiased
+            )
+    return _affine(_standardise(input, axes, eps), weight, bias, shape)

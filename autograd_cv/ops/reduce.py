@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, max, min (and var, built from them), with NumPy's axis/keepdims."""
+"""Reductions: sum, mean, max, min (var and std built from them), prod, and the running
+cumsum and cumprod, with NumPy's axis/keepdims."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from autograd_cv.ops.arguments import (
     apply,
     as_tensor,
     axis_and_keep,
+    check_nonempty,
     data_of,
     kept_shape,
     mask_like,
     normalize_axis,
     pick,
 )
-from autograd_cv.ops.elementwise import maximum, minimum, sqrt
+from autograd_cv.ops.elementwise import Where, maximum, minimum, sqrt
 from autograd_cv.ops.shape import BroadcastTo, getitem, squeeze
 from autograd_cv.tensor import Tensor
 
@@ -64,8 +66,7 @@ class Extreme(Node):
         self.axes, self.keepdims = axes, keepdims
 
     def forward(self, x):
-        if x.size == 0:
-            raise ValueError(f"{self.name}: cannot reduce an empty array of shape {x.shape}")
+        check_nonempty(self.name, x, self.axes)
         return self.reduce(x, axis=self.axes, keepdims=self.keepdims)
 
     def vjp(self, grad, out, x):
@@ -123,9 +124,11 @@ def _extreme(
     if axis is not None:
         raise TypeError(f"{name}: got both axis={axis!r} and dim={dim!r}; give one")
     raw = data_of(x)
-    (dim,) = normalize_axis(dim, np.ndim(raw), name)
-    if raw.size == 0:
-        raise ValueError(f"{name}: cannot reduce an empty array of shape {raw.shape}")
+    axes = normalize_axis(dim, np.ndim(raw), name)
+    if not axes:  # dim 0 or -1 of a scalar is the scalar, as in torch
+        return ValuesIndices(as_tensor(x), Tensor(np.zeros((), np.int64)))
+    (dim,) = axes
+    check_nonempty(name, raw, (dim,))
     where = (np.argmax if name == "max" else np.argmin)(raw, axis=dim, keepdims=True)
     # The gradient goes to the one element picked, as torch's max(dim) does.
     index = list(np.ogrid[tuple(slice(n) for n in raw.shape)])
@@ -230,3 +233,90 @@ def var(
 def std(x: Any, *args: Any, **kwargs: Any) -> Tensor:
     """Standard deviation: the square root of `var` (same arguments and defaults)."""
     return sqrt(var(x, *args, **kwargs))
+
+
+# ----- cumsum, cumprod, prod, std (issue 14) ------------------------------------------------
+class Cumsum(Node):
+    """Running sum along one axis; `reverse` sums from the end (the adjoint of cumsum)."""
+
+    name = "cumsum"
+    saves_inputs = False
+
+    def __init__(self, axis: int, reverse: bool = False) -> None:
+        self.axis, self.reverse = axis, reverse
+
+    def forward(self, x):
+        if not self.reverse:
+            return np.cumsum(x, axis=self.axis)
+        return np.flip(np.cumsum(np.flip(x, self.axis), axis=self.axis), self.axis)
+
+    def vjp(self, grad, out, x):
+        return (Cumsum(self.axis, not self.reverse)(grad),)
+
+
+class Cumprod(Node):
+    """Running product along one axis, with gradients exact at zeros too."""
+
+    name = "cumprod"
+    saves_output = True
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, x):
+        return np.cumprod(x, axis=self.axis)
+
+    def vjp(self, grad, out, x):
+        axis, x_raw = self.axis, data_of(x)
+        nonzero = x_raw != 0
+        # Where x_i != 0: d/dx_i = sum_{j >= i} g_j out_j / x_i.
+        divided = Cumsum(axis, reverse=True)(grad * out) / Where(nonzero)(x, 1.0)
+        if nonzero.all():
+            return (divided,)
+        # At a zero x_i, out_j / x_i is undefined: there the gradient is
+        # sum_{j >= i} g_j cumprod(x with that one zero set to 1)_j. Zeros are taken by their
+        # rank in the line (first, second, ...), one vectorised pass per rank.
+        rank = np.cumsum(~nonzero, axis=axis) * ~nonzero
+        result = divided * mask_like(nonzero, grad)
+        for r in range(1, int(rank.max()) + 1):
+            this_zero = rank == r
+            lifted = Cumprod(axis)(Where(this_zero)(1.0, x))
+            result = Where(this_zero)(Cumsum(axis, reverse=True)(grad * lifted), result)
+        return (result,)
+
+
+def _one_axis(axis: Any, ndim: int, op: str) -> int | None:
+    if axis is None:
+        return None
+    axes = normalize_axis(axis, ndim, op)
+    return axes[0] if axes else None
+
+
+def cumsum(x: Any, axis: int | None = None) -> Tensor:
+    """Cumulative sum along `axis` (None: over the flattened array), as np.cumsum."""
+    x = as_tensor(x)
+    axis_ = _one_axis(axis, x.ndim, "cumsum")
+    return Cumsum(0)(x.reshape(-1)) if axis_ is None else Cumsum(axis_)(x)
+
+
+def cumprod(x: Any, axis: int | None = None) -> Tensor:
+    """Cumulative product along `axis` (None: over the flattened array), as np.cumprod."""
+    x = as_tensor(x)
+    axis_ = _one_axis(axis, x.ndim, "cumprod")
+    return Cumprod(0)(x.reshape(-1)) if axis_ is None else Cumprod(axis_)(x)
+
+
+def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Product over `axis` (int, tuple or None for all); gradients exact at zeros."""
+    x = as_tensor(x)
+    axes = normalize_axis(axis, x.ndim, "prod")
+    rest = [a for a in range(x.ndim) if a not in axes]
+    # The reduced axes last and flattened: the product is the last running product.
+    moved = x.transpose(rest + list(axes)) if x.ndim else x
+    count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    lines = moved.reshape(*[x.shape[a] for a in rest], count)
+    if count == 0:
+        out = lines.sum(axis=-1) * 0 + 1
+    else:
+        out = Cumprod(len(rest))(lines)[..., -1]
+    return out.reshape(kept_shape(x.shape, axes)) if keepdims else out

@@ -1,5 +1,6 @@
 """Shape ops: reshape, transpose, broadcast_to, expand_dims, squeeze, flatten, pad,
-concatenate, stack, and indexing (with its scatter-add adjoint)."""
+concatenate, stack, indexing (with its scatter-add adjoint), flip, roll, tile, split, chunk,
+tril and triu."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.ops.arguments import apply, data_of, normalize_axis, pick
+from autograd_cv.ops.arguments import apply, as_tensor, data_of, normalize_axis, pick
 from autograd_cv.tensor import Tensor
 
 
@@ -186,13 +187,15 @@ def index_add(values: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndar
 
 
 def _clean_index(index: Any) -> Any:
-    """Indices as NumPy understands them: Tensors become arrays, lists become arrays."""
+    """Indices as NumPy understands them: Tensors, lists and tuples inside a tuple become
+    arrays (so repeated entries accumulate in the gradient), an empty list an empty int array.
+    """
     parts = index if isinstance(index, tuple) else (index,)
     cleaned = []
     for part in parts:
         part = data_of(part)
-        if isinstance(part, list):
-            part = np.asarray(part)
+        if isinstance(part, (list, tuple)):
+            part = np.asarray(part) if len(part) else np.zeros(0, dtype=np.intp)
         cleaned.append(part)
     return tuple(cleaned) if isinstance(index, tuple) else cleaned[0]
 
@@ -287,13 +290,70 @@ def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return apply(Reshape((*shape[:start], merged, *shape[end + 1 :]), name="flatten"), x)
 
 
-def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
-    """Pad with a constant (NumPy's `pad_width` forms: int, (before, after), or per axis)."""
-    ndim = np.ndim(data_of(x))
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (ndim, 2))
-    if (widths < 0).any():
-        raise ValueError(f"pad: pad_width must be non-negative, got {pad_width}")
-    return apply(Pad(tuple((int(a), int(b)) for a, b in widths), value), x)
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+_NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def pad(x: Any, pad_width: Any, value: float = 0.0, mode: str = "constant") -> Tensor:
+    """Pad (NumPy's `pad_width` forms: int, (before, after), or per axis) with a constant, or
+    by `mode` "reflect", "replicate" or "circular" (PyTorch's names); negative widths crop."""
+    if mode not in PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {PAD_MODES}, got {mode!r}")
+    shape = np.shape(data_of(x))
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (len(shape), 2)).tolist()
+    except ValueError:
+        raise ValueError(
+            f"pad: pad_width {pad_width} does not fit an array of shape {shape}"
+        ) from None
+    for axis, ((before, after), size) in enumerate(zip(widths, shape)):
+        n = size + min(before, 0) + min(after, 0)  # what is left after cropping
+        if n < (1 if mode != "constant" else 0):
+            raise ValueError(
+                f"pad: widths {(before, after)} crop axis {axis} of shape {shape} away"
+            )
+        if mode == "reflect" and max(before, after) >= n:
+            raise ValueError(
+                f"pad: reflect widths {(before, after)} must be smaller than axis {axis} of "
+                f"shape {shape}"
+            )
+        if mode == "circular" and max(before, after) > n:
+            raise ValueError(
+                f"pad: circular widths {(before, after)} must be at most axis {axis} of "
+                f"shape {shape}"
+            )
+    if mode == "constant":
+        if any(min(w) < 0 for w in widths):  # crop first, then pad what is left
+            x = getitem(
+                x, tuple(slice(-min(a, 0), n + min(b, 0)) for (a, b), n in zip(widths, shape))
+            )
+        return apply(Pad(tuple((max(a, 0), max(b, 0)) for a, b in widths), value), x)
+    # The other modes read each output position from one input position: a gather along
+    # each axis by the source indices that np.pad gives for arange(n) (its adjoint adds).
+    out = as_tensor(x)
+    for axis, ((before, after), n) in enumerate(zip(widths, shape)):
+        if before == 0 and after == 0:
+            continue
+        kept = np.arange(n)[-min(before, 0) : n + min(after, 0)]  # crop first, as PyTorch
+        source = np.pad(kept, (max(before, 0), max(after, 0)), mode=_NUMPY_MODE[mode])
+        out = getitem(out, (slice(None),) * axis + (source,))
+    return out
+
+
+_pad_axes = pad
+
+
+def torch_pad(input: Any, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+    """torch.nn.functional.pad: `pad` lists (before, after) pairs from the last axis back."""
+    shape = np.shape(data_of(input))
+    if len(pad) % 2 or len(pad) // 2 > len(shape):
+        raise ValueError(
+            f"pad: pad {tuple(pad)} must hold (before, after) pairs for at most {len(shape)} "
+            f"axes of input shape {shape}"
+        )
+    pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
+    widths = [(0, 0)] * (len(shape) - len(pairs)) + pairs[::-1]
+    return _pad_axes(input, widths, value=value, mode=mode)
 
 
 def concatenate(
@@ -322,3 +382,152 @@ def stack(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = 
 def getitem(x: Any, index: Any) -> Tensor:
     """x[index] (slices, integer arrays, boolean masks, None, Ellipsis)."""
     return apply(GetItem(_clean_index(index)), x)
+
+
+# ----- flip, roll, tile, split, chunk, tril, triu (issue 14) --------------------------------
+class Flip(Node):
+    name = "flip"
+    saves_inputs = False
+
+    def __init__(self, axes: tuple[int, ...]) -> None:
+        self.axes = axes
+
+    def forward(self, x):
+        return np.flip(x, self.axes).copy()
+
+    def vjp(self, grad, out, x):
+        return (Flip(self.axes)(grad),)
+
+
+class Roll(Node):
+    name = "roll"
+    saves_inputs = False
+
+    def __init__(self, shifts: tuple[int, ...], axes: tuple[int, ...] | None) -> None:
+        self.shifts, self.axes = shifts, axes
+
+    def forward(self, x):
+        return np.roll(x, self.shifts, self.axes)
+
+    def vjp(self, grad, out, x):
+        return (Roll(tuple(-s for s in self.shifts), self.axes)(grad),)
+
+
+class Tile(Node):
+    name = "tile"
+    saves_inputs = False
+
+    def __init__(self, reps: tuple[int, ...]) -> None:
+        self.reps = reps
+
+    def forward(self, x):
+        return np.tile(x, self.reps)
+
+    def vjp(self, grad, out, x):
+        shape = data_of(x).shape
+        ndim = max(len(shape), len(self.reps))
+        full = (1,) * (ndim - len(shape)) + tuple(shape)
+        reps = (1,) * (ndim - len(self.reps)) + tuple(self.reps)
+        # The output axis of length r * n is (r, n) in C order: sum the r copies away.
+        split = tuple(size for pair in zip(reps, full) for size in pair)
+        summed = grad.reshape(split).sum(axis=tuple(range(0, 2 * ndim, 2)))
+        return (summed.reshape(shape),)
+
+
+class Triangle(Node):
+    """The lower (tril) or upper (triu) triangle of the last two axes, from diagonal k."""
+
+    saves_inputs = False
+
+    def __init__(self, k: int, lower: bool) -> None:
+        self.k, self.lower = k, lower
+        self.name = "tril" if lower else "triu"  # type: ignore[misc]
+
+    def forward(self, x):
+        return np.tril(x, self.k) if self.lower else np.triu(x, self.k)
+
+    def vjp(self, grad, out, x):
+        return (Triangle(self.k, self.lower)(grad),)
+
+
+def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
+    return normalize_axis(axis, ndim, op)
+
+
+def flip(x: Any, axis: Any = None) -> Tensor:
+    """Reverse the order of elements along `axis` (int, tuple, or None for all)."""
+    return apply(Flip(_axes(axis, np.ndim(data_of(x)), "flip")), x)
+
+
+def roll(x: Any, shift: Any, axis: Any = None) -> Tensor:
+    """Shift elements cyclically along `axis` (None: over the flattened array), as np.roll."""
+    shifts = (int(shift),) if np.ndim(shift) == 0 else tuple(int(s) for s in shift)
+    if axis is not None:
+        axis = (int(axis),) if np.ndim(axis) == 0 else tuple(int(a) for a in axis)
+        ndim = np.ndim(data_of(x))
+        for a in axis:
+            if not -ndim <= a < ndim:
+                raise ValueError(
+                    f"roll: axis {a} is out of range for an array of {ndim} dimensions"
+                )
+        if len(shifts) == 1 and len(axis) > 1:
+            shifts = shifts * len(axis)
+        if len(shifts) != len(axis):
+            raise ValueError(f"roll: {len(shifts)} shifts for {len(axis)} axes")
+    elif len(shifts) != 1:
+        raise ValueError("roll: several shifts need as many axes")
+    return apply(Roll(shifts, axis), x)
+
+
+def tile(x: Any, reps: Any) -> Tensor:
+    """Repeat the whole array `reps` times along each axis, as np.tile."""
+    reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
+    if min(reps, default=1) < 0:
+        raise ValueError(f"tile: reps must be non-negative, got {reps}")
+    return apply(Tile(reps), x)
+
+
+def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+    """Split into equal sections (an int) or at the given indices, as np.split."""
+    x = as_tensor(x)
+    axis_ = _axes(axis, x.ndim, "split")[0]
+    size = x.shape[axis_]
+    if np.ndim(indices_or_sections) == 0:
+        sections = int(indices_or_sections)
+        if sections < 1 or size % sections:
+            raise ValueError(
+                f"split: axis {axis} of shape {x.shape} does not divide into {sections} sections"
+            )
+        bounds = list(range(0, size + 1, size // sections)) if size else [0] * (sections + 1)
+    else:
+        bounds = [0, *[int(i) for i in indices_or_sections], size]
+    lead = (slice(None),) * axis_
+    return [x[lead + (slice(start, max(start, stop)),)] for start, stop in zip(bounds, bounds[1:])]
+
+
+def chunk(x: Any, chunks: int, axis: int = 0) -> list[Tensor]:
+    """Split into `chunks` pieces of ceil(n / chunks) (the last may be smaller), as PyTorch."""
+    x = as_tensor(x)
+    if int(chunks) < 1:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    axis_ = _axes(axis, x.ndim, "chunk")[0]
+    size = x.shape[axis_]
+    step = max(1, -(-size // int(chunks)))
+    return split(x, list(range(step, size, step)), axis_)
+
+
+def tril(x: Any, k: int = 0) -> Tensor:
+    """Zero everything above diagonal k of the last two axes."""
+    _check_matrix(x, "tril")
+    return apply(Triangle(int(k), True), x)
+
+
+def triu(x: Any, k: int = 0) -> Tensor:
+    """Zero everything below diagonal k of the last two axes."""
+    _check_matrix(x, "triu")
+    return apply(Triangle(int(k), False), x)
+
+
+def _check_matrix(x: Any, op: str) -> None:
+    if np.ndim(data_of(x)) < 2:
+        raise ValueError(f"{op}: expected at least 2 dimensions, got shape {np.shape(data_of(x))}")

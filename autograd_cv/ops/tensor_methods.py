@@ -16,7 +16,8 @@ import numpy as np
 
 from autograd_cv import devices
 from autograd_cv.autograd.node import is_grad_enabled
-from autograd_cv.ops import activation, elementwise, linalg, reduce, shape
+from autograd_cv.ops import activation, elementwise, indexing, linalg, reduce, shape, sort
+from autograd_cv.ops import math as math_ops
 from autograd_cv.ops.arguments import data_of, pick
 from autograd_cv.ops.elementwise import Add, Divide, Multiply, Negative, Subtract
 from autograd_cv.ops.linalg import MatMul
@@ -464,6 +465,93 @@ class TensorMethods:
     def dot(self, other: Any) -> Tensor:
         """Matrix product, as `self @ other`."""
         return linalg.matmul(self, other)
+
+    # ----- methods for the ops of issue 14 (NumPy-style names and `axis`) ---------------
+    def flip(self, axis: Any = None) -> Tensor:
+        """Reverse the order of elements along `axis`."""
+        return shape.flip(self, axis)
+
+    def roll(self, shift: Any, axis: Any = None) -> Tensor:
+        """Shift elements cyclically along `axis`."""
+        return shape.roll(self, shift, axis)
+
+    def tile(self, reps: Any) -> Tensor:
+        """Repeat the whole tensor `reps` times along each axis."""
+        return shape.tile(self, reps)
+
+    def chunk(self, chunks: int, axis: int = 0) -> list[Tensor]:
+        """Split into `chunks` pieces along `axis`."""
+        return shape.chunk(self, chunks, axis)
+
+    def tril(self, k: int = 0) -> Tensor:
+        """Lower triangle of the last two axes."""
+        return shape.tril(self, k)
+
+    def triu(self, k: int = 0) -> Tensor:
+        """Upper triangle of the last two axes."""
+        return shape.triu(self, k)
+
+    def gather(self, axis: int, index: Any) -> Tensor:
+        """out[i][j] = self[index[i][j]][j] along `axis` (PyTorch's gather)."""
+        return indexing.gather(self, axis, index)
+
+    def take_along_axis(self, indices: Any, axis: int) -> Tensor:
+        """NumPy's take_along_axis."""
+        return indexing.take_along_axis(self, indices, axis)
+
+    def scatter_add(self, axis: int, index: Any, src: Any) -> Tensor:
+        """A copy with `src` added at `index` along `axis` (not in place)."""
+        return indexing.scatter_add(self, axis, index, src)
+
+    def index_add(self, axis: int, index: Any, source: Any, alpha: float = 1.0) -> Tensor:
+        """A copy with `source` slices added at positions `index` along `axis`."""
+        return indexing.index_add(self, axis, index, source, alpha)
+
+    def cumsum(self, axis: int | None = None) -> Tensor:
+        """Cumulative sum along `axis`."""
+        return reduce.cumsum(self, axis)
+
+    def cumprod(self, axis: int | None = None) -> Tensor:
+        """Cumulative product along `axis`."""
+        return reduce.cumprod(self, axis)
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Product over `axis`."""
+        return reduce.prod(self, axis, keepdims)
+
+    def sort(self, axis: int = -1, descending: bool = False) -> Tensor:
+        """The values sorted along `axis` (a new tensor; differentiable)."""
+        return sort.sort(self, axis, descending)
+
+    def argsort(self, axis: int = -1, descending: bool = False) -> Tensor:
+        """Indices that sort along `axis`."""
+        return sort.argsort(self, axis, descending)
+
+    def topk(self, k: int, axis: int = -1, largest: bool = True) -> tuple[Tensor, Tensor]:
+        """The k largest (or smallest) values along `axis` and their indices."""
+        return sort.topk(self, k, axis, largest)
+
+    def sin(self) -> Tensor:
+        """Elementwise sine."""
+        return math_ops.sin(self)
+
+    def cos(self) -> Tensor:
+        """Elementwise cosine."""
+        return math_ops.cos(self)
+
+    def log2(self) -> Tensor:
+        """Elementwise base-2 logarithm."""
+        return math_ops.log2(self)
+
+    def sign(self) -> Tensor:
+        """Elementwise sign."""
+        return math_ops.sign(self)
+
+    def erf(self) -> Tensor:
+        """Elementwise error function."""
+        return math_ops.erf(self)
+
+    # ----- end of the issue 14 methods ---------------------------------------------------
 
     # ----- in place: on `.data`, each bumping the version counter -------------------------
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:

@@ -89,8 +89,10 @@ def test_shape_op_errors_are_clear() -> None:
         ag.tensor(np.ones((2, 3))).sum(axis=3)
     with pytest.raises(ValueError, match="not a permutation"):
         ag.tensor(np.ones((2, 3))).transpose((0, 0))
-    with pytest.raises(ValueError, match="pad_width must be non-negative"):
-        ag.pad(ag.tensor(np.ones(2)), -1)
+    with pytest.raises(ValueError, match=r"pad: widths \(-2, -2\) crop axis 0 of shape \(2,\)"):
+        ag.pad(ag.tensor(np.ones(2)), -2)  # negative widths crop, as PyTorch's F.pad
+    with pytest.raises(ValueError, match="pad: reflect widths"):
+        ag.pad(ag.tensor(np.ones(2)), 2, mode="reflect")
     with pytest.raises(IndexError, match=r"getitem.*\(2,\)"):
         ag.tensor(np.ones(2))[5]
     with pytest.raises(ValueError, match="clip: give"):

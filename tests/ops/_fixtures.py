@@ -14,3 +14,16 @@ def torch_case(name: str) -> dict[str, np.ndarray]:
     with np.load(_PATH, allow_pickle=False) as data:
         prefix = name + "."
         return {k[len(prefix) :]: data[k] for k in data.files if k.startswith(prefix)}
+
+
+_OPS_PATH = Path(__file__).with_name("fixtures") / "torch_reference_ops.npz"
+
+
+def torch_ops_case(name: str) -> dict[str, np.ndarray]:
+    """One case of torch_reference_ops.npz (made by fixtures/make_torch_reference_ops.py)."""
+    with np.load(_OPS_PATH, allow_pickle=False) as data:
+        prefix = name + "."
+        found = {k[len(prefix) :]: data[k] for k in data.files if k.startswith(prefix)}
+    if not found:
+        raise KeyError(f"no case {name!r} in {_OPS_PATH.name}; regenerate the fixtures")
+    return found

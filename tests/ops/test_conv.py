@@ -129,9 +129,9 @@ def test_conv_keeps_float32_forward_and_backward() -> None:
 
 def test_conv2d_errors_name_the_argument_and_shapes() -> None:
     x, w = np.zeros((1, 4, 5, 5)), np.zeros((2, 4, 3, 3))
-    with pytest.raises(ValueError, match=r"conv2d: expected a 4-D \(N, C, H, W\) input, "
-                                         r"got shape \(4, 5, 5\)"):  # fmt: skip
-        F.conv2d(np.zeros((4, 5, 5)), w)
+    with pytest.raises(ValueError, match=r"conv2d: expected a 4-D \(N, C, H, W\) or 3-D "
+                                         r"\(C, H, W\) input, got shape \(5, 5\)"):  # fmt: skip
+        F.conv2d(np.zeros((5, 5)), w)
     with pytest.raises(ValueError, match=r"conv2d: input of shape \(1, 4, 5, 5\) has 4 channels, "
                                          r"but weight of shape \(2, 3, 3, 3\) with groups=1 "
                                          r"expects 3"):  # fmt: skip
@@ -179,3 +179,32 @@ def test_op_layer_explains_what_the_kernels_only_assert(call, error, words) -> N
         call()
     for word in words:
         assert word in str(info.value), (word, str(info.value))
+
+
+def test_conv_transpose2d_accepts_output_padding_below_dilation() -> None:
+    from autograd_cv.testing.registry.vision import _conv_transpose2d_reference
+
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.normal(size=(1, 2, 4, 4)), requires_grad=True)
+    w = ag.tensor(rng.normal(size=(2, 2, 3, 3)), requires_grad=True)
+    out = F.conv_transpose2d(x, w, stride=2, dilation=3, output_padding=2)
+    assert out.shape == (1, 2, 15, 15)  # PyTorch's shape: output_padding < max(stride, dilation)
+    expected = _conv_transpose2d_reference(
+        x.numpy(), w.numpy(), None, (2, 2), (0, 0), (2, 2), 1, (3, 3)
+    )
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+    gradcheck(lambda a, b: F.conv_transpose2d(a, b, stride=2, dilation=3, output_padding=2), [x, w])
+    with pytest.raises(ValueError, match="smaller than stride .* or dilation"):
+        F.conv_transpose2d(x, w, stride=2, dilation=3, output_padding=3)
+
+
+def test_conv2d_with_an_empty_batch_runs_backward() -> None:
+    x = ag.tensor(np.zeros((0, 2, 5, 5), np.float32), requires_grad=True)
+    w = ag.tensor(np.ones((3, 2, 3, 3), np.float32), requires_grad=True)
+    b = ag.tensor(np.ones(3, np.float32), requires_grad=True)
+    out = F.conv2d(x, w, b, padding=1)
+    assert out.shape == (0, 3, 5, 5)
+    out.sum().backward()
+    assert x.grad.shape == (0, 2, 5, 5)
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros((3, 2, 3, 3)))
+    np.testing.assert_array_equal(b.grad.numpy(), np.zeros(3))

@@ -130,3 +130,40 @@ def test_class_target_errors() -> None:
         F.binary_cross_entropy(np.array([1.5]), np.array([1.0]))
     with pytest.raises(ValueError, match="multi_margin_loss: p must be 1 or 2"):
         F.multi_margin_loss(logits, np.array([0, 1, 2]), p=3)
+
+
+def test_cross_entropy_with_every_target_ignored_has_zero_gradient() -> None:
+    # PyTorch: the loss is nan (0 / 0) but the gradient is 0, so an all-"ignore" batch
+    # (a segmentation crop of void pixels) cannot poison the parameters.
+    x = ag.tensor(np.random.default_rng(0).normal(size=(2, 3, 2)), requires_grad=True)
+    target = np.full((2, 2), 255)
+    loss = F.cross_entropy(x, target, ignore_index=255)
+    assert np.isnan(loss.item())
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3, 2)))
+
+
+def test_binary_cross_entropy_gradient_at_0_and_1_matches_torch() -> None:
+    # PyTorch 2.13, reduction="sum": x = [0, 1, 0, 1], t = [1, 0, 0, 1] gives
+    # x.grad = [-1e12, 1e12, 0, 0] (its (x - t) / max(x (1 - x), 1e-12)) and
+    # t.grad = [inf, -inf, inf, -inf] (log(1 - x) - log(x), unclamped).
+    x = ag.tensor([0.0, 1.0, 0.0, 1.0], requires_grad=True)
+    t = ag.tensor([1.0, 0.0, 0.0, 1.0], requires_grad=True)
+    loss = F.binary_cross_entropy(x, t, reduction="sum")
+    assert loss.item() == pytest.approx(200.0)  # two log clamps at -100
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [-1e12, 1e12, 0, 0])
+    np.testing.assert_array_equal(t.grad.numpy(), [np.inf, -np.inf, np.inf, -np.inf])
+
+
+def test_unbatched_class_inputs_match_a_batch_of_one() -> None:
+    logits = np.array([0.5, -1.0, 2.0])
+    single = F.cross_entropy(logits, 2, label_smoothing=0.1)
+    batch = F.cross_entropy(logits[None], np.array([2]), label_smoothing=0.1)
+    assert single.shape == () and single.item() == pytest.approx(batch.item())
+    assert F.nll_loss(logits, np.int64(1)).item() == pytest.approx(1.0)
+    soft = np.array([0.2, 0.3, 0.5])
+    expected = -(soft * (logits - np.log(np.exp(logits).sum()))).sum()
+    assert F.cross_entropy(logits, soft).item() == pytest.approx(expected)
+    with pytest.raises(ValueError, match=r"cross_entropy: label_smoothing must lie in \[0, 1\]"):
+        F.cross_entropy(logits[None], np.array([0]), label_smoothing=1.5)

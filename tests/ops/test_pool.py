@@ -98,8 +98,8 @@ def test_pool_errors() -> None:
         F.avg_pool2d(x, 3, padding=2)
     with pytest.raises(ValueError, match=r"max_pool2d: kernel of size \(5, 5\).*larger than"):
         F.max_pool2d(x, 5)
-    with pytest.raises(ValueError, match="ceil_mode=True is not supported"):
-        F.max_pool2d(x, 2, ceil_mode=True)
+    with pytest.raises(ValueError, match="avg_pool2d: divisor_override must be a positive int"):
+        F.avg_pool2d(x, 2, divisor_override=0)
     with pytest.raises(ValueError, match="adaptive_avg_pool2d: output_size must be positive"):
         F.adaptive_avg_pool2d(x, 0)
 
@@ -115,3 +115,36 @@ def test_max_pool2d_window_wholly_in_padding_passes_no_gradient_either_way() -> 
     np.testing.assert_array_equal(grad_x.numpy(), 0.0)
     (grad_cotangent,) = ag.grad((grad_x * np.array([[[[3.0], [5.0]]]])).sum(), cotangent)
     np.testing.assert_array_equal(grad_cotangent.numpy(), 0.0)
+
+
+@pytest.mark.parametrize("pool", [F.max_pool2d, F.avg_pool2d])
+def test_pools_with_an_empty_batch_run_backward(pool) -> None:
+    x = ag.tensor(np.zeros((0, 2, 5, 5)), requires_grad=True)
+    out = pool(x, 2)
+    assert out.shape == (0, 2, 2, 2)
+    out.sum().backward()
+    assert x.grad.shape == (0, 2, 5, 5)
+    (grad,) = ag.grad(pool(x, 2).sum(), x, create_graph=True)
+    assert grad.shape == (0, 2, 5, 5)
+
+
+def test_max_pool2d_of_integers_matches_the_float_result() -> None:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (2, 3, 7, 6)).astype(np.uint8)
+    for kwargs in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+                   dict(kernel_size=2, dilation=2, stride=1)):  # fmt: skip
+        out, indices = F.max_pool2d(images, return_indices=True, **kwargs)
+        want, want_indices = F.max_pool2d(images.astype(np.float64), return_indices=True, **kwargs)
+        assert out.dtype == np.uint8 and not out.requires_grad
+        np.testing.assert_array_equal(out.numpy(), want.numpy())
+        np.testing.assert_array_equal(indices.numpy(), want_indices.numpy())
+
+
+def test_ceil_mode_output_sizes_follow_torch() -> None:
+    # PyTorch 2.13's shapes: (6, 7), kernel 3, stride 2, padding 1 -> (4, 4) with ceil_mode,
+    # (3, 4) without; (4, 4), kernel 2, stride 2, padding 1 -> (3, 3); (5, 5), 2, 3 -> (2, 2).
+    x = np.zeros((1, 1, 6, 7))
+    assert F.max_pool2d(x, 3, 2, 1, ceil_mode=True).shape == (1, 1, 4, 4)
+    assert F.max_pool2d(x, 3, 2, 1).shape == (1, 1, 3, 4)
+    assert F.avg_pool2d(np.zeros((1, 1, 4, 4)), 2, 2, 1, ceil_mode=True).shape == (1, 1, 3, 3)
+    assert F.max_pool2d(np.zeros((1, 1, 5, 5)), 2, 3, 0, ceil_mode=True).shape == (1, 1, 2, 2)

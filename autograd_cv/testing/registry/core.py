@@ -131,6 +131,24 @@ def _clip_args():
     return S.away_from(S.arrays(S.shapes()), (-0.5, 0.7)).map(lambda a: (a,))
 
 
+@st.composite
+def _clip_bounds_args(draw):
+    shape_x, shape_low, shape_high = draw(S.broadcastable_shapes(3))
+    low = draw(S.arrays(shape_low, low=-1.5, high=-0.2))
+    high = draw(S.arrays(shape_high, low=0.2, high=1.5))
+    # keep x away from both bounds (and draw some crossed bounds: low > high)
+    x = draw(S.arrays(shape_x))
+    if draw(st.booleans()):
+        low, high = high + 0.3, low
+    for bound in (low, high):
+        x = x + np.where(np.abs(x - bound) < 0.05, 0.2, 0.0)
+    return x, low, high
+
+
+def _clip_bounds_reference(x, low, high):
+    return np.minimum(np.maximum(x, low), high)
+
+
 def _where_args():
     @st.composite
     def draw(draw):
@@ -178,6 +196,10 @@ register(
     OpSpec(
         "clip", lambda x: ag.clip(x, -0.5, 0.7), _clip_args, (ew.Clip,),
         reference=lambda x: np.clip(x, -0.5, 0.7),
+    ),
+    OpSpec(
+        "clip-tensor-bounds", ag.clip, _clip_bounds_args, (ew.Clip,), wrt=(0, 1, 2),
+        reference=_clip_bounds_reference,
     ),
     OpSpec(
         "astype", lambda x: x.astype(np.float64) * 1.0, _unary(), (ew.Cast,),

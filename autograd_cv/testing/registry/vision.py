@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from autograd_cv import functional as F
 from autograd_cv.ops import activation, conv, loss, norm, pool
+from autograd_cv.ops import elementwise as ew
 from autograd_cv.testing import strategies as S
 from autograd_cv.testing.registry.spec import OpSpec, register
 
@@ -310,7 +311,10 @@ def _conv2d_ref(x, w, b, g):
 def _conv_transpose_args(draw):
     """Input, (in, out / groups, kh, kw) weight, bias and arguments of a conv_transpose2d."""
     g = draw(S.conv_geometries())
-    output_padding = tuple(draw(st.integers(0, s - 1)) for s in g.stride)
+    # PyTorch allows output_padding < max(stride, dilation).
+    output_padding = tuple(
+        draw(st.integers(0, max(s, d) - 1)) for s, d in zip(g.stride, g.dilation)
+    )
     # Padding may not eat the whole output: (n - 1) s + d (k - 1) + op + 1 - 2 p >= 1.
     padding = tuple(
         min(p, ((n - 1) * s + d * (k - 1) + o) // 2)
@@ -428,7 +432,7 @@ register(
     OpSpec(
         "binary_cross_entropy",
         lambda x, t, r: F.binary_cross_entropy(x, t, reduction=r),
-        lambda: _pair_args(0.05, 0.95, 0.0, 1.0), (loss.ClampedLog,), wrt=(0, 1),
+        lambda: _pair_args(0.05, 0.95, 0.0, 1.0), (loss.BinaryCrossEntropy, ew.Log), wrt=(0, 1),
         reference=lambda x, t, r: _reduced(-(t * np.log(x) + (1 - t) * np.log(1 - x)), r),
     ),
     OpSpec(

@@ -13,13 +13,13 @@ the results into each leaf's `.grad` (autograd/engine.py).
 from __future__ import annotations
 
 import itertools
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from autograd_cv.autograd.hooks import RemovableHandle, add_hook
+from autograd_cv.devices import resolve
 
 if TYPE_CHECKING:
     from autograd_cv.autograd.node import Node
@@ -81,62 +81,9 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        """Number of elements."""
-        return self.data.size
-
-    @property
     def is_leaf(self) -> bool:
         """True for tensors no recorded op produced (inputs and parameters)."""
         return self.node is None
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
-        extras = []
-        if self.data.dtype != DEFAULT_FLOAT:
-            extras.append(f"dtype={self.data.dtype}")
-        if self.node is not None:
-            extras.append(f"grad_fn=<{self.node.name}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body, *extras]) + ")"
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise ValueError(
-                f"the truth value of a tensor of shape {self.shape} is ambiguous; "
-                "use .any() or .all() on its .numpy()"
-            )
-        return bool(self.data)
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        return int(self.data.__index__())
-
-    # Comparisons return boolean tensors, so identity is the hash, as in PyTorch.
-    __hash__ = object.__hash__
-
-    def item(self) -> Any:
-        """The single value of a one-element tensor, as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item: only one-element tensors convert, got shape {self.shape}")
-        return self.data.item()
-
-    def numpy(self) -> np.ndarray:
-        """The underlying ndarray (shares memory; no graph)."""
-        return self.data
-
-    def tolist(self) -> Any:
-        """The values as nested Python lists."""
-        return self.data.tolist()
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut off from the graph."""
@@ -177,19 +124,6 @@ class Tensor:
             owner.hooks = {}
         return add_hook(owner.hooks, hook)
 
-    def retain_grad(self) -> None:
-        """Keep this non-leaf tensor's gradient in `.grad` after backward."""
-        if self.node is None:
-            return
-        ref = weakref.ref(self)
-
-        def store_grad(grad: Tensor) -> None:
-            tensor = ref()
-            if tensor is not None:
-                tensor.grad = grad.detach() if tensor.grad is None else tensor.grad + grad.detach()
-
-        self.register_hook(store_grad)
-
     def bump_version(self) -> None:
         """Record an in-place change of `.data` (done by every in-place method and optimizer).
 
@@ -216,7 +150,13 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
 
 
 def tensor(
-    data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
+    data: Any,
+    requires_grad: bool = False,
+    dtype: Any = None,
+    name: str | None = None,
+    device: Any = None,
 ) -> Tensor:
     """Make a tensor: ndarrays keep their dtype, Python floats become float32."""
+    if device is not None:
+        resolve(device, "tensor")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)

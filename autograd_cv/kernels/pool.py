@@ -44,7 +44,7 @@ __all__ = [
 # core with OpenBLAS's busy-waiting workers.
 
 # Window taps. Smaller pools ran slower in parallel inside a training step, stalling beside
-# OpenBLAS's spinning threads (LeNet-5 step: 28-32 ms parallel, 23 ms serial).
+# OpenBLAS's spinning threads (measured by benchmarks/train_step.py, LeNet-5 row).
 PARALLEL_MIN_WORK = 1 << 22
 
 
@@ -243,7 +243,7 @@ def _run_parallel(kernel, *args) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Python wrappers.
+# Python wrappers: assert what the op layer checked (see _geometry.py), then run.
 
 
 def _pool_geometry(
@@ -259,21 +259,15 @@ def _pool_geometry(
     padding = as_pair(padding, "padding", op)
     dilation = as_pair(dilation, "dilation", op)
     out_size = check_geometry(op, input_shape[2:], kernel_size, stride, padding, dilation)
-    if 2 * padding[0] > kernel_size[0] or 2 * padding[1] > kernel_size[1]:
-        raise ValueError(
-            f"{op}: padding {padding} must be at most half of kernel_size {kernel_size}, "
-            f"as in PyTorch"
-        )
+    assert 2 * padding[0] <= kernel_size[0] and 2 * padding[1] <= kernel_size[1], (
+        f"{op}: padding {padding} over half of kernel_size {kernel_size}"
+    )
     return kernel_size, stride, padding, dilation, out_size
 
 
 def _check_grad_output(op: str, grad_output: np.ndarray, input_shape, out_size: Pair) -> None:
     expected = (*input_shape[:2], *out_size)
-    if grad_output.shape != expected:
-        raise ValueError(
-            f"{op}: grad_output shape {grad_output.shape} does not match the pooled shape "
-            f"{expected} of input_shape {tuple(input_shape)}"
-        )
+    assert grad_output.shape == expected, f"{op}: grad_output {grad_output.shape} != {expected}"
 
 
 def max_pool2d_forward(
@@ -315,16 +309,8 @@ def max_pool2d_backward(
     op = "max_pool2d_backward"
     check_array(grad_output, "grad_output", op)
     input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)")
-    if not isinstance(indices, np.ndarray) or indices.shape != grad_output.shape:
-        shape = getattr(indices, "shape", None)
-        raise ValueError(
-            f"{op}: indices shape {shape} must equal grad_output shape {grad_output.shape}"
-        )
-    if grad_output.shape[:2] != input_shape[:2]:
-        raise ValueError(
-            f"{op}: grad_output shape {grad_output.shape} and input_shape {input_shape} "
-            f"disagree on (N, C)"
-        )
+    assert indices.shape == grad_output.shape, f"{op}: indices {indices.shape}"
+    assert grad_output.shape[:2] == input_shape[:2], f"{op}: (N, C) of {grad_output.shape}"
     batch, channels, height, width = input_shape
     planes = batch * channels
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)

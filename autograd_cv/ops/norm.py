@@ -1,7 +1,7 @@
 """Normalisation and regularisation: batch_norm, local_response_norm, dropout.
 
 batch_norm in training mode is one Node whose forward is a one-pass Numba kernel
-(kernels/norm.py). Its vjp is written once, from three Nodes that close under
+(kernels/batch_norm.py). Its vjp is written once, from three Nodes that close under
 differentiation: `Normalise` and `InvStd` (the normalised input and 1 / std as functions of
 x; on ndarrays they hand back what forward saved) and `NormaliseGrad` (the closed-form
 input gradient, a one-pass kernel on ndarrays). On Tensors the same vjp is recorded and

@@ -21,23 +21,21 @@ import pytest
 from autograd_cv.data import CIFAR10, MNIST, DatasetFormatError, ImageFolder
 
 CEILING_MB = 300
-# VmHWM is this process's own peak; ru_maxrss would also count the parent's pages at the
-# fork before exec (a pytest process can be 700 MB by then).
-PEAK_RSS_CODE = """
-try:
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith("VmHWM:"))
-    print("peak", int(line.split()[1]) / 1024)
-except OSError:
-    import resource
-    print("peak", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-"""
 BOMB_BYTES = 512 << 20
+
+
+# The peak of this process's own memory, VmHWM: ru_maxrss would also count the pytest process
+# the child was forked from (Linux carries the high-water mark across exec).
+PRINT_PEAK_RSS = (
+    "import re\n"
+    "status = open('/proc/self/status').read()\n"
+    "print('peak', int(re.search(r'VmHWM:\\s+(\\d+)', status).group(1)) / 1024)\n"
+)
 
 
 def peak_rss_mb(code: str) -> tuple[float, str]:
     """Run `code` in a fresh interpreter; its peak RSS in MB and what it printed."""
-    script = code + "\n" + PEAK_RSS_CODE
+    script = code + "\n" + PRINT_PEAK_RSS
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -268,31 +268,22 @@ def _x(*shape):
 
 
 @pytest.mark.parametrize(
-    ("call", "error", "words"),
+    "call",
     [
-        (lambda: pool.max_pool2d_forward(_x(1, 1, 3, 3), (2, 2), (1, 1), (2, 1)), ValueError,
-         ["max_pool2d_forward", "padding (2, 1)", "half of kernel_size (2, 2)"]),
-        (lambda: pool.max_pool2d_forward(_x(1, 1, 3, 3), (5, 5), (1, 1)), ValueError,
-         ["kernel_size (5, 5)", "padded input (3, 3)"]),
-        (lambda: pool.max_pool2d_forward(_x(1, 1, 3, 3), (2, 2), (1, 0)), ValueError,
-         ["stride", "positive", "(1, 0)"]),
-        (lambda: pool.max_pool2d_forward(_x(3, 3), (2, 2), (1, 1)), ValueError,
-         ["input", "4-D", "(3, 3)"]),
-        (lambda: pool.max_pool2d_backward(_x(1, 1, 2, 2), np.zeros((1, 1, 2), int), (1, 1, 3, 3)),
-         ValueError, ["indices shape (1, 1, 2)", "grad_output shape (1, 1, 2, 2)"]),
-        (lambda: pool.avg_pool2d_forward(_x(1, 1, 5, 5), (3, 3), (1, 1), (2, 2)), ValueError,
-         ["avg_pool2d_forward", "padding (2, 2)"]),
-        (lambda: pool.avg_pool2d_backward(_x(1, 1, 2, 2), (1, 1, 6, 6), (2, 2), (2, 2)),
-         ValueError, ["grad_output shape (1, 1, 2, 2)", "pooled shape (1, 1, 3, 3)"]),
-        (lambda: pool.avg_pool2d_forward(_x(1, 1, 5, 5).astype(int), (3, 3), (1, 1)), TypeError,
-         ["float32 or float64"]),
+        lambda: pool.max_pool2d_forward(_x(1, 1, 3, 3), (2, 2), (1, 1), (2, 1)),
+        lambda: pool.max_pool2d_forward(_x(1, 1, 3, 3), (5, 5), (1, 1)),
+        lambda: pool.max_pool2d_forward(_x(1, 1, 3, 3), (2, 2), (1, 0)),
+        lambda: pool.max_pool2d_forward(_x(3, 3), (2, 2), (1, 1)),
+        lambda: pool.max_pool2d_backward(_x(1, 1, 2, 2), np.zeros((1, 1, 2), int), (1, 1, 3, 3)),
+        lambda: pool.avg_pool2d_forward(_x(1, 1, 5, 5), (3, 3), (1, 1), (2, 2)),
+        lambda: pool.avg_pool2d_backward(_x(1, 1, 2, 2), (1, 1, 6, 6), (2, 2), (2, 2)),
+        lambda: pool.avg_pool2d_forward(_x(1, 1, 5, 5).astype(int), (3, 3), (1, 1)),
     ],
-)  # fmt: skip
-def test_errors_name_the_argument_and_shapes(call, error, words):
-    with pytest.raises(error) as info:
+)
+def test_kernels_assert_their_preconditions(call):
+    # The op layer checks arguments and explains them (tests/ops); the kernels only assert.
+    with pytest.raises(AssertionError):
         call()
-    for word in words:
-        assert word in str(info.value), (word, str(info.value))
 
 
 _THREADS_SCRIPT = """

@@ -168,8 +168,22 @@ def save(obj: Any, path: str | os.PathLike) -> None:
         np.savez(handle, **arrays)
 
 
-def load(path: str | os.PathLike) -> Any:
-    """Read a file written by `save` (or any `.npz` of plain arrays) without unpickling."""
+def load(
+    path: str | os.PathLike, map_location: Any = None, weights_only: bool = True, **_: Any
+) -> Any:
+    """Read a file written by `save` (or any `.npz` of plain arrays) without unpickling.
+
+    torch.load's `map_location` (a CPU device) and `weights_only` are accepted: nothing is
+    ever unpickled, so every load is weights-only.
+    """
+    if (
+        map_location is not None
+        and not callable(map_location)
+        and not isinstance(map_location, dict)
+    ):
+        from autograd_cv.devices import resolve
+
+        resolve(map_location, "load")
     path = Path(path)
     try:
         archive = np.load(path, allow_pickle=False)

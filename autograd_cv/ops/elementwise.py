@@ -329,6 +329,11 @@ def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Tensor:
     return apply(Clip(data_of(a_min), data_of(a_max)), x)
 
 
+def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """torch's name and arguments for `clip`: limit values to [min, max]."""
+    return clip(input, min, max)
+
+
 def astype(x: Any, dtype: Any) -> Tensor:
     """Cast to `dtype`; differentiable between floating types."""
     return apply(Cast(np.dtype(dtype)), x)

@@ -64,7 +64,9 @@ def test_default_collate_keeps_kinds():
     assert isinstance(pairs, Pair) and pairs.x.shape == (2, 2) and pairs.y.tolist() == [1, 2]
     with pytest.raises(TypeError, match="default_collate: cannot batch samples of type object"):
         default_collate([object()])
-    with pytest.raises(ValueError, match=r"cannot stack a sample of shape \(3,\) onto one of \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"cannot stack a sample of shape \(3,\) onto one of \(2,\)"
+    ):
         default_collate([ag.ones(2), ag.ones(3)])
 
 

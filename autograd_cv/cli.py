@@ -8,6 +8,7 @@ that becomes NaN or infinite stops training with exit code 3; a signal n, with 1
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import signal
 import sys
@@ -104,7 +105,11 @@ def run_eval(args: argparse.Namespace) -> int:
     if dataset_info(dataset).image_shape != DATASETS[trained_on].image_shape:
         raise UsageError(f"checkpoint was trained on {trained_on} images, which differ from "
                          f"{dataset}'s {DATASETS[dataset].image_shape}")  # fmt: skip
-    test_set = load_dataset(dataset, args.data_dir, train=False)
+    data_dir = args.data_dir
+    if data_dir is None and dataset == trained_on:
+        # The folder the model was trained from, so eval does not go looking (or downloading).
+        data_dir = json.loads(checkpoint["meta"]["config"]).get("data_dir")
+    test_set = load_dataset(dataset, data_dir, train=False)
     loader = DataLoader(test_set, 500, transform=transforms(dataset, train=False))
     classes = DATASETS[dataset].classes
     accuracy, confusion = evaluate(model, loader, len(classes))

@@ -235,7 +235,18 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
         "seconds": sum(h["seconds"] for h in history),
         "seconds_per_epoch": [h["seconds"] for h in history],
         "images_per_second": [h["images_per_second"] for h in history],
-        "config": asdict(config),
+        "config": {**asdict(config), "lr": config.learning_rate()},
+        # What actually ran: `config` keeps None where a default was chosen (lr).
+        "hyperparameters": {
+            "optimizer": config.optimizer,
+            "lr": config.learning_rate(),
+            "momentum": config.momentum if config.optimizer == "sgd" else None,
+            "weight_decay": config.weight_decay,
+            "batch_size": config.batch_size,
+            "epochs": config.epochs,
+            "schedule": config.schedule,
+            "seed": config.seed,
+        },  # fmt: skip
     }
     write_json(out / "metrics.json", metrics)
     if history:

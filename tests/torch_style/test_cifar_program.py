@@ -5,7 +5,7 @@ It uses every name that tutorial uses (torchvision.datasets.CIFAR10, transforms,
 with num_workers=2, iter/next, torchvision.utils.make_grid, .numpy(), MaxPool2d, view,
 torch.flatten, CrossEntropyLoss, SGD with momentum, torch.max(outputs[.data], 1),
 labels.size(0), squeeze, item, torch.save / torch.load(weights_only=True), torch.device,
-.to(device)) on the real CIFAR-10 test split: 8,000 images to train on, 2,000 held out.
+.to(device)) on the real CIFAR-10 test split: 8,000 random images to train on, 2,000 held out.
 """
 
 from __future__ import annotations
@@ -57,8 +57,10 @@ def test_cifar_program_beats_chance_clearly(shared_data, tmp_path):
     dataset = torchvision.datasets.CIFAR10(
         root=shared_data, train=False, download=False, transform=transform
     )
-    trainset = torch.utils.data.Subset(dataset, range(8000))
-    testset = torch.utils.data.Subset(dataset, range(8000, 10000))
+    # The split is stored class by class, so hold out a random 2,000, not the last 2,000.
+    trainset, testset = torch.utils.data.random_split(
+        dataset, [8000, 2000], generator=np.random.default_rng(0)
+    )
     trainloader = torch.utils.data.DataLoader(
         trainset, batch_size=batch_size, shuffle=True, num_workers=2
     )

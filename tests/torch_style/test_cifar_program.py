@@ -11,6 +11,7 @@ labels.size(0), squeeze, item, torch.save / torch.load(weights_only=True), torch
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import autograd_cv as torch
 import autograd_cv.nn as nn
@@ -47,6 +48,7 @@ def unnormalized_picture(img):
     return np.transpose(img.numpy(), (1, 2, 0))
 
 
+@pytest.mark.slow
 def test_cifar_program_beats_chance_clearly(shared_data, tmp_path):
     torch.manual_seed(0)
     device = torch.device("cuda:0" if torch.cuda.is_available() else "cpu")

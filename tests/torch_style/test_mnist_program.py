@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+import pytest
 
 import autograd_cv as torch
 import autograd_cv.nn as nn
@@ -116,6 +117,7 @@ def main(argv, root, save_to):
     return result, log, optimizer, model
 
 
+@pytest.mark.slow
 def test_mnist_program_learns_in_a_few_hundred_steps(shared_data, tmp_path):
     (loss, accuracy), log, optimizer, model = main([], shared_data, tmp_path / "mnist_cnn.pt")
     assert accuracy >= 0.93, f"held-out accuracy {accuracy:.3f} after 200 steps"

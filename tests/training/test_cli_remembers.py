@@ -49,3 +49,35 @@ def test_metrics_record_the_hyperparameters_that_ran(tmp_path):
     assert metrics["config"]["lr"] == 0.02 and metrics["hyperparameters"]["lr"] == 0.02
     assert metrics["hyperparameters"]["momentum"] == 0.9
     assert metrics["hyperparameters"]["batch_size"] == 512
+
+
+def test_predict_lists_the_top_classes_of_image_files(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    import autograd_cv as ag
+    from autograd_cv import functional as F
+    from autograd_cv.data import DataLoader, MNISTMini
+    from autograd_cv.training import forward, transforms
+
+    out = tmp_path / "run"
+    result = train(TrainConfig(model="mlp", epochs=1, batch_size=512, out=str(out), graph=False,
+                               progress=False), log=quiet)  # fmt: skip
+    test_set = MNISTMini(train=False)
+    paths = []
+    for i in (0, 1, 2):
+        paths.append(str(tmp_path / f"digit{i}.png"))
+        Image.fromarray(test_set.images[i, 0]).save(paths[-1])
+    assert main(["predict", "--checkpoint", str(out / "model.npz"), *paths]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    loader = DataLoader(test_set, 3, transform=transforms("mnist-mini", train=False))
+    images, _ = next(iter(loader))
+    model = result["model_object"]
+    model.eval()
+    with ag.no_grad():
+        expected = F.softmax(forward(model, images), dim=1).numpy()
+    for path, line, row in zip(paths, printed, expected):
+        best = np.argsort(-row)[:5]
+        assert line == f"{path}: " + ", ".join(f"{k} {row[k]:.3f}" for k in best)
+    assert main(["predict", "--checkpoint", str(out / "model.npz"), "missing.png"]) == 2
+    assert "image 'missing.png' does not exist" in capsys.readouterr().err

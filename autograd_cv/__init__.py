@@ -44,6 +44,7 @@ from autograd_cv.ops import (
     argmin,
     broadcast_to,
     cat,
+    clamp,
     clip,
     concatenate,
     equal,
@@ -89,7 +90,6 @@ __version__ = "0.1.0"
 
 # torch's names for the same functions
 concat = cat
-clamp = clip
 eq, ne, lt, le, gt, ge = equal, not_equal, less, less_equal, greater, greater_equal
 mm = matmul
 

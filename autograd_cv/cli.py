@@ -8,6 +8,7 @@ that becomes NaN or infinite stops training with exit code 3; a signal n, with 1
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import signal
 import sys
@@ -60,6 +61,13 @@ def _eval_parser(commands: argparse._SubParsersAction) -> None:
     )
 
 
+def _predict_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("predict", help="top-5 classes of image files, by a checkpoint")
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...)")
+    parser.add_argument("--top", type=int, default=5, help="how many classes to list")
+
+
 def _demo_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "demo", help="train LeNet-5 on the embedded MNIST subset and show it"
@@ -104,7 +112,11 @@ def run_eval(args: argparse.Namespace) -> int:
     if dataset_info(dataset).image_shape != DATASETS[trained_on].image_shape:
         raise UsageError(f"checkpoint was trained on {trained_on} images, which differ from "
                          f"{dataset}'s {DATASETS[dataset].image_shape}")  # fmt: skip
-    test_set = load_dataset(dataset, args.data_dir, train=False)
+    data_dir = args.data_dir
+    if data_dir is None and dataset == trained_on:
+        # The folder the model was trained from, so eval does not go looking (or downloading).
+        data_dir = json.loads(checkpoint["meta"]["config"]).get("data_dir")
+    test_set = load_dataset(dataset, data_dir, train=False)
     loader = DataLoader(test_set, 500, transform=transforms(dataset, train=False))
     classes = DATASETS[dataset].classes
     accuracy, confusion = evaluate(model, loader, len(classes))
@@ -118,6 +130,60 @@ def run_eval(args: argparse.Namespace) -> int:
     except OSError as error:
         raise UsageError(f"cannot write {out / 'confusion.png'}: {error.strerror}") from None
     print(f"wrote {out / 'confusion.png'}")
+    return 0
+
+
+def read_image(path: str, shape: tuple[int, int, int]) -> np.ndarray:
+    """An image file as uint8 (C, H, W) in the dataset's shape: converted to grayscale or RGB
+    and resized (bilinear) to its height and width."""
+    from PIL import Image, UnidentifiedImageError
+
+    from autograd_cv.training import UsageError
+
+    channels, height, width = shape
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if channels == 1 else "RGB")
+            if image.size != (width, height):
+                image = image.resize((width, height), Image.Resampling.BILINEAR)
+            pixels = np.asarray(image, dtype=np.uint8)
+    except FileNotFoundError:
+        raise UsageError(f"image {path!r} does not exist") from None
+    except (UnidentifiedImageError, OSError) as error:
+        raise UsageError(f"cannot read image {path!r}: {error}") from None
+    return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """`autograd-cv predict`: the most probable classes of each image, with probabilities."""
+    import autograd_cv as ag
+    from autograd_cv import functional as F
+    from autograd_cv.data.loader import _to_output
+    from autograd_cv.training import (
+        DATASETS,
+        UsageError,
+        forward,
+        read_checkpoint,
+        restore_model,
+        transforms,
+    )  # fmt: skip
+
+    if args.top < 1:
+        raise UsageError(f"--top must be at least 1, not {args.top}")
+    checkpoint = read_checkpoint(args.checkpoint)
+    model = restore_model(checkpoint, args.checkpoint)
+    info = DATASETS[checkpoint["meta"]["dataset"]]
+    batch = np.stack([read_image(path, info.image_shape) for path in args.images])
+    images, _ = _to_output(transforms(checkpoint["meta"]["dataset"], train=False)(batch),
+                           np.zeros(len(batch)))  # fmt: skip
+    model.eval()
+    with ag.no_grad():
+        probabilities = F.softmax(forward(model, images), dim=1).numpy()
+    top = min(args.top, probabilities.shape[1])
+    for path, row in zip(args.images, probabilities):
+        best = np.argsort(-row, kind="stable")[:top]
+        ranked = ", ".join(f"{info.classes[k]} {row[k]:.3f}" for k in best)
+        print(f"{path}: {ranked}")
     return 0
 
 
@@ -206,8 +272,10 @@ def _main(argv: list[str]) -> int:
     _eval_parser(commands)
     _demo_parser(commands)
     _graph_parser(commands)
+    _predict_parser(commands)
     args = parser.parse_args(argv)
-    runners = {"train": run_train, "eval": run_eval, "demo": run_demo, "graph": run_graph}
+    runners = {"train": run_train, "eval": run_eval, "demo": run_demo, "graph": run_graph,
+               "predict": run_predict}  # fmt: skip
     return _guarded(lambda: runners[args.command](args))
 
 

@@ -27,6 +27,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from autograd_cv import devices
 from autograd_cv.tensor import Tensor
 
 STRUCTURE_KEY = "__structure__"
@@ -217,11 +218,22 @@ def save(obj: Any, path: str | os.PathLike) -> None:
         np.savez(handle, **arrays)
 
 
-def load(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+def load(
+    path: str | os.PathLike,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    *,
+    map_location: Any = None,
+    weights_only: bool = True,
+    **_: Any,
+) -> Any:
     """Read a file written by `save` (or any `.npz` of plain arrays) without unpickling.
 
     Refuses, before reading them, arrays that would take more than `max_bytes` in all.
+    torch.load's `map_location` (a CPU device) and `weights_only` are accepted: nothing is
+    ever unpickled, so every load is weights-only.
     """
+    if isinstance(map_location, str | devices.device):
+        devices.resolve(map_location, "load")
     path = Path(path)
     with open(path, "rb") as probe:  # FileNotFoundError as it is
         if probe.read(6) == b"\x93NUMPY":

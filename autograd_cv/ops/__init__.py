@@ -4,6 +4,7 @@ from autograd_cv.ops.elementwise import (
     abs,
     add,
     astype,
+    clamp,
     clip,
     divide,
     equal,
@@ -43,7 +44,7 @@ from autograd_cv.ops.shape import (
 )
 
 __all__ = [
-    "ValuesIndices", "argmax", "argmin", "cat", "permute", "std", "unsqueeze",
+    "ValuesIndices", "argmax", "clamp", "argmin", "cat", "permute", "std", "unsqueeze",
     "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "divide", "equal", "exp",
     "expand_dims", "flatten", "getitem", "greater", "greater_equal", "less", "less_equal", "log",
     "matmul", "max", "maximum", "mean", "min", "minimum", "multiply", "negative", "not_equal",

@@ -377,6 +377,11 @@ def _weak(value: Any, dtype: np.dtype) -> Any:
     return np.asarray(value, dtype=dtype)
 
 
+def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """torch's name and arguments for `clip`: limit values to [min, max]."""
+    return clip(input, min, max)
+
+
 def astype(x: Any, dtype: Any) -> Tensor:
     """Cast to `dtype`; differentiable between floating types."""
     return apply(Cast(np.dtype(dtype)), x)

@@ -412,7 +412,7 @@ class TensorMethods:
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - torch's names
         """Limit values to [min, max] (torch's name for clip)."""
-        return elementwise.clip(self, min, max)
+        return elementwise.clamp(self, min, max)
 
     def eq(self, other: Any) -> Tensor:
         """self == other, elementwise."""

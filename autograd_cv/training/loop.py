@@ -119,16 +119,56 @@ def _catch_stop_signals() -> Iterator[_StopFlag]:
 
 
 # ----- the loop ---------------------------------------------------------------------------
-def evaluate(model: nn.Module, loader: DataLoader, num_classes: int) -> tuple[float, np.ndarray]:
-    """Accuracy and confusion matrix (rows: true class, columns: predicted)."""
+def evaluate(
+    model: nn.Module, loader: DataLoader, num_classes: int, losses: list[float] | None = None
+) -> tuple[float, np.ndarray]:
+    """Accuracy and confusion matrix (rows: true class, columns: predicted); the mean loss is
+    appended to `losses` when given."""
     model.eval()
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+    loss_sum = 0.0
     with ag.no_grad():
         for images, labels in loader:
-            predicted = forward(model, images).numpy().argmax(axis=1)
-            np.add.at(confusion, (labels.numpy(), predicted), 1)
+            scores = forward(model, images)
+            if losses is not None:
+                loss_sum += loss_fn(model, scores, labels).item() * len(labels)
+            np.add.at(confusion, (labels.numpy(), scores.numpy().argmax(axis=1)), 1)
     model.train()
+    if losses is not None:
+        losses.append(loss_sum / max(int(confusion.sum()), 1))
     return float(np.trace(confusion) / max(confusion.sum(), 1)), confusion
+
+
+STEP_COLUMNS = "epoch,batch,step,loss,lr\n"
+
+
+def open_step_log(path: Path, resumed_step: int | None) -> Any:
+    """metrics.csv, one row per optimizer step: fresh for a new run; for a resumed run the
+    rows up to the checkpoint's step are kept (later ones were not in the checkpoint)."""
+    kept = []
+    if resumed_step is not None and path.is_file():
+        for line in path.read_text().splitlines()[1:]:
+            fields = line.split(",")
+            if len(fields) == 5 and fields[2].isdigit() and int(fields[2]) <= resumed_step:
+                kept.append(line + "\n")
+    handle = open(path, "w", buffering=1)  # noqa: SIM115 - closed by the caller's finally
+    handle.write(STEP_COLUMNS)
+    handle.writelines(kept)
+    return handle
+
+
+def read_step_log(path: Path) -> list[tuple[float, float]]:
+    """(epoch as a fraction, loss) for every step logged in metrics.csv."""
+    rows = []
+    with open(path) as handle:
+        next(handle, None)
+        for line in handle:
+            epoch, batch, _, loss, _ = line.split(",")
+            rows.append((int(epoch), int(batch), float(loss)))
+    per_epoch: dict[int, int] = {}
+    for epoch, batch, _ in rows:
+        per_epoch[epoch] = max(per_epoch.get(epoch, 0), batch)
+    return [(epoch - 1 + batch / per_epoch[epoch], loss) for epoch, batch, loss in rows]
 
 
 def _progress_bar(total: int, description: str, enabled: bool):
@@ -168,7 +208,11 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
     checkpoint_path = out / "model.npz"
     steps = 0
     model.train()
-    with _catch_stop_signals() as stop:
+    resumed_step = (
+        progress["epoch"] * len(loader) + progress["batch"] if checkpoint is not None else None
+    )
+    step_log = open_step_log(out / "metrics.csv", resumed_step)
+    with step_log, _catch_stop_signals() as stop:
         log(f"training {config.model} on {config.dataset}: {len(train_set)} images, "
             f"{len(loader)} batches of {config.batch_size} per epoch; Ctrl-C saves a "
             f"resumable checkpoint to {checkpoint_path}")  # fmt: skip
@@ -191,6 +235,9 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
                 loss.backward()
                 optimizer.step()
                 progress["batch"] = index + 1
+                step = epoch * len(loader) + index + 1
+                lr = optimizer.param_groups[0]["lr"]
+                step_log.write(f"{epoch + 1},{index + 1},{step},{loss_value:.6g},{lr:.6g}\n")
                 progress["loss_sum"] += loss_value * len(labels)
                 progress["correct"] += int((scores.numpy().argmax(axis=1) == labels.numpy()).sum())
                 progress["seen"] += len(labels)
@@ -207,8 +254,10 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
                     raise Interrupted(checkpoint_path, stop.signal)
             bar.close()
             seconds = progress["seconds"] + time.perf_counter() - started
-            test_accuracy, confusion = evaluate(model, test_loader, len(info.classes))
+            test_losses: list[float] = []
+            test_accuracy, confusion = evaluate(model, test_loader, len(info.classes), test_losses)
             record = {
+                "test_loss": test_losses[0],
                 "epoch": epoch + 1,
                 "train_loss": progress["loss_sum"] / max(progress["seen"], 1),
                 "train_accuracy": progress["correct"] / max(progress["seen"], 1),
@@ -232,14 +281,27 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
         "train_loss": [h["train_loss"] for h in history],
         "train_accuracy": [h["train_accuracy"] for h in history],
         "test_accuracy_per_epoch": [h["test_accuracy"] for h in history],
+        "test_loss_per_epoch": [h.get("test_loss") for h in history],
         "seconds": sum(h["seconds"] for h in history),
         "seconds_per_epoch": [h["seconds"] for h in history],
         "images_per_second": [h["images_per_second"] for h in history],
-        "config": asdict(config),
+        "config": {**asdict(config), "lr": config.learning_rate()},
+        # What actually ran: `config` keeps None where a default was chosen (lr).
+        "hyperparameters": {
+            "optimizer": config.optimizer,
+            "lr": config.learning_rate(),
+            "momentum": config.momentum if config.optimizer == "sgd" else None,
+            "weight_decay": config.weight_decay,
+            "batch_size": config.batch_size,
+            "epochs": config.epochs,
+            "schedule": config.schedule,
+            "seed": config.seed,
+        },  # fmt: skip
     }
     write_json(out / "metrics.json", metrics)
     if history:
-        plot_curves(history, out / "curves.png", title=f"{config.model} on {config.dataset}")
+        plot_curves(history, out / "curves.png", title=f"{config.model} on {config.dataset}",
+                    steps=read_step_log(out / "metrics.csv"))  # fmt: skip
         _, confusion = evaluate(model, test_loader, len(info.classes))
         plot_confusion(confusion, info.classes, out / "confusion.png")
     if config.graph:

@@ -20,16 +20,27 @@ def write_json(path: Path, data: Any) -> None:
         json.dump(data, handle, indent=2)
 
 
-def plot_curves(history: list[dict], path: Path, title: str) -> None:
-    """Loss and accuracy per epoch, side by side."""
+def plot_curves(
+    history: list[dict], path: Path, title: str, steps: list[tuple[float, float]] | None = None
+) -> None:
+    """Loss (per batch, smoothed, and the test loss per epoch) and accuracy, side by side."""
     from matplotlib.figure import Figure
 
     epochs = [h["epoch"] for h in history]
     # A bare Figure, not pyplot: no backend switch, so a notebook's inline plots keep working.
     figure = Figure(figsize=(9, 3.5))
     left, right = figure.subplots(1, 2)
-    left.plot(epochs, [h["train_loss"] for h in history], "o-")
-    left.set(xlabel="epoch", ylabel="train loss", title="loss")
+    if steps:
+        where, losses = np.array(steps).T
+        left.plot(where, losses, color="tab:blue", alpha=0.25, linewidth=0.8)
+        left.plot(where, smooth(losses), color="tab:blue", label="train (per batch, smoothed)")
+    else:
+        left.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
+    test_losses = [h.get("test_loss") for h in history]
+    if all(value is not None for value in test_losses):
+        left.plot(epochs, test_losses, "s-", color="tab:orange", label="test (per epoch)")
+    left.set(xlabel="epoch", ylabel="loss", title="loss")
+    left.legend()
     right.plot(epochs, [h["train_accuracy"] for h in history], "o-", label="train")
     right.plot(epochs, [h["test_accuracy"] for h in history], "s-", label="test")
     right.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
@@ -40,6 +51,16 @@ def plot_curves(history: list[dict], path: Path, title: str) -> None:
     figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
+
+
+def smooth(values: np.ndarray, weight: float = 0.9) -> np.ndarray:
+    """An exponential moving average, bias-corrected so the first values are not pulled to 0."""
+    out = np.empty(len(values))
+    average = 0.0
+    for i, value in enumerate(values):
+        average = weight * average + (1 - weight) * value
+        out[i] = average / (1 - weight ** (i + 1))
+    return out
 
 
 def plot_confusion(confusion: np.ndarray, classes: tuple[str, ...], path: Path) -> None:

@@ -121,8 +121,10 @@ class NLLLoss(Node):
         shape, dtype = raw(x).shape, raw(grad).dtype
         index, weights = self._coefficients(dtype)
         if self.reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                weights = weights / weights.sum()
+            total = weights.sum()
+            # All targets ignored: the loss is 0/0 = nan (as PyTorch) but no target is
+            # counted, so every gradient is zero, as PyTorch's backward gives.
+            weights = weights / total if total else weights
         # The cotangent is grad times a constant: -weight at each target, 0 elsewhere.
         scatter = np.zeros(shape, dtype=dtype)
         np.put_along_axis(scatter, index[:, None], -weights[:, None], axis=1)
@@ -297,3 +299,119 @@ def _weight_like(weight: Any, input: Tensor) -> Any:
     if isinstance(weight, Tensor):
         return weight if weight.dtype == input.dtype else weight.astype(input.dtype)
     return np.asarray(weight, dtype=input.dtype)
+
+
+# ----- regression, ranking and embedding losses -----------------------------------------
+def smooth_l1_loss(
+    input: Any, target: Any, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
+    """0.5 d**2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
+    _check_reduction(reduction, "smooth_l1_loss")
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    input = _as_tensor(input)
+    difference = input - _target_like(target, input, "smooth_l1_loss")
+    size = abs(difference)
+    if beta == 0:
+        return _reduce(size, reduction)
+    inside = np.abs(raw(difference)) < beta  # a constant mask taken from the values
+    losses = where(inside, difference * difference * (0.5 / beta), size - 0.5 * beta)
+    return _reduce(losses, reduction)
+
+
+def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 d**2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target)."""
+    _check_reduction(reduction, "huber_loss")
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    input = _as_tensor(input)
+    difference = input - _target_like(target, input, "huber_loss")
+    inside = np.abs(raw(difference)) < delta
+    losses = where(inside, difference * difference * 0.5, (abs(difference) - 0.5 * delta) * delta)
+    return _reduce(losses, reduction)
+
+
+def _sign_targets(target: Any, shape: tuple[int, ...], op: str) -> np.ndarray:
+    """Targets of 1 or -1 with the given shape, as an ndarray."""
+    values = np.asarray(raw(target))
+    if values.shape != shape:
+        raise ValueError(f"{op}: target of shape {values.shape} does not fit; expected {shape}")
+    if not np.isin(values, (-1, 1)).all():
+        raise ValueError(f"{op}: target values must be 1 or -1 (shape {values.shape})")
+    return values
+
+
+def margin_ranking_loss(
+    input1: Any, input2: Any, target: Any, margin: float = 0.0, reduction: str = "mean"
+) -> Tensor:
+    """max(0, -target (input1 - input2) + margin), target in {1, -1}."""
+    _check_reduction(reduction, "margin_ranking_loss")
+    input1, input2 = _as_tensor(input1), _as_tensor(input2)
+    if input1.shape != input2.shape:
+        raise ValueError(
+            f"margin_ranking_loss: input1 of shape {input1.shape} and input2 of shape "
+            f"{input2.shape} differ"
+        )
+    sign = _sign_targets(target, input1.shape, "margin_ranking_loss").astype(input1.dtype)
+    return _reduce(ReLU()((input2 - input1) * sign + float(margin)), reduction)
+
+
+def pairwise_distance(x1: Any, x2: Any, p: float = 2.0, eps: float = 1e-6) -> Tensor:
+    """The p-norm of x1 - x2 + eps over the last axis, as torch.nn.functional's."""
+    difference = _as_tensor(x1) - x2 + eps
+    if p == 1:
+        return abs(difference).sum(axis=-1)
+    if p == 2:
+        return ((difference * difference).sum(axis=-1)) ** 0.5
+    return (abs(difference) ** p).sum(axis=-1) ** (1.0 / p)
+
+
+def triplet_margin_loss(
+    anchor: Any,
+    positive: Any,
+    negative: Any,
+    margin: float = 1.0,
+    p: float = 2.0,
+    eps: float = 1e-6,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(d(a, p) - d(a, n) + margin, 0) with pairwise p-norm distances over the last axis.
+
+    `swap=True` uses min(d(a, n), d(p, n)) as the negative distance (Balntas et al.)."""
+    _check_reduction(reduction, "triplet_margin_loss")
+    anchor, positive, negative = _as_tensor(anchor), _as_tensor(positive), _as_tensor(negative)
+    shapes = (anchor.shape, positive.shape, negative.shape)
+    if len(set(shapes)) != 1 or anchor.ndim not in (1, 2):
+        raise ValueError(
+            "triplet_margin_loss: anchor, positive and negative must share one shape (N, D) or "
+            f"(D,), got {shapes[0]}, {shapes[1]} and {shapes[2]}"
+        )
+    positive_distance = pairwise_distance(anchor, positive, p, eps)
+    negative_distance = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        swapped = pairwise_distance(positive, negative, p, eps)
+        closer = raw(swapped) < raw(negative_distance)
+        negative_distance = where(closer, swapped, negative_distance)
+    return _reduce(ReLU()(positive_distance - negative_distance + float(margin)), reduction)
+
+
+def cosine_embedding_loss(
+    input1: Any, input2: Any, target: Any, margin: float = 0.0, reduction: str = "mean"
+) -> Tensor:
+    """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1."""
+    _check_reduction(reduction, "cosine_embedding_loss")
+    input1, input2 = _as_tensor(input1), _as_tensor(input2)
+    if input1.shape != input2.shape or input1.ndim not in (1, 2):
+        raise ValueError(
+            "cosine_embedding_loss: input1 and input2 must share one shape (N, D) or (D,), "
+            f"got {input1.shape} and {input2.shape}"
+        )
+    sign = _sign_targets(target, input1.shape[:-1], "cosine_embedding_loss")
+    epsilon = 1e-12  # as PyTorch: keeps a zero vector's cosine finite
+    product = (input1 * input2).sum(axis=-1)
+    squares1 = (input1 * input1).sum(axis=-1) + epsilon
+    squares2 = (input2 * input2).sum(axis=-1) + epsilon
+    cosine = product / (squares1 * squares2) ** 0.5
+    losses = where(sign == 1, 1 - cosine, ReLU()(cosine - float(margin)))
+    return _reduce(losses, reduction)

@@ -1,0 +1,5 @@
+"""Datasets for tasks beyond classification, built from real digits."""
+
+from autograd_cv.vision.datasets.digit_scenes import DigitScenes
+
+__all__ = ["DigitScenes"]

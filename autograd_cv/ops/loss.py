@@ -302,9 +302,7 @@ def _weight_like(weight: Any, input: Tensor) -> Any:
 
 
 # ----- regression, ranking and embedding losses -----------------------------------------
-def smooth_l1_loss(
-    input: Any, target: Any, reduction: str = "mean", beta: float = 1.0
-) -> Tensor:
+def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d**2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
     _check_reduction(reduction, "smooth_l1_loss")
     if beta < 0:

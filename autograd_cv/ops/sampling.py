@@ -206,7 +206,7 @@ def roi_pool(
     pooled = tuple(int(s) for s in _pair(output_size, "output_size", "roi_pool"))
     argmax = roi_pool_argmax(raw(input), rois, pooled, spatial_scale)
     n, channels, height, width = input.shape
-    plane = (rois[:, 0].astype(np.int64)[:, None] * channels + np.arange(channels)[None])
+    plane = rois[:, 0].astype(np.int64)[:, None] * channels + np.arange(channels)[None]
     flat = plane[:, :, None, None] * (height * width) + np.maximum(argmax, 0)
     picked = input.reshape(-1)[flat]
     empty = argmax < 0

@@ -45,7 +45,7 @@ def test_masks_boxes_and_labels_agree_with_the_pixels(scenes) -> None:
             assert label in labels
             rows, cols = np.nonzero(mask == label)
             inside = [
-                b[0] <= cols.min() and cols.max() < b[2] and b[1] <= rows.min() and rows.max() < b[3]
+                b[0] <= cols.min() and cols.max() < b[2] and b[1] <= rows.min() <= rows.max() < b[3]
                 for b, lab in zip(boxes, labels)
                 if lab == label
             ]

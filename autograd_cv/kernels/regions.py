@@ -32,7 +32,12 @@ def _component_boxes(masks, min_pixels, out, counts):
                     for dy in range(-1, 2):
                         for dx in range(-1, 2):
                             yy, xx = y + dy, x + dx
-                            if 0 <= yy < h and 0 <= xx < w and masks[i, yy, xx] and not seen[yy, xx]:
+                            if (
+                                0 <= yy < h
+                                and 0 <= xx < w
+                                and masks[i, yy, xx]
+                                and not seen[yy, xx]
+                            ):
                                 seen[yy, xx] = True
                                 stack[top, 0], stack[top, 1] = yy, xx
                                 top += 1

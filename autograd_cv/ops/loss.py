@@ -14,7 +14,8 @@ import numpy as np
 
 from autograd_cv.autograd.node import Node
 from autograd_cv.ops.activation import ReLU, Sigmoid, log_softmax
-from autograd_cv.ops.elementwise import mask_like, raw, where
+from autograd_cv.ops.arguments import as_tensor, cast_like, data_of, mask_like
+from autograd_cv.ops.elementwise import Where
 from autograd_cv.tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -31,20 +32,14 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss.sum() if reduction == "sum" else loss.mean()
 
 
-def _as_tensor(value: Any) -> Tensor:
-    return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
-
-
 def _target_like(target: Any, input: Tensor, op: str) -> Any:
     """A real-valued target in the input's dtype (a Tensor target stays differentiable)."""
-    shape = np.shape(raw(target))
+    shape = np.shape(data_of(target))
     if shape != input.shape:
         raise ValueError(
             f"{op}: target of shape {tuple(shape)} does not match input of shape {input.shape}"
         )
-    if isinstance(target, Tensor):
-        return target if target.dtype == input.dtype else target.astype(input.dtype)
-    return np.asarray(target, dtype=input.dtype)
+    return cast_like(target, input.dtype)
 
 
 def _class_targets(target: Any, input_shape: tuple[int, ...], ignore_index: int, op: str):
@@ -53,7 +48,7 @@ def _class_targets(target: Any, input_shape: tuple[int, ...], ignore_index: int,
         raise ValueError(
             f"{op}: expected an input of shape (N, C) or (N, C, d1, ...), got shape {input_shape}"
         )
-    labels = np.asarray(raw(target))
+    labels = np.asarray(data_of(target))
     if labels.dtype.kind not in "iu":
         raise ValueError(
             f"{op}: target must hold integer class indices, got dtype {labels.dtype} "
@@ -78,7 +73,7 @@ def _class_targets(target: Any, input_shape: tuple[int, ...], ignore_index: int,
 def _class_weight(weight: Any, classes: int, op: str) -> np.ndarray | None:
     if weight is None:
         return None
-    weight = np.asarray(raw(weight))
+    weight = np.asarray(data_of(weight))
     if weight.shape != (classes,):
         raise ValueError(
             f"{op}: weight must have shape ({classes},), one value per class, got {weight.shape}"
@@ -118,7 +113,7 @@ class NLLLoss(Node):
             return losses.sum() / weights.sum()
 
     def vjp(self, grad, out, x):
-        shape, dtype = raw(x).shape, raw(grad).dtype
+        shape, dtype = data_of(x).shape, data_of(grad).dtype
         index, weights = self._coefficients(dtype)
         if self.reduction == "mean":
             total = weights.sum()
@@ -143,12 +138,8 @@ class ClampedLog(Node):
             return np.maximum(np.log(x), x.dtype.type(-100))
 
     def vjp(self, grad, out, x):
-        x_raw = raw(x)
-        active = x_raw > np.exp(-100.0)
-        if isinstance(x, Tensor):
-            safe = where(active, x, 1.0)
-        else:
-            safe = np.where(active, x, 1.0).astype(x_raw.dtype, copy=False)
+        active = data_of(x) > np.exp(-100.0)
+        safe = Where(active)(x, 1.0)
         return (grad / safe * mask_like(active, grad),)
 
 
@@ -164,7 +155,7 @@ class BCEWithLogits(Node):
         need_x, need_t = self.needs_input_grad
         grad_x = grad_t = None
         if need_x:
-            probability = Sigmoid()(x) if isinstance(x, Tensor) else Sigmoid().forward(x)
+            probability = Sigmoid()(x)
             grad_x = grad * (probability - t)
         if need_t:
             grad_t = -grad * x
@@ -175,7 +166,7 @@ class BCEWithLogits(Node):
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Squared error (input - target)**2, reduced."""
     _check_reduction(reduction, "mse_loss")
-    input = _as_tensor(input)
+    input = as_tensor(input)
     difference = input - _target_like(target, input, "mse_loss")
     return _reduce(difference * difference, reduction)
 
@@ -193,7 +184,7 @@ def nll_loss(
     (the number of non-ignored targets when `weight` is None), as in PyTorch.
     """
     _check_reduction(reduction, "nll_loss")
-    input = _as_tensor(input)
+    input = as_tensor(input)
     labels = _class_targets(target, input.shape, ignore_index, "nll_loss")
     class_weight = _class_weight(weight, input.shape[1], "nll_loss")
     return NLLLoss(labels, class_weight, ignore_index, reduction)(input)
@@ -209,8 +200,8 @@ def cross_entropy(
     """Cross-entropy of logits (N, C, ...) against integer classes (N, ...) or class
     probabilities of the input's shape (log_softmax over axis 1, then the loss)."""
     _check_reduction(reduction, "cross_entropy")
-    input = _as_tensor(input)
-    target_array = raw(target)
+    input = as_tensor(input)
+    target_array = data_of(target)
     probabilities = (
         np.shape(target_array) == input.shape and np.asarray(target_array).dtype.kind == "f"
     )
@@ -240,7 +231,7 @@ def multi_margin_loss(
     _check_reduction(reduction, "multi_margin_loss")
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p}")
-    input = _as_tensor(input)
+    input = as_tensor(input)
     if input.ndim != 2:
         raise ValueError(
             f"multi_margin_loss: expected an input of shape (N, C), got shape {input.shape}"
@@ -267,7 +258,7 @@ def binary_cross_entropy(
 ) -> Tensor:
     """-(t log x + (1 - t) log(1 - x)) for probabilities x, logs clamped at -100 (PyTorch)."""
     _check_reduction(reduction, "binary_cross_entropy")
-    input = _as_tensor(input)
+    input = as_tensor(input)
     target = _target_like(target, input, "binary_cross_entropy")
     values = input.data
     if values.size and (values.min() < 0 or values.max() > 1):
@@ -278,7 +269,7 @@ def binary_cross_entropy(
         )
     losses = -(target * ClampedLog()(input) + (1 - target) * ClampedLog()(1 - input))
     if weight is not None:
-        losses = losses * _weight_like(weight, input)
+        losses = losses * cast_like(weight, input.dtype)
     return _reduce(losses, reduction)
 
 
@@ -287,18 +278,12 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """Binary cross-entropy of sigmoid(input), computed from the logits without overflow."""
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
-    input = _as_tensor(input)
+    input = as_tensor(input)
     target = _target_like(target, input, "binary_cross_entropy_with_logits")
     losses = BCEWithLogits()(input, target)
     if weight is not None:
-        losses = losses * _weight_like(weight, input)
+        losses = losses * cast_like(weight, input.dtype)
     return _reduce(losses, reduction)
-
-
-def _weight_like(weight: Any, input: Tensor) -> Any:
-    if isinstance(weight, Tensor):
-        return weight if weight.dtype == input.dtype else weight.astype(input.dtype)
-    return np.asarray(weight, dtype=input.dtype)
 
 
 # ----- regression, ranking and embedding losses -----------------------------------------
@@ -307,13 +292,13 @@ def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float
     _check_reduction(reduction, "smooth_l1_loss")
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
-    input = _as_tensor(input)
+    input = as_tensor(input)
     difference = input - _target_like(target, input, "smooth_l1_loss")
     size = abs(difference)
     if beta == 0:
         return _reduce(size, reduction)
-    inside = np.abs(raw(difference)) < beta  # a constant mask taken from the values
-    losses = where(inside, difference * difference * (0.5 / beta), size - 0.5 * beta)
+    inside = np.abs(data_of(difference)) < beta  # a constant mask taken from the values
+    losses = Where(inside)(difference * difference * (0.5 / beta), size - 0.5 * beta)
     return _reduce(losses, reduction)
 
 
@@ -322,16 +307,16 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
     _check_reduction(reduction, "huber_loss")
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
-    input = _as_tensor(input)
+    input = as_tensor(input)
     difference = input - _target_like(target, input, "huber_loss")
-    inside = np.abs(raw(difference)) < delta
-    losses = where(inside, difference * difference * 0.5, (abs(difference) - 0.5 * delta) * delta)
+    inside = np.abs(data_of(difference)) < delta
+    losses = Where(inside)(difference * difference * 0.5, (abs(difference) - 0.5 * delta) * delta)
     return _reduce(losses, reduction)
 
 
 def _sign_targets(target: Any, shape: tuple[int, ...], op: str) -> np.ndarray:
     """Targets of 1 or -1 with the given shape, as an ndarray."""
-    values = np.asarray(raw(target))
+    values = np.asarray(data_of(target))
     if values.shape != shape:
         raise ValueError(f"{op}: target of shape {values.shape} does not fit; expected {shape}")
     if not np.isin(values, (-1, 1)).all():
@@ -344,7 +329,7 @@ def margin_ranking_loss(
 ) -> Tensor:
     """max(0, -target (input1 - input2) + margin), target in {1, -1}."""
     _check_reduction(reduction, "margin_ranking_loss")
-    input1, input2 = _as_tensor(input1), _as_tensor(input2)
+    input1, input2 = as_tensor(input1), as_tensor(input2)
     if input1.shape != input2.shape:
         raise ValueError(
             f"margin_ranking_loss: input1 of shape {input1.shape} and input2 of shape "
@@ -356,7 +341,7 @@ def margin_ranking_loss(
 
 def pairwise_distance(x1: Any, x2: Any, p: float = 2.0, eps: float = 1e-6) -> Tensor:
     """The p-norm of x1 - x2 + eps over the last axis, as torch.nn.functional's."""
-    difference = _as_tensor(x1) - x2 + eps
+    difference = as_tensor(x1) - x2 + eps
     if p == 1:
         return abs(difference).sum(axis=-1)
     if p == 2:
@@ -378,7 +363,7 @@ def triplet_margin_loss(
 
     `swap=True` uses min(d(a, n), d(p, n)) as the negative distance (Balntas et al.)."""
     _check_reduction(reduction, "triplet_margin_loss")
-    anchor, positive, negative = _as_tensor(anchor), _as_tensor(positive), _as_tensor(negative)
+    anchor, positive, negative = as_tensor(anchor), as_tensor(positive), as_tensor(negative)
     shapes = (anchor.shape, positive.shape, negative.shape)
     if len(set(shapes)) != 1 or anchor.ndim not in (1, 2):
         raise ValueError(
@@ -389,8 +374,8 @@ def triplet_margin_loss(
     negative_distance = pairwise_distance(anchor, negative, p, eps)
     if swap:
         swapped = pairwise_distance(positive, negative, p, eps)
-        closer = raw(swapped) < raw(negative_distance)
-        negative_distance = where(closer, swapped, negative_distance)
+        closer = data_of(swapped) < data_of(negative_distance)
+        negative_distance = Where(closer)(swapped, negative_distance)
     return _reduce(ReLU()(positive_distance - negative_distance + float(margin)), reduction)
 
 
@@ -399,7 +384,7 @@ def cosine_embedding_loss(
 ) -> Tensor:
     """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1."""
     _check_reduction(reduction, "cosine_embedding_loss")
-    input1, input2 = _as_tensor(input1), _as_tensor(input2)
+    input1, input2 = as_tensor(input1), as_tensor(input2)
     if input1.shape != input2.shape or input1.ndim not in (1, 2):
         raise ValueError(
             "cosine_embedding_loss: input1 and input2 must share one shape (N, D) or (D,), "
@@ -411,5 +396,5 @@ def cosine_embedding_loss(
     squares1 = (input1 * input1).sum(axis=-1) + epsilon
     squares2 = (input2 * input2).sum(axis=-1) + epsilon
     cosine = product / (squares1 * squares2) ** 0.5
-    losses = where(sign == 1, 1 - cosine, ReLU()(cosine - float(margin)))
+    losses = Where(sign == 1)(1 - cosine, ReLU()(cosine - float(margin)))
     return _reduce(losses, reduction)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.kernels.roi import roi_pool_argmax
-from autograd_cv.ops.elementwise import raw
+from autograd_cv.ops.arguments import data_of as raw
 from autograd_cv.tensor import Tensor
 
 INTERPOLATE_MODES = ("nearest", "bilinear")
@@ -192,7 +192,12 @@ def roi_align(
     rows = _align_weights(y1, height, pooled_h, input.shape[2], sampling_ratio)
     cols = _align_weights(x1, width, pooled_w, input.shape[3], sampling_ratio)
     dtype = input.dtype
-    features = input[rois[:, 0].astype(np.int64)]
+    # Each RoI's feature map, picked by a one-hot product: its backward is one GEMM, where
+    # an integer index would scatter-add every RoI's cotangent back one element at a time.
+    n, channels, height, width = input.shape
+    pick = np.zeros((len(rois), n), dtype=dtype)
+    pick[np.arange(len(rois)), rois[:, 0].astype(np.int64)] = 1
+    features = (pick @ input.reshape(n, -1)).reshape(len(rois), channels, height, width)
     return rows[:, None].astype(dtype) @ features @ cols.transpose(0, 2, 1)[:, None].astype(dtype)
 
 

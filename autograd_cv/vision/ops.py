@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv.ops.elementwise import clip, maximum, minimum, raw
+from autograd_cv.ops.arguments import data_of as raw
+from autograd_cv.ops.elementwise import clip, maximum, minimum
 from autograd_cv.ops.sampling import roi_align, roi_pool
 from autograd_cv.ops.shape import stack
 from autograd_cv.tensor import Tensor

@@ -420,7 +420,7 @@ register(
     OpSpec(
         "roi_align",
         lambda x, r, o, s, sr, a: V.roi_align(x, r, o, s, sampling_ratio=sr, aligned=a),
-        _roi_align_args, (linalg.MatMul, shape.GetItem), reference=_roi_align_reference,
+        _roi_align_args, (linalg.MatMul,), reference=_roi_align_reference,
         examples=0.5,
     ),
     OpSpec(

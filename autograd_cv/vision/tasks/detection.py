@@ -123,7 +123,10 @@ def label_proposals(
 
 
 def sample_rois(
-    proposals: list[np.ndarray], boxes: list, labels: list, per_image: int,
+    proposals: list[np.ndarray],
+    boxes: list,
+    labels: list,
+    per_image: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(K, 5) RoIs (image index first), their classes and deltas: up to a quarter digits
@@ -132,7 +135,10 @@ def sample_rois(
     for i, (candidates, truth, names) in enumerate(zip(proposals, boxes, labels)):
         candidates = np.concatenate([candidates, truth])
         cls, delta, _ = label_proposals(candidates, truth, names)
-        positive, negative = np.flatnonzero((cls >= 0) & (cls < BACKGROUND)), np.flatnonzero(cls == BACKGROUND)
+        positive, negative = (
+            np.flatnonzero((cls >= 0) & (cls < BACKGROUND)),
+            np.flatnonzero(cls == BACKGROUND),
+        )
         positive = rng.permutation(positive)[: per_image // 4]
         negative = rng.permutation(negative)[: per_image - len(positive)]
         chosen = np.concatenate([positive, negative])
@@ -243,7 +249,9 @@ def average_precision(detections: list[dict], boxes: list, labels: list, iou: fl
             for j in order:
                 hit = False
                 if len(truth):
-                    overlaps = _iou_matrix(np.concatenate([b[j : j + 1], truth]).astype(np.float64))[0, 1:]
+                    overlaps = _iou_matrix(
+                        np.concatenate([b[j : j + 1], truth]).astype(np.float64)
+                    )[0, 1:]
                     best = int(overlaps.argmax())
                     if overlaps[best] >= iou and not matched[best]:
                         matched[best] = hit = True

@@ -35,7 +35,9 @@ def train_segmentation(
         for index in batches(len(images), batch_size, rng):
             for group in optimizer.param_groups:
                 group["lr"] = lr * 0.5 * (1 + np.cos(np.pi * step / steps))
-            loss = F.cross_entropy(model(ag.tensor(images[index])), masks[index], ignore_index=IGNORE)
+            loss = F.cross_entropy(
+                model(ag.tensor(images[index])), masks[index], ignore_index=IGNORE
+            )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -65,7 +67,7 @@ def confusion_matrix(
 
 
 def segmentation_scores(confusion: np.ndarray) -> dict:
-    """Mean IoU over the classes that occur (in truth or prediction), pixel accuracy, per-class IoU."""
+    """Mean IoU over the classes present (in truth or prediction), pixel accuracy, IoU per class."""
     true_positive = np.diag(confusion).astype(np.float64)
     union = confusion.sum(0) + confusion.sum(1) - true_positive
     present = union > 0

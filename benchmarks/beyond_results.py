@@ -33,8 +33,8 @@ RESULTS = ROOT / "benchmarks" / "beyond_results.json"
 #: per task: training scenes, epochs, test scenes (64x64, 1-4 digits, seed 0)
 RECIPES = {
     "segmentation": {"train": 6_000, "epochs": 2, "test": 1_000},
-    "fast-rcnn": {"train": 1_000, "epochs": 2, "test": 200},
-    "rcnn": {"train": 500, "epochs": 2, "test": 100},
+    "fast-rcnn": {"train": 800, "epochs": 2, "test": 150},
+    "rcnn": {"train": 300, "epochs": 2, "test": 80},
 }
 
 

@@ -152,3 +152,25 @@ def floating(value: Any) -> Any:
     if np.asarray(data_of(value)).dtype.kind in "biu":
         return as_tensor(value, np.float32)
     return value
+
+
+# ----- torch's spellings next to NumPy's -------------------------------------------------
+def pick(op: str, numpy_name: str, numpy_value: Any, torch_name: str, torch_value: Any) -> Any:
+    """One argument given under NumPy's name or torch's (`axis`/`dim`), never both."""
+    if torch_value is None:
+        return numpy_value
+    if numpy_value is not None and numpy_value is not False:
+        raise TypeError(
+            f"{op}: got both {numpy_name}={numpy_value!r} and {torch_name}={torch_value!r}; "
+            f"give one ({numpy_name} is NumPy's name, {torch_name} torch's)"
+        )
+    return torch_value
+
+
+def axis_and_keep(
+    op: str, axis: Any, keepdims: bool, dim: Any = None, keepdim: Any = None
+) -> tuple[Any, bool]:
+    """`axis`/`dim` and `keepdims`/`keepdim` resolved to one pair (both spellings accepted)."""
+    return pick(op, "axis", axis, "dim", dim), bool(
+        pick(op, "keepdims", keepdims, "keepdim", keepdim)
+    )

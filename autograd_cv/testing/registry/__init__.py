@@ -1,7 +1,7 @@
 """The op registry: one row per op, walked by the property tests.
 
 Each row names a public function, a hypothesis strategy for its inputs, the Node
-classes it exercises and its tolerances. `tests/test_registry.py` gradchecks every
+classes it exercises and its tolerances. `tests/testing/test_registry.py` gradchecks every
 row on drawn inputs and fails when some Node subclass is in no row, so a new op cannot
 land without its gradient being checked. Rows live in one module per op family.
 """

@@ -227,6 +227,7 @@ def run_demo(args: argparse.Namespace) -> int:
           f"(in {time.perf_counter() - started:.0f} s)")  # fmt: skip
     print(f"wrote to {out}/:")
     for name, what in [("graph.svg", "the computation graph of one training step"),
+                       ("graph.dot", "that graph as DOT text (graphviz's dot was missing)"),
                        ("filters.png", "the six learned first-layer filters"),
                        ("predictions.png", "32 test digits and predictions, worst mistakes last"),
                        ("curves.png", "loss and accuracy per epoch"),

@@ -27,10 +27,15 @@ from autograd_cv.ops.linear import linear
 from autograd_cv.ops.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
+    cosine_embedding_loss,
     cross_entropy,
+    huber_loss,
+    margin_ranking_loss,
     mse_loss,
     multi_margin_loss,
     nll_loss,
+    smooth_l1_loss,
+    triplet_margin_loss,
 )
 from autograd_cv.ops.norm import (
     batch_norm,
@@ -50,13 +55,16 @@ from autograd_cv.ops.pool import (
     pixel_shuffle,
     pixel_unshuffle,
 )
+from autograd_cv.ops.sampling import interpolate
 from autograd_cv.ops.shape import torch_pad as pad
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "conv2d", "conv_transpose2d", "cross_entropy", "dropout",
-    "leaky_relu", "linear", "local_response_norm", "log_softmax", "logsumexp", "max_pool2d",
-    "mse_loss", "multi_margin_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
+    "binary_cross_entropy_with_logits", "conv2d", "conv_transpose2d", "cosine_embedding_loss",
+    "cross_entropy", "dropout", "huber_loss", "interpolate", "leaky_relu", "linear",
+    "local_response_norm", "log_softmax", "logsumexp", "margin_ranking_loss", "max_pool2d",
+    "mse_loss", "multi_margin_loss", "nll_loss", "pairwise_distance", "relu", "sigmoid",
+    "smooth_l1_loss", "softmax", "tanh", "triplet_margin_loss",
 ]  # fmt: skip
 __all__ += [
     "avg_pool1d", "conv1d", "cosine_similarity", "elu", "embedding", "gelu", "group_norm",

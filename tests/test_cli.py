@@ -117,3 +117,21 @@ def test_kill_9_loses_at_most_the_work_since_the_last_checkpoint(tmp_path: Path)
                       "--seed", "5", "--resume", str(out / "model.npz"))  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stdout
+
+
+def test_train_without_dot_writes_graph_dot_and_says_so(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    import shutil
+
+    real_which = shutil.which
+    monkeypatch.setattr(
+        shutil, "which", lambda name, *a, **k: None if name == "dot" else real_which(name, *a, **k)
+    )
+    out = tmp_path / "run"
+    assert main(["train", *FAST, "--epochs", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    lines = [line for line in printed.splitlines() if "graph.svg skipped" in line]
+    assert len(lines) == 1 and "install graphviz" in lines[0] and "graph.dot" in lines[0]
+    assert not (out / "graph.svg").exists()
+    assert (out / "graph.dot").read_text().startswith("digraph")

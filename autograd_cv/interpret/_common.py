@@ -34,6 +34,18 @@ def as_images(x: Any, where: str, model: Module | None = None) -> np.ndarray:
     return array
 
 
+def as_batch(x: Any, where: str, model: Module | None = None) -> np.ndarray:
+    """A float (N, ...) ndarray (images, flat features, a branch's input), in the model's
+    parameter dtype: for the tools that only need a model's input gradient."""
+    array = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if array.ndim < 1 or array.shape[0] == 0:
+        raise ValueError(f"{where}: expected a batch (N, ...) of inputs, got shape {array.shape}")
+    dtype = model_dtype(model)
+    if array.dtype != dtype:
+        array = array.astype(dtype)
+    return array
+
+
 def as_labels(y: Any, count: int, where: str, name: str = "target") -> np.ndarray:
     """Class indices (count,) from an int, a sequence, an ndarray or a Tensor."""
     labels = y.data if isinstance(y, Tensor) else np.asarray(y)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv import functional as F
-from autograd_cv.interpret._common import as_images, as_labels, input_grad
+from autograd_cv.interpret._common import as_batch, as_labels, input_grad
 from autograd_cv.nn.module import Module
 from autograd_cv.tensor import Tensor, tensor
 
@@ -56,11 +56,12 @@ def fgsm(model: Module, x: Any, y: Any, eps: float, target: Any = None,
          clip: tuple[float, float] = (0.0, 1.0)) -> Tensor:  # fmt: skip
     """Fast gradient sign method: x + eps * sign(grad of the loss), clipped -> Tensor.
 
+    `x` is any batch (N, ...) the model takes: images, flat features, one branch's input.
     With `target` (a class per example or one int) it steps toward that class instead.
     `clip` is the valid pixel range (pass the normalised range for normalised inputs).
     """
     _check(eps, clip, "fgsm")
-    images = as_images(x, "fgsm", model)
+    images = as_batch(x, "fgsm", model)
     labels = as_labels(y, len(images), "fgsm", "y")
     goal = None if target is None else as_labels(target, len(images), "fgsm")
     step = _step_direction(model, images, labels, goal)
@@ -75,7 +76,7 @@ def pgd(model: Module, x: Any, y: Any, eps: float, alpha: float, steps: int,
     _check(eps, clip, "pgd")
     if steps < 0 or alpha < 0:
         raise ValueError(f"pgd: steps and alpha must be >= 0, got steps={steps}, alpha={alpha}")
-    images = as_images(x, "pgd", model)
+    images = as_batch(x, "pgd", model)
     labels = as_labels(y, len(images), "pgd", "y")
     goal = None if target is None else as_labels(target, len(images), "pgd")
     current = images

@@ -62,6 +62,7 @@ from autograd_cv.nn.pooling import (
     PixelUnshuffle,
 )
 from autograd_cv.nn.sparse import CosineSimilarity, Embedding, PairwiseDistance
+from autograd_cv.nn.upsampling import Upsample
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout2d", "L1Loss", "MSELoss",
@@ -69,7 +70,7 @@ __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d",
     "Dropout", "Flatten", "Identity", "LeakyReLU", "Linear", "LoadResult", "LocalResponseNorm",
     "LogSoftmax", "MaxPool2d", "Module", "ModuleList", "Parameter", "ReLU", "RemovableHandle",
-    "Sequential", "Sigmoid", "Softmax", "Tanh", "init", "utils",
+    "Sequential", "Sigmoid", "Softmax", "Tanh", "Upsample", "init", "utils",
 ]  # fmt: skip
 
 # `import autograd_cv.nn.functional as F` is torch's spelling: the same module object as

@@ -15,6 +15,7 @@ import numpy as np
 from autograd_cv.autograd.node import Node
 from autograd_cv.ops.activation import ReLU, Sigmoid, Softplus, log_softmax
 from autograd_cv.ops.arguments import as_tensor, cast_like, data_of, floating
+from autograd_cv.ops.distance import pairwise_distance
 from autograd_cv.ops.elementwise import Log, Where
 from autograd_cv.tensor import Tensor
 
@@ -356,4 +357,108 @@ def binary_cross_entropy_with_logits(
         )
     if weight is not None:
         losses = losses * cast_like(weight, input.dtype)
+    return _reduce(losses, reduction)
+
+
+# ----- regression, ranking and embedding losses -----------------------------------------
+def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d**2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
+    _check_reduction(reduction, "smooth_l1_loss")
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    input = as_tensor(input)
+    difference = input - _target_like(target, input, "smooth_l1_loss")
+    size = abs(difference)
+    if beta == 0:
+        return _reduce(size, reduction)
+    inside = np.abs(data_of(difference)) < beta  # a constant mask taken from the values
+    losses = Where(inside)(difference * difference * (0.5 / beta), size - 0.5 * beta)
+    return _reduce(losses, reduction)
+
+
+def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 d**2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target)."""
+    _check_reduction(reduction, "huber_loss")
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    input = as_tensor(input)
+    difference = input - _target_like(target, input, "huber_loss")
+    inside = np.abs(data_of(difference)) < delta
+    losses = Where(inside)(difference * difference * 0.5, (abs(difference) - 0.5 * delta) * delta)
+    return _reduce(losses, reduction)
+
+
+def _sign_targets(target: Any, shape: tuple[int, ...], op: str) -> np.ndarray:
+    """Targets of 1 or -1 with the given shape, as an ndarray."""
+    values = np.asarray(data_of(target))
+    if values.shape != shape:
+        raise ValueError(f"{op}: target of shape {values.shape} does not fit; expected {shape}")
+    if not np.isin(values, (-1, 1)).all():
+        raise ValueError(f"{op}: target values must be 1 or -1 (shape {values.shape})")
+    return values
+
+
+def margin_ranking_loss(
+    input1: Any, input2: Any, target: Any, margin: float = 0.0, reduction: str = "mean"
+) -> Tensor:
+    """max(0, -target (input1 - input2) + margin), target in {1, -1}."""
+    _check_reduction(reduction, "margin_ranking_loss")
+    input1, input2 = as_tensor(input1), as_tensor(input2)
+    if input1.shape != input2.shape:
+        raise ValueError(
+            f"margin_ranking_loss: input1 of shape {input1.shape} and input2 of shape "
+            f"{input2.shape} differ"
+        )
+    sign = _sign_targets(target, input1.shape, "margin_ranking_loss").astype(input1.dtype)
+    return _reduce(ReLU()((input2 - input1) * sign + float(margin)), reduction)
+
+
+def triplet_margin_loss(
+    anchor: Any,
+    positive: Any,
+    negative: Any,
+    margin: float = 1.0,
+    p: float = 2.0,
+    eps: float = 1e-6,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(d(a, p) - d(a, n) + margin, 0) with pairwise p-norm distances over the last axis.
+
+    `swap=True` uses min(d(a, n), d(p, n)) as the negative distance (Balntas et al.)."""
+    _check_reduction(reduction, "triplet_margin_loss")
+    anchor, positive, negative = as_tensor(anchor), as_tensor(positive), as_tensor(negative)
+    shapes = (anchor.shape, positive.shape, negative.shape)
+    if len(set(shapes)) != 1 or anchor.ndim not in (1, 2):
+        raise ValueError(
+            "triplet_margin_loss: anchor, positive and negative must share one shape (N, D) or "
+            f"(D,), got {shapes[0]}, {shapes[1]} and {shapes[2]}"
+        )
+    positive_distance = pairwise_distance(anchor, positive, p, eps)
+    negative_distance = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        swapped = pairwise_distance(positive, negative, p, eps)
+        closer = data_of(swapped) < data_of(negative_distance)
+        negative_distance = Where(closer)(swapped, negative_distance)
+    return _reduce(ReLU()(positive_distance - negative_distance + float(margin)), reduction)
+
+
+def cosine_embedding_loss(
+    input1: Any, input2: Any, target: Any, margin: float = 0.0, reduction: str = "mean"
+) -> Tensor:
+    """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1."""
+    _check_reduction(reduction, "cosine_embedding_loss")
+    input1, input2 = as_tensor(input1), as_tensor(input2)
+    if input1.shape != input2.shape or input1.ndim not in (1, 2):
+        raise ValueError(
+            "cosine_embedding_loss: input1 and input2 must share one shape (N, D) or (D,), "
+            f"got {input1.shape} and {input2.shape}"
+        )
+    sign = _sign_targets(target, input1.shape[:-1], "cosine_embedding_loss")
+    epsilon = 1e-12  # as PyTorch: keeps a zero vector's cosine finite
+    product = (input1 * input2).sum(axis=-1)
+    squares1 = (input1 * input1).sum(axis=-1) + epsilon
+    squares2 = (input2 * input2).sum(axis=-1) + epsilon
+    cosine = product / (squares1 * squares2) ** 0.5
+    losses = Where(sign == 1)(1 - cosine, ReLU()(cosine - float(margin)))
     return _reduce(losses, reduction)

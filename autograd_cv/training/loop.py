@@ -305,7 +305,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
         _, confusion = evaluate(model, test_loader, len(info.classes))
         plot_confusion(confusion, info.classes, out / "confusion.png")
     if config.graph:
-        write_graph(model, test_set, config.dataset, out / "graph.svg")
+        write_graph(model, test_set, config.dataset, out / "graph.svg", log)
     metrics["model_object"] = model
     return metrics
 

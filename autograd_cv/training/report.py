@@ -95,17 +95,32 @@ def confusion_text(confusion: np.ndarray, classes: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-def write_graph(model: nn.Module, dataset: Any, dataset_name: str, path: Path) -> bool:
-    """Render the graph of one training step (batch of 2) when graphviz's `dot` exists."""
+DOT_MISSING = (
+    "{svg} skipped: graphviz's `dot` program is not installed (apt-get install graphviz, "
+    "brew install graphviz or conda install graphviz); wrote {dot} instead, render it with "
+    "`dot -Tsvg {dot} -o {svg}`"
+)
+
+
+def write_graph(
+    model: nn.Module, dataset: Any, dataset_name: str, path: Path, log: Any = print
+) -> bool:
+    """Render the graph of one training step (batch of 2) to `path`; True if it was drawn.
+
+    Without graphviz's `dot` program the DOT text goes to `path` with the suffix .dot
+    instead, and one line says so and how to install `dot`."""
     import shutil
 
-    if shutil.which("dot") is None:
-        return False
     from autograd_cv import viz
 
     loader = DataLoader(dataset, 2, transform=transforms(dataset_name, train=False))
     images, labels = next(iter(loader))
     loss = loss_fn(model, forward(model, images), labels)
     graph = viz.draw_graph(loss, model=model)
+    if shutil.which("dot") is None:
+        dot = Path(path).with_suffix(".dot")
+        viz.render(graph, dot)
+        log(DOT_MISSING.format(svg=Path(path).name, dot=dot.name))
+        return False
     viz.render(graph, path)
     return True

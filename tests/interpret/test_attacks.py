@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import autograd_cv as ag
+from autograd_cv import functional as F
 from autograd_cv.interpret import fgsm, pgd, project
 from autograd_cv.interpret._common import scores
 from autograd_cv.tensor import Tensor
@@ -88,3 +90,26 @@ def test_bad_arguments_raise(trained):
         pgd(model, x[:2], y[:2], 0.1, 0.01, 1, clip=(1.0, 0.0))
     with pytest.raises(ValueError, match="y must"):
         fgsm(model, x[:2], y[:3], 0.1)
+
+
+def test_attacks_and_saliency_take_any_batch_not_only_images() -> None:
+    """An MLP's flat input, a regression net's or one siamese branch's is as valid."""
+    from autograd_cv import nn
+    from autograd_cv.interpret import fgsm, pgd, saliency
+
+    ag.manual_seed(0)
+    model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 3))
+    x = np.random.default_rng(0).random((4, 20)).astype(np.float32)
+    y = np.array([0, 1, 2, 0])
+    adversarial = fgsm(model, x, y, eps=0.1).numpy()
+    assert adversarial.shape == (4, 20)
+    assert np.abs(adversarial - x).max() <= 0.1 + 1e-6 and np.abs(adversarial - x).max() > 0
+    assert pgd(model, x, y, eps=0.1, alpha=0.02, steps=3).shape == (4, 20)
+    # The loss goes up under the attack.
+    before = F.cross_entropy(model(ag.tensor(x)), y).item()
+    assert F.cross_entropy(model(ag.tensor(adversarial)), y).item() > before
+    maps = saliency(model, x, target=y)
+    assert maps.shape == (4, 20) and (maps >= 0).all() and maps.max() > 0
+    assert saliency(model, x, smoothgrad=2).shape == (4, 20)
+    with pytest.raises(ValueError, match=r"fgsm: expected a batch \(N, \.\.\.\) of inputs"):
+        fgsm(model, np.float32(1.0), 0, eps=0.1)

@@ -11,5 +11,6 @@ from autograd_cv.testing.registry.spec import OPS, OpSpec, register  # noqa: I00
 from autograd_cv.testing.registry import core  # noqa: F401  (registers its rows)
 from autograd_cv.testing.registry import vision  # noqa: F401
 from autograd_cv.testing.registry import extra  # noqa: F401
+from autograd_cv.testing.registry import beyond  # noqa: F401
 
 __all__ = ["OPS", "OpSpec", "register"]

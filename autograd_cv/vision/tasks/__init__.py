@@ -1,0 +1,1 @@
+"""Training loops, metrics and pictures for the tasks beyond classification (one module each)."""

@@ -1,0 +1,71 @@
+"""vision.ops on hand-worked cases (the registry checks them on drawn inputs too)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autograd_cv as ag
+from autograd_cv.vision import ops
+
+
+def test_nms_keeps_the_best_of_each_overlapping_group() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30], [0, 0, 10, 9.0]])
+    scores = np.array([0.9, 0.95, 0.5, 0.2])
+    np.testing.assert_array_equal(ops.nms(boxes, scores, 0.5), [1, 2])
+    # IoU(0, 1) = 81 / 119 = 0.68: a threshold above it keeps both.
+    np.testing.assert_array_equal(ops.nms(boxes, scores, 0.7), [1, 0, 2])
+
+
+def test_batched_nms_never_suppresses_across_classes() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [0, 0, 10, 10.0]])
+    kept = ops.batched_nms(boxes, np.array([0.9, 0.8, 0.7]), np.array([0, 0, 1]), 0.5)
+    np.testing.assert_array_equal(kept, [0, 2])
+
+
+def test_box_iou_and_convert_worked_examples() -> None:
+    a = np.array([[0, 0, 2, 2.0]])
+    b = np.array([[1, 1, 3, 3.0], [0, 0, 2, 2.0], [5, 5, 6, 6.0]])
+    np.testing.assert_allclose(ops.box_iou(a, b).numpy(), [[1 / 7, 1.0, 0.0]])
+    cxcywh = ops.box_convert(b, "xyxy", "cxcywh").numpy()
+    np.testing.assert_allclose(cxcywh[0], [2, 2, 2, 2])
+    np.testing.assert_allclose(ops.box_convert(cxcywh, "cxcywh", "xyxy").numpy(), b)
+
+
+def test_roi_align_of_a_ramp_reads_the_bin_centres() -> None:
+    # On f(y, x) = x bilinear reads are exact, so each bin averages its samples' x.
+    ramp = np.tile(np.arange(8.0), (8, 1))[None, None]
+    out = ops.roi_align(ramp, [np.array([[1.0, 1.0, 5.0, 5.0]])], 2, aligned=True)
+    np.testing.assert_allclose(out.numpy()[0, 0], [[1.5, 3.5], [1.5, 3.5]])
+
+
+def test_roi_align_accepts_a_list_per_image_and_a_k5_array_alike() -> None:
+    x = np.random.default_rng(0).random((2, 3, 6, 6))
+    boxes = [np.array([[0, 0, 3, 3.0]]), np.array([[1, 1, 5, 4.0], [2, 0, 6, 6.0]])]
+    rows = np.array([[0, 0, 0, 3, 3], [1, 1, 1, 5, 4], [1, 2, 0, 6, 6.0]])
+    np.testing.assert_array_equal(
+        ops.roi_align(x, boxes, 2).numpy(), ops.roi_align(x, rows, 2).numpy()
+    )
+
+
+def test_roi_pool_gradient_goes_to_each_bins_maximum() -> None:
+    x = ag.tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
+    out = ops.roi_pool(x, np.array([[0, 0, 0, 3, 3.0]]), 2)
+    np.testing.assert_array_equal(out.numpy()[0, 0], [[5, 7], [13, 15]])
+    out.sum().backward()
+    assert x.grad.numpy().sum() == 4 and x.grad.numpy()[0, 0, 3, 3] == 1
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: ops.box_iou(np.zeros((2, 3)), np.zeros((1, 4))), r"boxes1 must have shape"),
+        (lambda: ops.nms(np.zeros((2, 4)), np.zeros(3), 0.5), r"scores must have shape \(2,\)"),
+        (lambda: ops.box_convert(np.zeros((1, 4)), "xyxy", "yolo"), "format must be one of"),
+        (lambda: ops.roi_align(np.zeros((1, 1, 4, 4)), np.zeros((1, 4)), 2), r"\(K, 5\)"),
+        (lambda: ops.roi_pool(np.zeros((1, 1, 4, 4)), np.array([[3, 0, 0, 1, 1]]), 1), "batch"),
+    ],
+)
+def test_bad_input_names_the_op(call, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        call()

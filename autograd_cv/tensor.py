@@ -6,6 +6,7 @@ the class itself holds no maths.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,10 @@ _FLOAT_DEFAULT = np.float32
 class Tensor:
     """An n-dimensional array that records the ops applied to it when it requires grad."""
 
-    __slots__ = ("data", "requires_grad", "grad", "node", "name", "hooks", "version", "__weakref__")
+    __slots__ = (
+        "data", "requires_grad", "grad", "node", "name", "hooks", "post_accumulate_hooks",
+        "version", "__weakref__",
+    )  # fmt: skip
     # NumPy's binary operators return NotImplemented, so `ndarray * Tensor` reaches __rmul__.
     __array_ufunc__ = None
 
@@ -45,6 +49,8 @@ class Tensor:
         self.node: Node | None = None
         self.name: str | None = name
         self.hooks: list[Callable] | None = None
+        #: called with the leaf once its `.grad` is final in a backward (see the method below)
+        self.post_accumulate_hooks: list[Callable] | None = None
         #: clock tick of the last in-place write (0: never written); it only grows
         self.version: int = 0
 
@@ -161,6 +167,28 @@ class Tensor:
             owner.hooks = []
         owner.hooks.append(hook)
         return RemovableHandle(owner.hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call `hook(leaf)` as soon as this leaf's `.grad` is final, during the backward walk.
+
+        The backward driver calls it right after the last op that feeds the leaf has run,
+        while the rest of the graph is still being differentiated (data-parallel training
+        starts its gradient communication from here). `ag.grad` does not call it.
+        """
+        from autograd_cv.autograd import engine
+
+        if self.node is not None or not self.requires_grad:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: only a leaf tensor that requires grad "
+                f"has an accumulated gradient (shape {self.shape})"
+            )
+        if self.post_accumulate_hooks is None:
+            self.post_accumulate_hooks = []
+        self.post_accumulate_hooks.append(hook)
+        engine.post_hooks_registered(+1)
+        return RemovableHandle(
+            self.post_accumulate_hooks, hook, functools.partial(engine.post_hooks_registered, -1)
+        )
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in `.grad` after backward."""
@@ -390,14 +418,17 @@ class Tensor:
 class RemovableHandle:
     """Returned by `register_hook`; `remove()` takes the hook off again."""
 
-    def __init__(self, hooks: list, hook: Callable) -> None:
+    def __init__(self, hooks: list, hook: Callable, on_remove: Callable | None = None) -> None:
         self._hooks = hooks
         self._hook = hook
+        self._on_remove = on_remove
 
     def remove(self) -> None:
         """Take the hook off."""
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+            if self._on_remove is not None:
+                self._on_remove()
 
 
 def _to_array(data: Any, dtype: Any) -> np.ndarray:

@@ -8,7 +8,7 @@ each op, reduces broadcast cotangents and checks every cotangent's shape.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,22 @@ import numpy as np
 from autograd_cv.autograd.grad_mode import set_grad_enabled
 from autograd_cv.autograd.node import Node, observers
 from autograd_cv.tensor import Tensor
+
+#: how many post-accumulate-grad hooks exist; while 0, backward skips looking for them
+_post_hook_count = 0
+#: functions to call once the running backward has finished (see `queue_callback`)
+_final_callbacks: list[Callable[[], None]] = []
+
+
+def post_hooks_registered(change: int) -> None:
+    """Count post-accumulate-grad hooks as they are added (+1) and removed (-1)."""
+    global _post_hook_count
+    _post_hook_count += change
+
+
+def queue_callback(callback: Callable[[], None]) -> None:
+    """Call `callback()` once, when the backward now running has accumulated every gradient."""
+    _final_callbacks.append(callback)
 
 
 def topological_order(roots: Sequence[Node]) -> list[Node]:
@@ -112,63 +128,107 @@ def run_backward(
     release = not retain_graph
 
     order = topological_order(roots)
-    with set_grad_enabled(create_graph):
-        for node in order:
-            grad = pending.pop(node, None)
-            if grad is None:
-                continue
-            if node.freed:
-                raise _freed_error(node)
-            if node.hooks:
-                grad = _call_hooks(node.hooks, grad, create_graph)
-            if captured and node in captured:
-                results[captured[node]] = grad
-            inputs = node.inputs
-            _check_versions(node, inputs)
-            if observers:
-                started = time.perf_counter()
-            if create_graph:
-                output = node.output_ref() if node.output_ref is not None else None
-                input_grads = node.vjp(grad, output, *inputs)
-            elif len(inputs) == 2:
-                input_grads = node.vjp(grad, node.output_data, inputs[0].data, inputs[1].data)
-            else:
-                input_grads = node.vjp(grad, node.output_data, *[t.data for t in inputs])
-            if observers:
-                seconds = time.perf_counter() - started
-                for observer in list(observers):
-                    observer.on_backward(node, seconds, input_grads)
-            if len(input_grads) != len(inputs):
-                raise RuntimeError(
-                    f"{node.name}: vjp returned {len(input_grads)} gradients "
-                    f"for {len(inputs)} inputs"
-                )
-            for edge, tensor, input_grad in zip(node.edges, inputs, input_grads):
-                if edge is None or input_grad is None:
-                    continue
-                data = tensor.data
-                if input_grad.shape != data.shape or input_grad.dtype != data.dtype:
-                    input_grad = _conform(node, data, input_grad)
-                previous = pending.get(edge)
-                pending[edge] = input_grad if previous is None else previous + input_grad
-            if release and not create_graph:
-                node.release()
-        if release and create_graph:
-            # Released only now: later vjps need earlier outputs as live Tensors.
-            for node in order:
-                node.release()
+    # Leaves with post-accumulate hooks are finished as soon as their last consumer has run.
+    finish_after = _finishing_nodes(order) if _post_hook_count and capture is None else None
+    try:
+        with set_grad_enabled(create_graph):
+            _walk(order, pending, captured, results, finish_after, release, create_graph)
+        if capture is not None:
+            for i, tensor in enumerate(capture):
+                if tensor.node is None and tensor in pending:
+                    grad = pending[tensor]
+                    hooks = tensor.hooks
+                    results[i] = _call_hooks(hooks, grad, create_graph) if hooks else grad
+            return results
+        for leaf in list(pending):
+            _finish_leaf(leaf, pending, create_graph)
+        callbacks = list(_final_callbacks)
+        _final_callbacks.clear()
+        for callback in callbacks:
+            callback()
+        return None
+    finally:
+        _final_callbacks.clear()
 
-    if capture is not None:
-        for i, tensor in enumerate(capture):
-            if tensor.node is None and tensor in pending:
-                grad = pending[tensor]
-                results[i] = _call_hooks(tensor.hooks, grad, create_graph) if tensor.hooks else grad
-        return results
-    for leaf, grad in pending.items():
-        if leaf.hooks:
-            grad = _call_hooks(leaf.hooks, grad, create_graph)
-        _accumulate(leaf, grad, create_graph)
-    return None
+
+def _walk(order: list[Node], pending: dict, captured: dict, results: list,
+          finish_after: dict | None, release: bool, create_graph: bool) -> None:  # fmt: skip
+    """Run every node's vjp in `order`, moving cotangents from each node to its inputs."""
+    for node in order:
+        grad = pending.pop(node, None)
+        if grad is None:
+            if finish_after and node in finish_after:
+                for leaf in finish_after[node]:
+                    _finish_leaf(leaf, pending, create_graph)
+            continue
+        if node.freed:
+            raise _freed_error(node)
+        if node.hooks:
+            grad = _call_hooks(node.hooks, grad, create_graph)
+        if captured and node in captured:
+            results[captured[node]] = grad
+        inputs = node.inputs
+        _check_versions(node, inputs)
+        if observers:
+            started = time.perf_counter()
+        if create_graph:
+            output = node.output_ref() if node.output_ref is not None else None
+            input_grads = node.vjp(grad, output, *inputs)
+        elif len(inputs) == 2:
+            input_grads = node.vjp(grad, node.output_data, inputs[0].data, inputs[1].data)
+        else:
+            input_grads = node.vjp(grad, node.output_data, *[t.data for t in inputs])
+        if observers:
+            seconds = time.perf_counter() - started
+            for observer in list(observers):
+                observer.on_backward(node, seconds, input_grads)
+        if len(input_grads) != len(inputs):
+            raise RuntimeError(
+                f"{node.name}: vjp returned {len(input_grads)} gradients for {len(inputs)} inputs"
+            )
+        for edge, tensor, input_grad in zip(node.edges, inputs, input_grads):
+            if edge is None or input_grad is None:
+                continue
+            data = tensor.data
+            if input_grad.shape != data.shape or input_grad.dtype != data.dtype:
+                input_grad = _conform(node, data, input_grad)
+            previous = pending.get(edge)
+            pending[edge] = input_grad if previous is None else previous + input_grad
+        if release and not create_graph:
+            node.release()
+        if finish_after and node in finish_after:
+            for leaf in finish_after[node]:
+                _finish_leaf(leaf, pending, create_graph)
+    if release and create_graph:
+        # Released only now: later vjps need earlier outputs as live Tensors.
+        for node in order:
+            node.release()
+
+
+def _finishing_nodes(order: list[Node]) -> dict[Node, list[Tensor]]:
+    """For each node, the leaves with post-accumulate hooks that no later node feeds."""
+    last_consumer: dict[Tensor, Node] = {}
+    for node in order:
+        for edge in node.edges:
+            if isinstance(edge, Tensor) and edge.post_accumulate_hooks:
+                last_consumer[edge] = node
+    finishing: dict[Node, list[Tensor]] = {}
+    for leaf, node in last_consumer.items():
+        finishing.setdefault(node, []).append(leaf)
+    return finishing
+
+
+def _finish_leaf(leaf: Tensor, pending: dict, create_graph: bool) -> None:
+    """Run a leaf's hooks on its finished cotangent, add it to `.grad`, then post hooks."""
+    grad = pending.pop(leaf, None)
+    if grad is None:
+        return
+    if leaf.hooks:
+        grad = _call_hooks(leaf.hooks, grad, create_graph)
+    _accumulate(leaf, grad, create_graph)
+    if leaf.post_accumulate_hooks:
+        for hook in list(leaf.post_accumulate_hooks):
+            hook(leaf)
 
 
 def _check_versions(node: Node, inputs: tuple[Tensor, ...]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -35,6 +35,8 @@ class DataLoader:
     With `shuffle=True` each epoch's order is a permutation drawn from `(seed, epoch)`: every
     epoch differs, the whole run is reproducible from `seed`, and `set_epoch(n)` makes the
     next iteration use epoch `n`'s order (to resume a run). Each iteration starts a new epoch.
+    A `sampler` (a sized iterable of indices, such as `distributed.DistributedSampler`)
+    gives the order instead; its `set_epoch` is called with each epoch.
     The epoch also reseeds the random transforms of the loader and of the dataset.
     """
 
@@ -46,9 +48,12 @@ class DataLoader:
         seed: int | None = None,
         drop_last: bool = False,
         transform: BatchTransform | None = None,
+        sampler: Iterable[int] | None = None,
     ) -> None:
         if not isinstance(batch_size, int | np.integer) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: give either shuffle=True or a sampler, not both")
         if seed is not None and seed < 0:
             raise ValueError(f"DataLoader: seed must be a non-negative int, got {seed}")
         self.dataset = dataset
@@ -56,6 +61,7 @@ class DataLoader:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.transform = transform
+        self.sampler = sampler
         # Without a seed, draw entropy once so the epochs of one run still differ reproducibly.
         self.seed = np.random.SeedSequence(seed).entropy
         self.epoch = 0
@@ -68,13 +74,17 @@ class DataLoader:
 
     def order(self, epoch: int) -> np.ndarray:
         """The sample indices of `epoch`, in the order they are served."""
+        if self.sampler is not None:
+            if hasattr(self.sampler, "set_epoch"):
+                self.sampler.set_epoch(epoch)
+            return np.asarray(list(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
         return np.random.default_rng([self.seed, int(epoch)]).permutation(n)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         if self.drop_last:
             return n // self.batch_size
         return -(-n // self.batch_size)

@@ -8,7 +8,9 @@ never loaded.
 
 Every collective waits with a deadline (`init(timeout=...)` or `AUTOGRAD_CV_MPI_TIMEOUT`,
 300 s by default): a rank that waits longer prints which collective hung and aborts every
-rank, instead of hanging forever when another rank died or stopped answering.
+rank, instead of hanging forever when another rank died or stopped answering. A rank
+killed by a signal makes mpiexec stop the others; a rank that dies of an uncaught Python
+exception aborts them itself.
 
 Arrays are NumPy arrays in host memory. There is no GPU backend yet; once there is, GPU
 gradients will be staged through host memory (copied into the host bucket) before MPI
@@ -77,7 +79,20 @@ def init(timeout: float | None = None) -> World:
     comm = MPI.COMM_WORLD
     comm.Set_errhandler(MPI.ERRORS_RETURN)  # errors become exceptions we can explain
     _world = World(rank=comm.Get_rank(), size=comm.Get_size(), comm=comm, timeout=timeout)
+    if _world.size > 1:
+        _abort_on_uncaught_exceptions()
     return _world
+
+
+def _abort_on_uncaught_exceptions() -> None:
+    """A rank that dies of an exception takes the others down, instead of leaving them waiting."""
+    previous = sys.excepthook
+
+    def report_and_abort(kind: type, value: BaseException, traceback: Any) -> None:
+        previous(kind, value, traceback)
+        _abort("stopped by", f"an uncaught {kind.__name__}")
+
+    sys.excepthook = report_and_abort
 
 
 def world() -> World:

@@ -6,6 +6,12 @@ epoch, the sums behind the epoch's running loss and accuracy, the history so far
 the state of the random generator behind dropout. The data order is a function of
 (seed, epoch), so a resumed run replays the same batches and reaches the same weights
 as a run that was never interrupted.
+
+Under `mpiexec -n N` the same loop runs data-parallel: each rank takes every N-th sample
+of the epoch's order in batches of batch_size / N, so the N ranks' batches together are
+the single-process batch; `distributed.DistributedDataParallel` averages the gradients.
+Only rank 0 prints and writes files. The checkpoint counts global batches, so a run
+resumes on any number of ranks that divides the batch size.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import Any
 import numpy as np
 
 import autograd_cv as ag
-from autograd_cv import creation, nn, optim
+from autograd_cv import creation, distributed, nn, optim
 from autograd_cv import functional as F
 from autograd_cv.data import (
     CIFAR10,
@@ -131,16 +137,20 @@ def build_model(name: str, image_shape: tuple[int, int, int], num_classes: int) 
     raise UsageError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
 
 
+def _unwrapped(model: nn.Module) -> nn.Module:
+    return model.module if isinstance(model, distributed.DistributedDataParallel) else model
+
+
 def forward(model: nn.Module, images: ag.Tensor) -> ag.Tensor:
     """Class scores; the perceptron takes flat vectors."""
-    if isinstance(model, Perceptron):
+    if isinstance(_unwrapped(model), Perceptron):
         images = images.reshape(images.shape[0], -1)
     return model(images)
 
 
 def loss_fn(model: nn.Module, scores: ag.Tensor, labels: ag.Tensor) -> ag.Tensor:
     """Cross-entropy, or the hinge loss for the perceptron."""
-    if isinstance(model, Perceptron):
+    if isinstance(_unwrapped(model), Perceptron):
         return F.multi_margin_loss(scores, labels)
     return F.cross_entropy(scores, labels)
 
@@ -319,8 +329,35 @@ def _progress_bar(total: int, description: str, enabled: bool):
                 disable=None if enabled else True, dynamic_ncols=True)  # fmt: skip
 
 
+def _quiet(message: str) -> None:
+    """The log of ranks other than 0."""
+
+
+def _shared_counts(loss_sum: float, correct: int, seen: int, stop: bool) -> tuple:
+    """One step's loss sum, correct and seen over all ranks, and whether any rank must stop."""
+    counts = np.array([loss_sum, correct, seen, stop], dtype=np.float64)
+    distributed.all_reduce(counts)  # one tiny allreduce a step; identity in a world of one
+    return float(counts[0]), int(counts[1]), int(counts[2]), bool(counts[3])
+
+
+def _test_loader(test_set: Any, dataset: str, world: distributed.World) -> DataLoader:
+    """Batches of 500 test images; with N ranks, each takes every N-th image."""
+    shard = None if world.size == 1 else range(world.rank, len(test_set), world.size)
+    return DataLoader(test_set, 500, transform=transforms(dataset, train=False), sampler=shard)
+
+
+def _evaluate_shared(model: nn.Module, loader: DataLoader, classes: int) -> tuple:
+    """`evaluate` on this rank's share of the test set, confusion matrices summed over ranks."""
+    _, confusion = evaluate(model, loader, classes)
+    distributed.all_reduce(confusion)
+    return float(np.trace(confusion) / max(confusion.sum(), 1)), confusion
+
+
 def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
-    """Train as configured; write model.npz, metrics.json, curves.png and graph.svg to `out`."""
+    """Train as configured; write model.npz, metrics.json, curves.png and graph.svg to `out`.
+
+    Under mpiexec, every rank calls this; it trains data-parallel and rank 0 writes.
+    """
     if config.model not in MODELS:
         raise UsageError(f"unknown model {config.model!r}; choose from {', '.join(MODELS)}")
     if config.epochs < 1 or config.batch_size < 1:
@@ -329,6 +366,13 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
     if info is None:
         raise UsageError(f"unknown dataset {config.dataset!r}; choose from {', '.join(DATASETS)}")
     build_model(config.model, info.image_shape, len(info.classes))  # refuse bad pairs early
+    world = distributed.init()
+    if config.batch_size % world.size:
+        raise UsageError(f"--batch-size {config.batch_size} must be a multiple of the "
+                         f"{world.size} processes, which share each batch")  # fmt: skip
+    main_process = world.rank == 0
+    if not main_process:
+        log = _quiet
     checkpoint = read_checkpoint(config.resume) if config.resume else None
     if checkpoint is not None and checkpoint["meta"]["dataset"] != config.dataset:
         raise UsageError(
@@ -338,7 +382,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
     train_set = load_dataset(config.dataset, config.data_dir, train=True)
     test_set = load_dataset(config.dataset, config.data_dir, train=False)
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if main_process:
+        out.mkdir(parents=True, exist_ok=True)
 
     retain_freed_memory()  # every step reuses the last one's pages (see autograd_cv.memory)
     ag.manual_seed(config.seed)
@@ -355,48 +400,68 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
         log(f"resuming {config.resume} at epoch {progress['epoch'] + 1}, "
             f"batch {progress['batch']}")  # fmt: skip
 
-    loader = DataLoader(train_set, config.batch_size, shuffle=True, seed=config.seed,
-                        transform=transforms(config.dataset, train=True))  # fmt: skip
-    test_loader = DataLoader(test_set, 500, transform=transforms(config.dataset, train=False))
+    augment = transforms(config.dataset, train=True)
+    if world.size == 1:
+        loader = DataLoader(train_set, config.batch_size, shuffle=True, seed=config.seed,
+                            transform=augment)  # fmt: skip
+        stepped = model
+    else:
+        sampler = distributed.DistributedSampler(train_set, shuffle=True, seed=config.seed)
+        loader = DataLoader(train_set, config.batch_size // world.size, sampler=sampler,
+                            transform=augment)  # fmt: skip
+        stepped = distributed.DistributedDataParallel(model)
+    test_loader = _test_loader(test_set, config.dataset, world)
     checkpoint_path = out / "model.npz"
     steps = 0
     model.train()
     with _catch_stop_signals() as stop:
-        log(f"training {config.model} on {config.dataset}: {len(train_set)} images, "
+        ranks = f" on {world.size} processes" if world.size > 1 else ""
+        log(f"training {config.model} on {config.dataset}{ranks}: {len(train_set)} images, "
             f"{len(loader)} batches of {config.batch_size} per epoch; Ctrl-C saves a "
             f"resumable checkpoint to {checkpoint_path}")  # fmt: skip
         for epoch in range(progress["epoch"], config.epochs):
             started = time.perf_counter()
             loader.set_epoch(epoch)
             set_learning_rate(optimizer, config, epoch)
-            bar = _progress_bar(len(loader), f"epoch {epoch + 1}/{config.epochs}", config.progress)
+            bar = _progress_bar(len(loader), f"epoch {epoch + 1}/{config.epochs}",
+                                config.progress and main_process)  # fmt: skip
             bar.update(progress["batch"])
             for index, (images, labels) in enumerate(loader):
                 if index < progress["batch"]:
                     continue  # replayed, not trained: keeps the data order of the first run
-                scores = forward(model, images)
+                scores = forward(stepped, images)
                 loss = loss_fn(model, scores, labels)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-                progress["batch"] = index + 1
-                progress["loss_sum"] += loss.item() * len(labels)
-                progress["correct"] += int((scores.numpy().argmax(axis=1) == labels.numpy()).sum())
-                progress["seen"] += len(labels)
                 steps += 1
+                loss_sum, correct, seen, stopping = _shared_counts(
+                    loss.item() * len(labels),
+                    int((scores.numpy().argmax(axis=1) == labels.numpy()).sum()),
+                    len(labels),
+                    stop.signal is not None or steps == config.stop_after_steps,
+                )
+                progress["batch"] = index + 1
+                progress["loss_sum"] += loss_sum
+                progress["correct"] += correct
+                progress["seen"] += seen
                 elapsed = progress["seconds"] + time.perf_counter() - started
                 bar.set_postfix(loss=f"{progress['loss_sum'] / progress['seen']:.4f}",
                                 acc=f"{progress['correct'] / progress['seen']:.3f}",
                                 img_s=f"{progress['seen'] / max(elapsed, 1e-9):.0f}")  # fmt: skip
                 bar.update(1)
-                if stop.signal is not None or steps == config.stop_after_steps:
+                if stopping:  # on every rank at the same step, whichever rank was stopped
                     bar.close()
                     progress["seconds"] = elapsed
-                    save_checkpoint(checkpoint_path, model, optimizer, config, progress)
-                    raise Interrupted(checkpoint_path, stop.signal)
+                    if main_process:
+                        save_checkpoint(checkpoint_path, model, optimizer, config, progress)
+                    # Every rank reports the signal that stopped the run (0: stop_after_steps);
+                    # no rank leaves before rank 0 has written the checkpoint.
+                    signum = int(distributed.all_reduce([stop.signal or 0], op="max")[0])
+                    raise Interrupted(checkpoint_path, signum or None)
             bar.close()
             seconds = progress["seconds"] + time.perf_counter() - started
-            test_accuracy, confusion = evaluate(model, test_loader, len(info.classes))
+            test_accuracy, confusion = _evaluate_shared(model, test_loader, len(info.classes))
             record = {
                 "epoch": epoch + 1,
                 "train_loss": progress["loss_sum"] / max(progress["seen"], 1),
@@ -408,7 +473,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
             history = progress["history"] + [record]
             progress = {"epoch": epoch + 1, "batch": 0, "loss_sum": 0.0, "correct": 0,
                         "seen": 0, "seconds": 0.0, "history": history}  # fmt: skip
-            save_checkpoint(checkpoint_path, model, optimizer, config, progress)
+            if main_process:
+                save_checkpoint(checkpoint_path, model, optimizer, config, progress)
             log(f"epoch {epoch + 1}/{config.epochs}  train loss {record['train_loss']:.4f}  "
                 f"train acc {record['train_accuracy']:.4f}  test acc {test_accuracy:.4f}  "
                 f"{seconds:.1f} s  {record['images_per_second']:.0f} img/s")  # fmt: skip
@@ -426,13 +492,16 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
         "images_per_second": [h["images_per_second"] for h in history],
         "config": asdict(config),
     }
-    write_json(out / "metrics.json", metrics)
     if history:
-        plot_curves(history, out / "curves.png", title=f"{config.model} on {config.dataset}")
-        _, confusion = evaluate(model, test_loader, len(info.classes))
-        plot_confusion(confusion, info.classes, out / "confusion.png")
-    if config.graph:
-        write_graph(model, test_set, config, out / "graph.svg")
+        _, confusion = _evaluate_shared(model, test_loader, len(info.classes))
+    if main_process:
+        write_json(out / "metrics.json", metrics)
+        if history:
+            plot_curves(history, out / "curves.png", title=f"{config.model} on {config.dataset}")
+            plot_confusion(confusion, info.classes, out / "confusion.png")
+        if config.graph:
+            write_graph(model, test_set, config, out / "graph.svg")
+    distributed.barrier()
     metrics["model_object"] = model
     return metrics
 

@@ -122,3 +122,85 @@ def test_collectives_on_two_ranks():
     done = run_ranks(2, str(Path(__file__).with_name("collectives_program.py")))
     _check(done)
     assert sorted(done.stdout.splitlines()) == [f"rank {r} of 2: collectives ok" for r in (0, 1)]
+
+
+def _checkpoint(path: Path) -> tuple[dict, dict]:
+    import json
+
+    import autograd_cv as ag
+
+    saved = ag.load(path)
+    return saved["model"], json.loads(saved["progress"])
+
+
+def test_a_checkpoint_written_by_two_ranks_resumes_on_one(tmp_path):
+    program = str(Path(__file__).with_name("train_program.py"))
+    two = run_ranks(2, program, str(tmp_path / "two"), "6")
+    _check(two)
+    assert two.stdout.count("training lenet5 on mnist-mini on 2 processes") == 1  # rank 0 only
+    weights, progress = _checkpoint(tmp_path / "two" / "model.npz")
+    assert (progress["batch"], progress["seen"]) == (6, 6 * 64)  # global batches, all ranks
+    _check(run_single(program, str(tmp_path / "one"), "6", "--resume",
+                      str(tmp_path / "two" / "model.npz")))  # fmt: skip
+    _check(run_single(program, str(tmp_path / "straight"), "12"))
+    resumed, progress = _checkpoint(tmp_path / "one" / "model.npz")
+    straight, _ = _checkpoint(tmp_path / "straight" / "model.npz")
+    assert progress["batch"] == 12
+    assert _max_difference(resumed, straight) < TOLERANCE
+    assert _max_difference(weights, straight) > 1e-2  # the resumed run did move on
+
+
+def _pid_of_rank(tag: str, rank: int) -> int | None:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"TEST_TAG={tag}".encode() in environ and f"PMI_RANK={rank}".encode() in environ:
+            return int(entry.name)
+    return None
+
+
+def test_sigint_on_one_rank_stops_all_ranks_with_one_checkpoint(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    tag = f"sigint-{os.getpid()}-{time.monotonic_ns()}"
+    command = [_mpiexec(), "-n", "2", sys.executable, "-m", "autograd_cv", "train",
+               "--model", "lenet5", "--epochs", "5", "--batch-size", "64", "--no-graph",
+               "--no-progress", "--out", str(out)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=_environment(TEST_TAG=tag))  # fmt: skip
+    try:
+        assert "training lenet5" in process.stdout.readline()  # rank 0 is in the loop
+        pid = None
+        while pid is None and process.poll() is None:
+            pid = _pid_of_rank(tag, 1)
+        time.sleep(3)  # rank 1 too: it reached the loop within moments of rank 0
+        os.kill(pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=LIMIT)
+    finally:
+        process.kill()
+    assert process.returncode != 0
+    assert stderr.count("SIGINT: saved a resumable checkpoint") == 1, stderr  # rank 0 only
+    _, progress = _checkpoint(out / "model.npz")
+    assert progress["batch"] > 0 and progress["history"] == []  # stopped inside epoch 1
+    assert not (out / "metrics.json").exists()
+
+
+def test_an_uncaught_exception_on_one_rank_stops_the_others(tmp_path):
+    program = tmp_path / "fails.py"
+    program.write_text(
+        "from autograd_cv import distributed as dist\n"
+        "dist.init()\n"
+        "if dist.rank() == 1:\n"
+        "    raise KeyError('only rank 1 fails')\n"
+        "dist.barrier()\n"
+    )
+    done = run_ranks(2, str(program))
+    assert done.returncode != 0
+    assert "KeyError: 'only rank 1 fails'" in done.stderr
+    assert "rank 1 of 2: stopped by an uncaught KeyError; stopping all ranks" in done.stderr

@@ -1,11 +1,14 @@
 """autograd_cv: a define-by-run autograd engine for computer vision, on NumPy and Numba."""
 
-from autograd_cv.tensor import Tensor, tensor  # noqa: I001 - Tensor loads before the ops
-
 from autograd_cv.autograd.anomaly import AnomalyError, detect_anomaly
-from autograd_cv.autograd.functional import backward, grad
-from autograd_cv.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from autograd_cv.autograd.node import Node
+from autograd_cv.autograd.engine import backward, grad
+from autograd_cv.autograd.node import (
+    Node,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from autograd_cv.creation import (
     arange,
     full,
@@ -38,6 +41,7 @@ from autograd_cv.ops import (
     transpose,
     where,
 )
+from autograd_cv.tensor import Tensor, tensor
 
 __version__ = "0.1.0"
 

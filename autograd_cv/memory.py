@@ -3,10 +3,9 @@
 A training step allocates and frees the same multi-megabyte arrays (activations, gradients,
 im2col buffers) over and over. glibc serves big allocations with fresh ``mmap`` pages and hands
 freed heap memory back to the OS, so, depending on the order of allocations, a step can touch
-new pages every time, and each first touch is a page fault that also zeroes the page. Measured
-on the 2-core target: an MLP 784-256-256-10 step at batch 128 took 360-1,080 faults and 2.8-4.5
-ms, then 0 faults and 2.2-3.5 ms; AlexNetSmall-BN at batch 128, 770 faults and 2.08 s, then 0
-and 1.68 s. `retain_freed_memory` raises glibc's two thresholds so arrays up to 32 MB come from
+new pages every time, and each first touch is a page fault that also zeroes the page
+(benchmarks/train_step.py measures the steps with and without it; tests/test_memory.py counts
+the faults). `retain_freed_memory` raises glibc's two thresholds so arrays up to 32 MB come from
 the heap and freed memory stays there for the next step. The cost: the process keeps up to
 ``limit_bytes`` of freed memory.
 """

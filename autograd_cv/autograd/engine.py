@@ -1,8 +1,11 @@
-"""The backward driver: one iterative topological sort, then one walk in that order.
+"""The backward driver: `backward` and `grad`, in three steps: seed, walk, finish.
 
-Cotangents live in a dict keyed by node and are popped as each node is reached, so
-memory for a cotangent is released as soon as its node has used it. The driver, not
-each op, reduces broadcast cotangents and checks every cotangent's shape.
+- seed: one cotangent per output (ones for a scalar, the caller's otherwise);
+- walk: order the reachable Nodes once (newest first is a topological order, found
+  without recursion), then call each node's vjp once; cotangents wait in one dict keyed
+  by Node (or by leaf Tensor) and are popped as each node is reached. The driver, not
+  each op, reduces broadcast cotangents to the input's shape and checks it;
+- finish: add what reached the leaves into their `.grad`, or hand it back (`grad`).
 """
 
 from __future__ import annotations
@@ -13,196 +16,48 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv.autograd.grad_mode import set_grad_enabled
-from autograd_cv.autograd.node import Node, observers
+from autograd_cv.autograd.node import Node, observers, set_grad_enabled
 from autograd_cv.tensor import Tensor
 
-#: how many post-accumulate-grad hooks exist; while 0, backward skips looking for them
-_post_hook_count = 0
-#: functions to call once the running backward has finished (see `queue_callback`)
-_final_callbacks: list[Callable[[], None]] = []
 
-
-def post_hooks_registered(change: int) -> None:
-    """Count post-accumulate-grad hooks as they are added (+1) and removed (-1)."""
-    global _post_hook_count
-    _post_hook_count += change
-
-
-def queue_callback(callback: Callable[[], None]) -> None:
-    """Call `callback()` once, when the backward now running has accumulated every gradient."""
-    _final_callbacks.append(callback)
-
-
-def topological_order(roots: Sequence[Node]) -> list[Node]:
-    """Nodes reachable from `roots`, each before every node it depends on (no recursion).
-
-    A node's inputs are always created before it, so newest-first by creation order is
-    a topological order (PyTorch orders its ready queue the same way).
-    """
-    seen = set(roots)
-    stack = list(seen)
-    while stack:
-        for edge in stack.pop().edges:
-            if edge is not None and edge.__class__ is not Tensor and edge not in seen:
-                if isinstance(edge, Node):
-                    seen.add(edge)
-                    stack.append(edge)
-    return sorted(seen, key=_by_sequence, reverse=True)
-
-
-def _by_sequence(node: Node) -> int:
-    return node.sequence
-
-
-def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
-    """Sum a cotangent over the axes along which an input of `shape` was broadcast."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra < 0:
-        return grad
-    axes = tuple(range(extra)) + tuple(
-        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
-    )
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    if grad.shape != shape and grad.size == int(np.prod(shape)):
-        grad = grad.reshape(shape)
-    return grad  # still the wrong shape when the vjp was wrong; the caller says so
-
-
-def _add(a: Any, b: Any) -> Any:
-    return b if a is None else a + b
-
-
-def _call_hooks(hooks: list, grad: Any, create_graph: bool) -> Any:
-    """Run tensor hooks on a finished cotangent; a hook may return a replacement."""
-    for hook in hooks:
-        wrapped = grad if create_graph else Tensor(grad)
-        replaced = hook(wrapped)
-        if replaced is not None:
-            if not isinstance(replaced, Tensor):
-                replaced = Tensor(np.asarray(replaced))
-            grad = replaced if create_graph else replaced.data
-    return grad
-
-
-def _freed_error(node: Node) -> RuntimeError:
-    return RuntimeError(
-        f"Trying to backward through the graph a second time at '{node.name}' "
-        f"(output shape {node.shape}): its saved values were freed after the first "
-        "backward. Pass retain_graph=True to the first backward() or ag.grad() call "
-        "if you need to backward through the graph again."
-    )
-
-
-def run_backward(
-    outputs: Sequence[Tensor],
-    grad_outputs: Sequence[Any],
-    retain_graph: bool,
-    create_graph: bool,
-    capture: Sequence[Tensor] | None = None,
-) -> list[Any] | None:
-    """Propagate cotangents from `outputs` to the leaves.
-
-    With `capture`, the cotangents of those tensors are returned (as for `ag.grad`)
-    and no leaf's `.grad` is touched; otherwise leaf `.grad` accumulates.
-    """
-    # One dict of pending cotangents, keyed by Node for intermediate values and by the
-    # Tensor itself for leaves; by the end of the walk only the leaves' entries remain.
-    pending: dict[Node | Tensor, Any] = {}
-    roots: list[Node] = []
-    for out, grad in zip(outputs, grad_outputs):
-        key = out.node if out.node is not None else out
-        if out.node is None and not out.requires_grad:
-            raise RuntimeError(
-                f"backward: a tensor of shape {out.shape} does not require grad "
-                "and has no graph; nothing to differentiate"
-            )
-        pending[key] = _add(pending.get(key), grad)
-        if out.node is not None:
-            roots.append(out.node)
-    captured = {t.node: i for i, t in enumerate(capture or ()) if t.node is not None}
-    results: list[Any] = [None] * len(capture or ())
-    release = not retain_graph
-
-    order = topological_order(roots)
-    # Leaves with post-accumulate hooks are finished as soon as their last consumer has run.
-    finish_after = _finishing_nodes(order) if _post_hook_count and capture is None else None
+def backward(
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> None:
+    """Accumulate the gradients of `tensors` into the `.grad` of every leaf."""
+    outputs = _as_list(tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    pending = _seed(outputs, _as_list(grad_tensors), create_graph, "backward")
     try:
-        with set_grad_enabled(create_graph):
-            _walk(order, pending, captured, results, finish_after, release, create_graph)
-        if capture is not None:
-            for i, tensor in enumerate(capture):
-                if tensor.node is None and tensor in pending:
-                    grad = pending[tensor]
-                    hooks = tensor.hooks
-                    results[i] = _call_hooks(hooks, grad, create_graph) if hooks else grad
-            return results
+        _walk(pending, outputs, retain_graph, create_graph, finish_leaves=_post_hooks_exist)
         for leaf in list(pending):
             _finish_leaf(leaf, pending, create_graph)
         callbacks = list(_final_callbacks)
         _final_callbacks.clear()
         for callback in callbacks:
             callback()
-        return None
     finally:
         _final_callbacks.clear()
 
 
-def _walk(order: list[Node], pending: dict, captured: dict, results: list,
-          finish_after: dict | None, release: bool, create_graph: bool) -> None:  # fmt: skip
-    """Run every node's vjp in `order`, moving cotangents from each node to its inputs."""
-    for node in order:
-        grad = pending.pop(node, None)
-        if grad is None:
-            if finish_after and node in finish_after:
-                for leaf in finish_after[node]:
-                    _finish_leaf(leaf, pending, create_graph)
-            continue
-        if node.freed:
-            raise _freed_error(node)
-        if node.hooks:
-            grad = _call_hooks(node.hooks, grad, create_graph)
-        if captured and node in captured:
-            results[captured[node]] = grad
-        inputs = node.inputs
-        _check_versions(node, inputs)
-        if observers:
-            started = time.perf_counter()
-        if create_graph:
-            output = node.output_ref() if node.output_ref is not None else None
-            input_grads = node.vjp(grad, output, *inputs)
-        elif len(inputs) == 2:
-            input_grads = node.vjp(grad, node.output_data, inputs[0].data, inputs[1].data)
-        else:
-            input_grads = node.vjp(grad, node.output_data, *[t.data for t in inputs])
-        if observers:
-            seconds = time.perf_counter() - started
-            for observer in list(observers):
-                observer.on_backward(node, seconds, input_grads)
-        if len(input_grads) != len(inputs):
-            raise RuntimeError(
-                f"{node.name}: vjp returned {len(input_grads)} gradients for {len(inputs)} inputs"
-            )
-        for edge, tensor, input_grad in zip(node.edges, inputs, input_grads):
-            if edge is None or input_grad is None:
-                continue
-            data = tensor.data
-            if input_grad.shape != data.shape or input_grad.dtype != data.dtype:
-                input_grad = _conform(node, data, input_grad)
-            previous = pending.get(edge)
-            pending[edge] = input_grad if previous is None else previous + input_grad
-        if release and not create_graph:
-            node.release()
-        if finish_after and node in finish_after:
-            for leaf in finish_after[node]:
-                _finish_leaf(leaf, pending, create_graph)
-    if release and create_graph:
-        # Released only now: later vjps need earlier outputs as live Tensors.
-        for node in order:
-            node.release()
+#: set once any leaf gets a post-accumulate-grad hook; until then backward never looks for them
+_post_hooks_exist = False
+#: functions to call once the running backward has accumulated every gradient
+_final_callbacks: list[Callable[[], None]] = []
+
+
+def post_hooks_exist() -> None:
+    """Note that post-accumulate-grad hooks exist, so backward finishes leaves during the walk."""
+    global _post_hooks_exist
+    _post_hooks_exist = True
+
+
+def queue_callback(callback: Callable[[], None]) -> None:
+    """Call `callback()` once, when the running backward has accumulated every gradient."""
+    _final_callbacks.append(callback)
 
 
 def _finishing_nodes(order: list[Node]) -> dict[Node, list[Tensor]]:
@@ -227,8 +82,219 @@ def _finish_leaf(leaf: Tensor, pending: dict, create_graph: bool) -> None:
         grad = _call_hooks(leaf.hooks, grad, create_graph)
     _accumulate(leaf, grad, create_graph)
     if leaf.post_accumulate_hooks:
-        for hook in list(leaf.post_accumulate_hooks):
+        for hook in list(leaf.post_accumulate_hooks.values()):
             hook(leaf)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Return d(outputs)/d(inputs) without touching any `.grad` (PyTorch's `autograd.grad`)."""
+    outs, ins = _as_list(outputs), _as_list(inputs)
+    for i, tensor in enumerate(ins):
+        if not isinstance(tensor, Tensor) or not tensor.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    pending = _seed(outs, _as_list(grad_outputs), create_graph, "grad")
+    captured = _walk(pending, outs, retain_graph, create_graph, capture=ins)
+    results: list[Tensor | None] = []
+    for i, tensor in enumerate(ins):
+        value = captured.get(tensor.node) if tensor.node is not None else pending.get(tensor)
+        if value is not None and tensor.node is None and tensor.hooks:
+            value = _call_hooks(tensor.hooks, value, create_graph)
+        if value is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {tensor.shape}) was not used to compute the "
+                "outputs; pass allow_unused=True to get None for it"
+            )
+        results.append(value if value is None or isinstance(value, Tensor) else Tensor(value))
+    return tuple(results)
+
+
+# ----- seed --------------------------------------------------------------------------------
+def _as_list(values: Any) -> list:
+    if values is None:
+        return []
+    if isinstance(values, (Tensor, np.ndarray)):
+        return [values]
+    return list(values)
+
+
+def _seed(
+    outputs: list[Tensor], grad_outputs: list[Any], create_graph: bool, where: str
+) -> dict[Node | Tensor, Any]:
+    """The pending cotangents to start from: ones for scalars, the caller's otherwise."""
+    if grad_outputs and len(grad_outputs) != len(outputs):
+        raise ValueError(
+            f"{where}: got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs"
+        )
+    pending: dict[Node | Tensor, Any] = {}
+    for i, out in enumerate(outputs):
+        if out.node is None and not out.requires_grad:
+            raise RuntimeError(
+                f"{where}: a tensor of shape {out.shape} does not require grad "
+                "and has no graph; nothing to differentiate"
+            )
+        given = grad_outputs[i] if grad_outputs else None
+        if given is None:
+            if out.data.size != 1:
+                raise RuntimeError(
+                    f"{where}: grad can be implicitly created only for scalar outputs; "
+                    f"output {i} has shape {out.shape}. Pass a gradient of that shape."
+                )
+            grad = np.ones_like(out.data)
+        else:
+            grad = given.data if isinstance(given, Tensor) else np.asarray(given)
+            if grad.shape != out.shape:
+                raise ValueError(
+                    f"{where}: gradient of shape {grad.shape} does not match "
+                    f"output {i} of shape {out.shape}"
+                )
+            grad = grad.astype(out.dtype, copy=False)
+        if create_graph:
+            grad = given if isinstance(given, Tensor) else Tensor(grad)
+        key = out.node if out.node is not None else out
+        previous = pending.get(key)
+        pending[key] = grad if previous is None else previous + grad
+    return pending
+
+
+# ----- walk --------------------------------------------------------------------------------
+def topological_order(roots: Sequence[Node]) -> list[Node]:
+    """Nodes reachable from `roots`, each before every node it depends on (no recursion).
+
+    A node's inputs are always created before it, so newest-first by creation order is
+    a topological order (PyTorch orders its ready queue the same way).
+    """
+    seen = set(roots)
+    stack = list(seen)
+    while stack:
+        for edge in stack.pop().edges:
+            if edge is not None and edge.__class__ is not Tensor and edge not in seen:
+                if isinstance(edge, Node):
+                    seen.add(edge)
+                    stack.append(edge)
+    return sorted(seen, key=_by_sequence, reverse=True)
+
+
+def _by_sequence(node: Node) -> int:
+    return node.sequence
+
+
+def _walk(
+    pending: dict[Node | Tensor, Any],
+    outputs: list[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: Sequence[Tensor] = (),
+    finish_leaves: bool = False,
+) -> dict[Node, Any]:
+    """Run every reachable vjp once, newest node first; leaves' cotangents stay in `pending`.
+
+    Returns the cotangents that reached the nodes of the `capture` tensors (for `grad`).
+    With `finish_leaves`, a leaf with post-accumulate hooks is finished (its `.grad`
+    accumulated, its hooks run) right after the last node that feeds it.
+    """
+    wanted = {t.node for t in capture if t.node is not None}
+    captured: dict[Node, Any] = {}
+    order = topological_order([out.node for out in outputs if out.node is not None])
+    release = not retain_graph
+    finishing = _finishing_nodes(order) if finish_leaves else None
+    with set_grad_enabled(create_graph):
+        for node in order:
+            grad = pending.pop(node, None)
+            if grad is None:
+                if finishing and node in finishing:
+                    for leaf in finishing[node]:
+                        _finish_leaf(leaf, pending, create_graph)
+                continue
+            if node.freed:
+                raise _freed_error(node)
+            if node.hooks:
+                grad = _call_hooks(node.hooks, grad, create_graph)
+            if node in wanted:
+                captured[node] = grad
+            inputs = node.inputs
+            _check_versions(node, inputs)
+            input_grads = _call_vjp(node, grad, inputs, create_graph)
+            for edge, tensor, input_grad in zip(node.edges, inputs, input_grads):
+                if edge is None or input_grad is None:
+                    continue
+                data = tensor.data
+                if input_grad.shape != data.shape or input_grad.dtype != data.dtype:
+                    input_grad = _conform(node, data, input_grad)
+                previous = pending.get(edge)
+                pending[edge] = input_grad if previous is None else previous + input_grad
+            if release and not create_graph:
+                node.release()
+            if finishing and node in finishing:
+                for leaf in finishing[node]:
+                    _finish_leaf(leaf, pending, create_graph)
+        if release and create_graph:
+            # Released only now: later vjps need earlier outputs as live Tensors.
+            for node in order:
+                node.release()
+    return captured
+
+
+def _call_vjp(node: Node, grad: Any, inputs: tuple[Tensor, ...], create_graph: bool) -> tuple:
+    """One vjp: on ndarrays for a plain backward, on Tensors (recorded) for create_graph."""
+    if observers:
+        started = time.perf_counter()
+    if create_graph:
+        output = node.output_ref() if node.output_ref is not None else None
+        input_grads = node.vjp(grad, output, *inputs)
+    elif len(inputs) == 2:
+        input_grads = node.vjp(grad, node.output_data, inputs[0].data, inputs[1].data)
+    else:
+        input_grads = node.vjp(grad, node.output_data, *[t.data for t in inputs])
+    if observers:
+        seconds = time.perf_counter() - started
+        for observer in list(observers):
+            observer.on_backward(node, seconds, input_grads)
+    if len(input_grads) != len(inputs):
+        raise RuntimeError(
+            f"{node.name}: vjp returned {len(input_grads)} gradients for {len(inputs)} inputs"
+        )
+    return input_grads
+
+
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum a cotangent over the axes along which an input of `shape` was broadcast."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        return grad
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
+    )
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if grad.shape != shape and grad.size == int(np.prod(shape)):
+        grad = grad.reshape(shape)
+    return grad  # still the wrong shape when the vjp was wrong; the caller says so
+
+
+def _conform(node: Node, data: np.ndarray, grad: Any) -> Any:
+    """Reduce a cotangent to its input's shape and dtype, or say which op got it wrong."""
+    shape = data.shape
+    if grad.shape != shape:
+        grad = unbroadcast(grad, shape)
+        if grad.shape != shape:
+            raise RuntimeError(
+                f"{node.name}: vjp returned a gradient of shape {tuple(grad.shape)} "
+                f"for an input of shape {shape}"
+            )
+    if grad.dtype != data.dtype:
+        grad = grad.astype(data.dtype)
+    return grad
 
 
 def _check_versions(node: Node, inputs: tuple[Tensor, ...]) -> None:
@@ -251,18 +317,25 @@ def _modified_error(node: Node, which: str, tensor: Tensor) -> RuntimeError:
     )
 
 
-def _conform(node: Node, data: np.ndarray, grad: Any) -> Any:
-    """Reduce a cotangent to its input's shape and dtype, or say which op got it wrong."""
-    shape = data.shape
-    if grad.shape != shape:
-        grad = unbroadcast(grad, shape)
-        if grad.shape != shape:
-            raise RuntimeError(
-                f"{node.name}: vjp returned a gradient of shape {tuple(grad.shape)} "
-                f"for an input of shape {shape}"
-            )
-    if grad.dtype != data.dtype:
-        grad = grad.astype(data.dtype)
+def _freed_error(node: Node) -> RuntimeError:
+    return RuntimeError(
+        f"Trying to backward through the graph a second time at '{node.name}' "
+        f"(output shape {node.shape}): its saved values were freed after the first "
+        "backward. Pass retain_graph=True to the first backward() or ag.grad() call "
+        "if you need to backward through the graph again."
+    )
+
+
+# ----- finish ------------------------------------------------------------------------------
+def _call_hooks(hooks: dict, grad: Any, create_graph: bool) -> Any:
+    """Run tensor hooks on a finished cotangent; a hook may return a replacement."""
+    for hook in list(hooks.values()):
+        wrapped = grad if create_graph else Tensor(grad)
+        replaced = hook(wrapped)
+        if replaced is not None:
+            if not isinstance(replaced, Tensor):
+                replaced = Tensor(np.asarray(replaced))
+            grad = replaced if create_graph else replaced.data
     return grad
 
 

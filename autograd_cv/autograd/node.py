@@ -1,4 +1,4 @@
-"""`Node`: one application of an op, and the one place that records the graph.
+"""`Node`: one application of an op, the one place that records the graph, and grad mode.
 
 An op is a `Node` subclass with two methods that sit next to each other:
 
@@ -6,29 +6,63 @@ An op is a `Node` subclass with two methods that sit next to each other:
 - `vjp(grad_output, output, *inputs) -> tuple` maps the output's cotangent to one
   cotangent per input (None where no gradient is needed).
 
-`vjp` is written once, with NumPy-named operations (`*`, `.sum(axis, keepdims)`,
-`.reshape`, ...), so the same code runs on two kinds of values: on ndarrays for an
-ordinary backward (nothing is recorded, nothing is wrapped), and on Tensors when
-`create_graph=True`, where every step of the vjp is itself recorded and can be
-differentiated again.
+One dispatch serves both: a Node applied to plain ndarrays computes and records
+nothing; applied to Tensors it records itself. A vjp that needs a differentiable op
+calls that op's Node (`Exp()(x)`, `Where(mask)(a, b)`) or an operator the same way
+whatever it is given, so each vjp has one code path: an ordinary backward runs it on
+ndarrays (nothing is wrapped or recorded), and `create_graph=True` runs it on Tensors,
+where every step is itself recorded and can be differentiated again.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd_cv.autograd.clock import tick
-from autograd_cv.autograd.grad_mode import _mode
-
-if TYPE_CHECKING:
-    from autograd_cv.tensor import Tensor
+from autograd_cv.tensor import Tensor, tick
 
 
-#: Objects with `on_forward(node, seconds)` and `on_backward(node, seconds)` methods
+# ----- grad mode: whether ops record the graph (thread-local, as in PyTorch) -------------
+class _GradMode(threading.local):
+    enabled: bool = True
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """Return True when ops record the graph in this thread."""
+    return _mode.enabled
+
+
+@contextmanager
+def set_grad_enabled(enabled: bool) -> Iterator[None]:
+    """Turn graph recording on or off in this thread for the body of a `with` block."""
+    previous = _mode.enabled
+    _mode.enabled = bool(enabled)
+    try:
+        yield
+    finally:
+        _mode.enabled = previous
+
+
+def no_grad() -> AbstractContextManager[None]:
+    """Context manager that stops ops from recording the graph (thread-local)."""
+    return set_grad_enabled(False)
+
+
+def enable_grad() -> AbstractContextManager[None]:
+    """Context manager that turns graph recording back on (thread-local)."""
+    return set_grad_enabled(True)
+
+
+#: Objects with `on_forward(node, seconds, result)` and `on_backward(node, seconds, grads)`
 #: (the profiler, anomaly mode). Empty in normal use, where the check costs one lookup.
 observers: list[Any] = []
 
@@ -66,7 +100,7 @@ class Node:
     dtype: np.dtype | None = None
     #: arrays an op keeps from forward for its vjp (masks, argmax indices, ...)
     saved: Any = None
-    hooks: list | None = None
+    hooks: dict | None = None
     #: set by the backward driver once saved values are released
     freed: bool = False
     #: creation order; a node's inputs always come earlier, so it orders backward
@@ -80,11 +114,13 @@ class Node:
         """Map the output's cotangent to one cotangent per input."""
         raise NotImplementedError(f"{self.name} has no vjp: it is not differentiable")
 
-    def __call__(self, *args: Any) -> Tensor:
-        """Apply the op: run forward and, if some input requires grad, record this Node."""
+    def __call__(self, *args: Any) -> Any:
+        """Apply the op: on ndarrays just compute; on Tensors compute and maybe record."""
         inputs = args
         for value in args:
             if not isinstance(value, Tensor):
+                if not any(isinstance(other, Tensor) for other in args):
+                    return self._compute(args)
                 inputs = lift(args)
                 break
         if observers:
@@ -98,6 +134,16 @@ class Node:
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         return self._record(inputs, out)
+
+    def _compute(self, arrays: tuple[Any, ...]) -> np.ndarray:
+        """The plain-array path: forward only, with scalars as weak as beside Tensors."""
+        for value in arrays:
+            if type(value) is not np.ndarray:
+                like = next((v.dtype for v in arrays if type(v) is np.ndarray), None)
+                arrays = tuple([as_array(v, like) for v in arrays])
+                break
+        out = self.forward(*arrays)
+        return out if type(out) is np.ndarray else np.asarray(out)
 
     def _record(self, inputs: tuple[Tensor, ...], out: np.ndarray) -> Tensor:
         """The output Tensor; records this node when grad mode is on and an input needs grad."""
@@ -150,26 +196,22 @@ def _observed_call(node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
 
 
 def lift(values: tuple[Any, ...]) -> tuple[Tensor, ...]:
-    """Turn an op's non-Tensor arguments into constant Tensors.
+    """Turn an op's non-Tensor arguments into constant Tensors."""
+    like = next((v.dtype for v in values if isinstance(v, Tensor)), None)
+    return tuple(v if isinstance(v, Tensor) else Tensor(as_array(v, like)) for v in values)
+
+
+def as_array(value: Any, like: np.dtype | None = None) -> np.ndarray:
+    """An op's argument as an ndarray; a scalar takes its dtype from `like`.
 
     Python and NumPy scalars are weak, as in PyTorch and NEP 50: `x * 2.0` keeps a
     float32 `x` float32, and so does `x * np.float64(2.0)`.
     """
-    like = next((v for v in values if isinstance(v, Tensor)), None)
-    return tuple(v if isinstance(v, Tensor) else constant(v, like) for v in values)
-
-
-def constant(value: Any, like: Tensor | None = None) -> Tensor:
-    """A Tensor that does not require grad, with a scalar's dtype taken from `like`."""
     if isinstance(value, (bool, int, float, np.generic)) and not isinstance(value, np.bool_):
-        if like is not None and like.dtype.kind == "f":
-            return Tensor(np.asarray(value, dtype=like.dtype))
+        if like is not None and like.kind == "f":
+            return np.asarray(value, dtype=like)
         if isinstance(value, (float, np.floating)):
-            return Tensor(np.asarray(value, dtype=np.float32))
-        if like is not None and like.dtype.kind in "iu" and not isinstance(value, bool):
-            return Tensor(np.asarray(value, dtype=like.dtype))
-    return Tensor(np.asarray(value))
-
-
-# Imported last: Tensor's methods call into the ops, which build on Node.
-from autograd_cv.tensor import Tensor  # noqa: E402
+            return np.asarray(value, dtype=np.float32)
+        if like is not None and like.kind in "iu" and not isinstance(value, bool):
+            return np.asarray(value, dtype=like)
+    return np.asarray(value)

@@ -4,6 +4,7 @@ Importing this package compiles nothing: every kernel is compiled lazily on firs
 cached on disk.
 """
 
+from autograd_cv.kernels.batch_norm import batch_norm_backward, batch_norm_forward
 from autograd_cv.kernels.conv import (
     col2im,
     conv2d_backward_input,
@@ -11,7 +12,6 @@ from autograd_cv.kernels.conv import (
     conv2d_forward,
     im2col,
 )
-from autograd_cv.kernels.norm import batch_norm_backward, batch_norm_forward
 from autograd_cv.kernels.pool import (
     avg_pool2d_backward,
     avg_pool2d_forward,

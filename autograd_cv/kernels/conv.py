@@ -455,7 +455,7 @@ def conv2d_backward_weight(
     col_rows = x.shape[1] * kernel_size[0] * kernel_size[1]
     # Few output channels (LeNet's 6 and 16) make a GEMM with a tiny result and a huge inner
     # dimension; OpenBLAS runs the (taps, O) orientation of it about twice as fast as (O, taps)
-    # (LeNet-5's c1: 0.70 against 1.48 ms), so those accumulate the transposed gradient.
+    # (benchmarks/conv.py, LeNet c1 row), so those accumulate the transposed gradient.
     transposed = out_channels // groups < SMALL_OUT_CHANNELS
     shape = (col_rows // groups, out_channels // groups)
     grad_weight = np.zeros((groups, *(shape if transposed else shape[::-1])), x.dtype)
@@ -506,8 +506,8 @@ _SCRATCH = threading.local()
 def _scratch(name: str, size: int, dtype) -> np.ndarray:
     """A reusable 1-D work buffer of at least `size` items, one per thread, name and dtype.
 
-    Fresh multi-megabyte arrays on every call cost page faults (about 1 ms per LeNet conv
-    call, as much as the GEMM); col and row buffers never outlive the call that fills them.
+    Fresh multi-megabyte arrays on every call cost page faults (as much as the GEMM on LeNet's
+    convs; benchmarks/conv.py); col and row buffers never outlive the call that fills them.
     """
     key = (name, np.dtype(dtype).str)
     pool = _SCRATCH.__dict__.setdefault("buffers", {})

@@ -40,7 +40,7 @@ __all__ = [
 # core with OpenBLAS's busy-waiting workers.
 
 # Window taps. Smaller pools ran slower in parallel inside a training step, stalling beside
-# OpenBLAS's spinning threads (LeNet-5 step: 28-32 ms parallel, 23 ms serial).
+# OpenBLAS's spinning threads (measured by benchmarks/train_step.py, LeNet-5 row).
 PARALLEL_MIN_WORK = 1 << 22
 
 

@@ -15,27 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from autograd_cv.autograd.hooks import RemovableHandle, add_hook
 from autograd_cv.autograd.node import next_sequence
 from autograd_cv.nn.parameter import Parameter
 from autograd_cv.tensor import Tensor
-
-
-class RemovableHandle:
-    """Returned by `register_forward_hook`; `remove()` takes the hook off again."""
-
-    def __init__(self, hooks: dict[int, Callable], key: int) -> None:
-        self._hooks = hooks
-        self._key = key
-
-    def remove(self) -> None:
-        """Take the hook off (again is harmless)."""
-        self._hooks.pop(self._key, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
 
 
 class LoadResult(tuple):
@@ -77,9 +60,6 @@ class LoadResult(tuple):
         )
 
 
-_hook_ids = iter(range(1 << 62))
-
-
 class Module:
     """Base class of every layer and model: subclass it, assign layers in `__init__`,
     write `forward`, and call the instance."""
@@ -115,9 +95,7 @@ class Module:
 
     def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
         """Call `hook(module, inputs, output)` after every forward; it may return a new output."""
-        key = next(_hook_ids)
-        self._forward_hooks[key] = hook
-        return RemovableHandle(self._forward_hooks, key)
+        return add_hook(self._forward_hooks, hook)
 
     # ----- registration -------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:

@@ -46,3 +46,8 @@ __all__ = [
     "pad", "power", "reshape", "sqrt", "squeeze", "stack", "subtract", "sum", "swapaxes",
     "transpose", "var", "where",
 ]  # fmt: skip
+
+# Last, once every op exists: give Tensor its operators and methods.
+from autograd_cv.ops import tensor_methods as _tensor_methods  # noqa: E402
+
+_tensor_methods.install()

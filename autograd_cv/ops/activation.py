@@ -1,7 +1,7 @@
 """Activations: relu, leaky_relu, sigmoid, tanh, softmax, log_softmax, logsumexp.
 
-Every vjp is written with operators that mean the same on ndarrays and on Tensors, so a
-second derivative through an activation is recorded like any other op. Masks (where a
+Every vjp is written with operators and Node calls that mean the same on ndarrays and on
+Tensors, so a second derivative through an activation is recorded like any other op. Masks (where a
 relu was active) are constants taken from the raw values. Forwards are written so that no
 input overflows, even |x| = 1e4 in float32.
 """
@@ -13,14 +13,9 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.ops.elementwise import mask_like, raw
-from autograd_cv.ops.reduce import kept_shape, normalize_axis
+from autograd_cv.ops.arguments import apply, data_of, kept_shape, mask_like, normalize_axis
+from autograd_cv.ops.elementwise import Exp
 from autograd_cv.tensor import Tensor
-
-
-def _exp(value: Any) -> Any:
-    """exp on a Tensor (recorded) or an ndarray."""
-    return value.exp() if isinstance(value, Tensor) else np.exp(value)
 
 
 class ReLU(Node):
@@ -32,7 +27,7 @@ class ReLU(Node):
 
     def vjp(self, grad, out, x):
         # PyTorch's convention: the gradient at exactly 0 is 0.
-        return (grad * mask_like(raw(out) > 0, grad),)
+        return (grad * mask_like(data_of(out) > 0, grad),)
 
 
 class LeakyReLU(Node):
@@ -45,8 +40,8 @@ class LeakyReLU(Node):
         return np.where(x > 0, x, x * x.dtype.type(self.negative_slope))
 
     def vjp(self, grad, out, x):
-        positive = raw(x) > 0
-        slope = np.where(positive, 1.0, self.negative_slope).astype(raw(grad).dtype)
+        positive = data_of(x) > 0
+        slope = np.where(positive, 1.0, self.negative_slope).astype(data_of(grad).dtype)
         return (grad * slope,)
 
 
@@ -104,7 +99,7 @@ class LogSoftmax(Node):
         return shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
 
     def vjp(self, grad, out, x):
-        return (grad - _exp(out) * grad.sum(axis=self.axis, keepdims=True),)
+        return (grad - Exp()(out) * grad.sum(axis=self.axis, keepdims=True),)
 
 
 class LogSumExp(Node):
@@ -117,13 +112,10 @@ class LogSumExp(Node):
         return _logsumexp(x, self.axes, self.keepdims)
 
     def vjp(self, grad, out, x):
-        kept = kept_shape(raw(x).shape, self.axes)
+        kept = kept_shape(data_of(x).shape, self.axes)
         # Recomputed from x rather than saved, so that on Tensors it is differentiable in x.
-        if isinstance(x, Tensor):
-            total = LogSumExp(self.axes, True)(x)
-        else:
-            total = _logsumexp(x, self.axes, keepdims=True)
-        return (grad.reshape(kept) * _exp(x - total),)
+        total = LogSumExp(self.axes, True)(x)
+        return (grad.reshape(kept) * Exp()(x - total),)
 
 
 def _logsumexp(x: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
@@ -145,34 +137,36 @@ def _axis(axis: int, ndim: int, op: str) -> int:
 # ----- public functions -----------------------------------------------------------------
 def relu(input: Any) -> Tensor:
     """max(x, 0) elementwise."""
-    return ReLU()(input)
+    return apply(ReLU(), input)
 
 
 def leaky_relu(input: Any, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope * x."""
-    return LeakyReLU(float(negative_slope))(input)
+    return apply(LeakyReLU(float(negative_slope)), input)
 
 
 def sigmoid(input: Any) -> Tensor:
     """1 / (1 + exp(-x)), computed without overflow for any x."""
-    return Sigmoid()(input)
+    return apply(Sigmoid(), input)
 
 
 def tanh(input: Any) -> Tensor:
     """Hyperbolic tangent."""
-    return Tanh()(input)
+    return apply(Tanh(), input)
 
 
 def softmax(input: Any, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along `axis` (shifted by the maximum, so it never overflows)."""
-    return Softmax(_axis(axis, np.ndim(raw(input)), "softmax"))(input)
+    return apply(Softmax(_axis(axis, np.ndim(data_of(input)), "softmax")), input)
 
 
 def log_softmax(input: Any, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along `axis`."""
-    return LogSoftmax(_axis(axis, np.ndim(raw(input)), "log_softmax"))(input)
+    return apply(LogSoftmax(_axis(axis, np.ndim(data_of(input)), "log_softmax")), input)
 
 
 def logsumexp(input: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x))) over `axis` (int, tuple or None for all), stable for large x."""
-    return LogSumExp(normalize_axis(axis, np.ndim(raw(input)), "logsumexp"), keepdims)(input)
+    return apply(
+        LogSumExp(normalize_axis(axis, np.ndim(data_of(input)), "logsumexp"), keepdims), input
+    )

@@ -6,22 +6,27 @@ Three Nodes close under differentiation. With A_w the linear map "conv2d with we
 - `ConvTranspose2d`  y = A_w^T x               (kernels.conv2d_backward_input)
 - `Conv2dWeightGrad` y = d<g, A_w x>/dw        (kernels.conv2d_backward_weight), bilinear in x, g
 
-Each one's vjp is made of the other two, so on Tensors (create_graph=True) the vjp is
-recorded and can be differentiated again, to any order; on ndarrays the vjp calls the
-kernels directly and records nothing.
+Each one's vjp is made of the other two, called the same way on both kinds of values:
+on ndarrays (a plain backward) each Node just runs its kernel; on Tensors
+(create_graph=True) it is recorded and can be differentiated again, to any order.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from autograd_cv.autograd.node import Node
 from autograd_cv.kernels import conv as kernels
+from autograd_cv.ops.arguments import (
+    Pair,
+    as_tensor,
+    check_4d,
+    check_arguments,
+    check_window,
+    match_dtype,
+    pair,
+)
 from autograd_cv.tensor import Tensor
-
-Pair = tuple[int, int]
 
 
 class Conv2d(Node):
@@ -42,15 +47,9 @@ class Conv2d(Node):
         geometry = (self.stride, self.padding, self.dilation, self.groups)
         grad_x = grad_weight = None
         if need_x:
-            if isinstance(grad, Tensor):
-                grad_x = ConvTranspose2d(*geometry, output_size=x.shape[2:])(grad, weight)
-            else:
-                grad_x = kernels.conv2d_backward_input(grad, weight, x.shape, *geometry)
+            grad_x = ConvTranspose2d(*geometry, output_size=x.shape[2:])(grad, weight)
         if need_weight:
-            if isinstance(grad, Tensor):
-                grad_weight = Conv2dWeightGrad(weight.shape, *geometry)(x, grad)
-            else:
-                grad_weight = kernels.conv2d_backward_weight(x, grad, weight.shape, *geometry)
+            grad_weight = Conv2dWeightGrad(weight.shape, *geometry)(x, grad)
         if not bias:
             return grad_x, grad_weight
         grad_bias = grad.sum(axis=(0, 2, 3)) if self.needs_input_grad[2] else None
@@ -81,16 +80,10 @@ class ConvTranspose2d(Node):
         geometry = (self.stride, self.padding, self.dilation, self.groups)
         grad_x = grad_weight = None
         if need_x:
-            if isinstance(grad, Tensor):
-                grad_x = Conv2d(*geometry)(grad, weight)
-            else:
-                grad_x = kernels.conv2d_forward(grad, weight, None, *geometry)
+            grad_x = Conv2d(*geometry)(grad, weight)
         if need_weight:
             # <grad, A_w^T x> = <A_w grad, x>: conv2d's weight gradient with the roles swapped.
-            if isinstance(grad, Tensor):
-                grad_weight = Conv2dWeightGrad(weight.shape, *geometry)(grad, x)
-            else:
-                grad_weight = kernels.conv2d_backward_weight(grad, x, weight.shape, *geometry)
+            grad_weight = Conv2dWeightGrad(weight.shape, *geometry)(grad, x)
         return grad_x, grad_weight
 
 
@@ -122,83 +115,10 @@ class Conv2dWeightGrad(Node):
         geometry = (self.stride, self.padding, self.dilation, self.groups)
         grad_x = grad_grad_output = None
         if need_x:
-            if isinstance(grad, Tensor):
-                grad_x = ConvTranspose2d(*geometry, output_size=x.shape[2:])(grad_output, grad)
-            else:
-                grad_x = kernels.conv2d_backward_input(grad_output, grad, x.shape, *geometry)
+            grad_x = ConvTranspose2d(*geometry, output_size=x.shape[2:])(grad_output, grad)
         if need_grad_output:
-            if isinstance(grad, Tensor):
-                grad_grad_output = Conv2d(*geometry)(x, grad)
-            else:
-                grad_grad_output = kernels.conv2d_forward(x, grad, None, *geometry)
+            grad_grad_output = Conv2d(*geometry)(x, grad)
         return grad_x, grad_grad_output
-
-
-# ----- argument checks ------------------------------------------------------------------
-def pair(value: Any, argument: str, op: str) -> Pair:
-    """An int or an (h, w) pair of ints, as a pair."""
-    values = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(values) != 2 or not all(isinstance(v, (int, np.integer)) for v in values):
-        raise ValueError(f"{op}: {argument} must be an int or a pair of ints, got {value!r}")
-    return int(values[0]), int(values[1])
-
-
-def check_arguments(
-    op: str, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair
-) -> None:
-    """Positive kernel size, stride and dilation; non-negative padding."""
-    for argument, value, low in (
-        ("kernel_size", kernel_size, 1),
-        ("stride", stride, 1),
-        ("dilation", dilation, 1),
-        ("padding", padding, 0),
-    ):
-        if min(value) < low:
-            kind = "positive" if low else "non-negative"
-            raise ValueError(f"{op}: {argument} must be {kind}, got {value}")
-
-
-def check_window(
-    op: str,
-    input_shape: tuple[int, ...],
-    kernel_size: Pair,
-    stride: Pair,
-    padding: Pair,
-    dilation: Pair,
-) -> None:
-    """Valid arguments, and a (dilated) window that fits inside the padded input."""
-    check_arguments(op, kernel_size, stride, padding, dilation)
-    for axis, size, k, p, d in zip("HW", input_shape[2:], kernel_size, padding, dilation):
-        span = d * (k - 1) + 1
-        if span > size + 2 * p:
-            raise ValueError(
-                f"{op}: kernel of size {kernel_size} (dilation {dilation}, spanning {span} "
-                f"along {axis}) is larger than the padded input ({size} + 2 * {p}) for input "
-                f"of shape {input_shape}"
-            )
-
-
-def _tensor(value: Any) -> Tensor:
-    return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
-
-
-def _check_4d(op: str, argument: str, value: Tensor, layout: str) -> None:
-    if value.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D {layout} {argument}, got shape {value.shape}")
-
-
-def _match_dtype(op: str, input: Tensor, value: Any, argument: str) -> Any:
-    """Constants take the input's dtype; Tensors must already share it (no silent upcast)."""
-    if value is None:
-        return None
-    if not isinstance(value, Tensor):
-        return Tensor(np.asarray(value, dtype=input.dtype))
-    if value.dtype != input.dtype:
-        raise ValueError(
-            f"{op}: {argument} has dtype {value.dtype} but input has dtype {input.dtype}; "
-            "cast one of them with .astype"
-        )
-    return value
 
 
 # ----- public functions -----------------------------------------------------------------
@@ -206,11 +126,11 @@ def _conv_arguments(
     op: str, input: Any, weight: Any, bias: Any, groups: Any, weight_layout: str
 ) -> tuple[Tensor, Any, Any, int]:
     """What conv2d and conv_transpose2d check alike: 4-D input and weight, one dtype, groups."""
-    input = _tensor(input)
-    _check_4d(op, "input", input, "(N, C, H, W)")
-    weight = _match_dtype(op, input, weight, "weight")
-    _check_4d(op, "weight", weight, weight_layout)
-    bias = _match_dtype(op, input, bias, "bias")
+    input = as_tensor(input)
+    check_4d(op, "input", input, "(N, C, H, W)")
+    weight = match_dtype(op, input, weight, "weight")
+    check_4d(op, "weight", weight, weight_layout)
+    bias = match_dtype(op, input, bias, "bias")
     if int(groups) != groups or groups < 1:
         raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
     return input, weight, bias, int(groups)

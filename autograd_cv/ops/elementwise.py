@@ -1,8 +1,8 @@
 """Elementwise ops: arithmetic, exp/log/sqrt/abs, maximum/minimum/where/clip, casts, comparisons.
 
-Each vjp is written with operators that mean the same on ndarrays and on Tensors, so
-it serves both the plain backward and `create_graph=True`. Masks (which input won a
-maximum, where a clip was active) are constants computed from the raw values.
+Each vjp is written with operators and Node calls that mean the same on ndarrays and on
+Tensors, so it serves both the plain backward and `create_graph=True`. Masks (which input
+won a maximum, where a clip was active) are constants computed from the raw values.
 """
 
 from __future__ import annotations
@@ -12,17 +12,8 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
+from autograd_cv.ops.arguments import apply, data_of, mask_like
 from autograd_cv.tensor import Tensor
-
-
-def raw(value: Any) -> np.ndarray:
-    """The ndarray behind a Tensor, or the ndarray itself."""
-    return value.data if isinstance(value, Tensor) else value
-
-
-def mask_like(condition: np.ndarray, like: Any) -> np.ndarray:
-    """A 0/1 array in `like`'s dtype, to multiply a cotangent with."""
-    return condition.astype(raw(like).dtype)
 
 
 class Add(Node):
@@ -119,9 +110,8 @@ class Power(Node):
         grad_b = None
         if need_b:
             # d(a**b)/db = a**b log a, taken as 0 where a <= 0 (PyTorch's convention at a = 0).
-            positive = raw(a) > 0
-            safe_a = where(positive, a, 1) if isinstance(a, Tensor) else np.where(positive, a, 1)
-            log_a = safe_a.log() if isinstance(safe_a, Tensor) else np.log(safe_a)
+            positive = data_of(a) > 0
+            log_a = Log()(Where(positive)(a, 1))
             grad_b = grad * out * log_a * mask_like(positive, grad)
         return grad_a, grad_b
 
@@ -167,7 +157,7 @@ class Abs(Node):
         return np.abs(x)
 
     def vjp(self, grad, out, x):
-        return (grad * np.sign(raw(x)),)
+        return (grad * np.sign(data_of(x)),)
 
 
 class Maximum(Node):
@@ -179,7 +169,7 @@ class Maximum(Node):
         return np.maximum(a, b)
 
     def vjp(self, grad, out, a, b):
-        a_raw, b_raw = raw(a), raw(b)
+        a_raw, b_raw = data_of(a), data_of(b)
         share_a = mask_like(a_raw > b_raw, grad) + mask_like(a_raw == b_raw, grad) * 0.5
         return grad * share_a, grad * (1 - share_a)
 
@@ -193,7 +183,7 @@ class Minimum(Node):
         return np.minimum(a, b)
 
     def vjp(self, grad, out, a, b):
-        a_raw, b_raw = raw(a), raw(b)
+        a_raw, b_raw = data_of(a), data_of(b)
         share_a = mask_like(a_raw < b_raw, grad) + mask_like(a_raw == b_raw, grad) * 0.5
         return grad * share_a, grad * (1 - share_a)
 
@@ -211,7 +201,7 @@ class Where(Node):
         return np.where(self.condition, a, b)
 
     def vjp(self, grad, out, a, b):
-        take_a = mask_like(np.broadcast_to(self.condition, raw(grad).shape), grad)
+        take_a = mask_like(np.broadcast_to(self.condition, data_of(grad).shape), grad)
         return grad * take_a, grad * (1 - take_a)
 
 
@@ -227,7 +217,7 @@ class Clip(Node):
         return np.clip(x, self.low, self.high)
 
     def vjp(self, grad, out, x):
-        x_raw = raw(x)
+        x_raw = data_of(x)
         inside = np.ones(x_raw.shape, dtype=bool)
         if self.low is not None:
             inside &= x_raw >= self.low
@@ -247,7 +237,7 @@ class Cast(Node):
         return x.astype(self.to_dtype)
 
     def vjp(self, grad, out, x):
-        return (grad.astype(raw(x).dtype),)
+        return (grad.astype(data_of(x).dtype),)
 
 
 class Compare(Node):
@@ -266,109 +256,109 @@ class Compare(Node):
 # ----- public functions -----------------------------------------------------------------
 def add(a: Any, b: Any) -> Tensor:
     """a + b, broadcasting."""
-    return Add()(a, b)
+    return apply(Add(), a, b)
 
 
 def subtract(a: Any, b: Any) -> Tensor:
     """a - b, broadcasting."""
-    return Subtract()(a, b)
+    return apply(Subtract(), a, b)
 
 
 def multiply(a: Any, b: Any) -> Tensor:
     """a * b, broadcasting."""
-    return Multiply()(a, b)
+    return apply(Multiply(), a, b)
 
 
 def divide(a: Any, b: Any) -> Tensor:
     """a / b, broadcasting."""
-    return Divide()(a, b)
+    return apply(Divide(), a, b)
 
 
 def negative(x: Any) -> Tensor:
     """-x."""
-    return Negative()(x)
+    return apply(Negative(), x)
 
 
 def power(base: Any, exponent: Any) -> Tensor:
     """base ** exponent; a Python number as exponent is a fixed power."""
     if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
-        return PowerScalar(exponent)(base)
-    return Power()(base, exponent)
+        return apply(PowerScalar(exponent), base)
+    return apply(Power(), base, exponent)
 
 
 def exp(x: Any) -> Tensor:
     """Elementwise e**x."""
-    return Exp()(x)
+    return apply(Exp(), x)
 
 
 def log(x: Any) -> Tensor:
     """Elementwise natural logarithm."""
-    return Log()(x)
+    return apply(Log(), x)
 
 
 def sqrt(x: Any) -> Tensor:
     """Elementwise square root."""
-    return Sqrt()(x)
+    return apply(Sqrt(), x)
 
 
 def abs(x: Any) -> Tensor:  # noqa: A001 - NumPy's name
     """Elementwise absolute value."""
-    return Abs()(x)
+    return apply(Abs(), x)
 
 
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise maximum of two arrays, broadcasting."""
-    return Maximum()(a, b)
+    return apply(Maximum(), a, b)
 
 
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise minimum of two arrays, broadcasting."""
-    return Minimum()(a, b)
+    return apply(Minimum(), a, b)
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """`a` where `condition` holds, else `b` (the condition gets no gradient)."""
-    cond = np.asarray(raw(condition), dtype=bool)
-    return Where(cond)(a, b)
+    cond = np.asarray(data_of(condition), dtype=bool)
+    return apply(Where(cond), a, b)
 
 
 def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Tensor:
     """Limit values to [a_min, a_max] (either may be None)."""
     if a_min is None and a_max is None:
         raise ValueError("clip: give a_min, a_max or both")
-    return Clip(raw(a_min), raw(a_max))(x)
+    return apply(Clip(data_of(a_min), data_of(a_max)), x)
 
 
 def astype(x: Any, dtype: Any) -> Tensor:
     """Cast to `dtype`; differentiable between floating types."""
-    return Cast(np.dtype(dtype))(x)
+    return apply(Cast(np.dtype(dtype)), x)
 
 
 def less(a: Any, b: Any) -> Tensor:
     """a < b, as a boolean tensor."""
-    return Compare("less", np.less)(a, b)
+    return apply(Compare("less", np.less), a, b)
 
 
 def less_equal(a: Any, b: Any) -> Tensor:
     """a <= b, as a boolean tensor."""
-    return Compare("less_equal", np.less_equal)(a, b)
+    return apply(Compare("less_equal", np.less_equal), a, b)
 
 
 def greater(a: Any, b: Any) -> Tensor:
     """a > b, as a boolean tensor."""
-    return Compare("greater", np.greater)(a, b)
+    return apply(Compare("greater", np.greater), a, b)
 
 
 def greater_equal(a: Any, b: Any) -> Tensor:
     """a >= b, as a boolean tensor."""
-    return Compare("greater_equal", np.greater_equal)(a, b)
+    return apply(Compare("greater_equal", np.greater_equal), a, b)
 
 
 def equal(a: Any, b: Any) -> Tensor:
     """a == b, as a boolean tensor."""
-    return Compare("equal", np.equal)(a, b)
+    return apply(Compare("equal", np.equal), a, b)
 
 
 def not_equal(a: Any, b: Any) -> Tensor:
     """a != b, as a boolean tensor."""
-    return Compare("not_equal", np.not_equal)(a, b)
+    return apply(Compare("not_equal", np.not_equal), a, b)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
+from autograd_cv.ops.arguments import apply
 from autograd_cv.tensor import Tensor
 
 
@@ -53,4 +54,4 @@ class MatMul(Node):
 
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product `a @ b` (NumPy's rules for 1-D and batched operands)."""
-    return MatMul()(a, b)
+    return apply(MatMul(), a, b)

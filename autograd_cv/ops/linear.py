@@ -10,14 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv.ops.elementwise import raw
+from autograd_cv.ops.arguments import as_tensor, cast_like, data_of
 from autograd_cv.tensor import Tensor
 
 
 def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
     """input @ weight.T + bias, for weight (out, in) and input (..., in)."""
-    input = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
-    weight = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight))
+    input, weight = as_tensor(input), as_tensor(weight)
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be (out_features, in_features), got {weight.shape}")
     if input.ndim < 1 or input.shape[-1] != weight.shape[1]:
@@ -25,14 +24,14 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
             f"linear: input of shape {input.shape} does not match weight of shape "
             f"{weight.shape}; expected the input's last axis to be {weight.shape[1]}"
         )
-    if bias is not None and np.shape(raw(bias)) != (weight.shape[0],):
+    if bias is not None and np.shape(data_of(bias)) != (weight.shape[0],):
         raise ValueError(
-            f"linear: bias must have shape ({weight.shape[0]},), got {np.shape(raw(bias))}"
+            f"linear: bias must have shape ({weight.shape[0]},), got {np.shape(data_of(bias))}"
         )
     leading = input.shape[:-1]
     flat = input if input.ndim == 2 else input.reshape(-1, input.shape[-1])
     out = flat @ weight.T
     if bias is not None:
         # An ndarray bias takes the input's dtype (a float64 constant must not upcast float32).
-        out = out + (bias if isinstance(bias, Tensor) else np.asarray(bias, dtype=out.dtype))
+        out = out + cast_like(bias, out.dtype)
     return out if input.ndim == 2 else out.reshape(*leading, weight.shape[0])

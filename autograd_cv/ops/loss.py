@@ -14,7 +14,8 @@ import numpy as np
 
 from autograd_cv.autograd.node import Node
 from autograd_cv.ops.activation import ReLU, Sigmoid, log_softmax
-from autograd_cv.ops.elementwise import mask_like, raw, where
+from autograd_cv.ops.arguments import as_tensor, cast_like, data_of, mask_like
+from autograd_cv.ops.elementwise import Where
 from autograd_cv.tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -31,20 +32,14 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss.sum() if reduction == "sum" else loss.mean()
 
 
-def _as_tensor(value: Any) -> Tensor:
-    return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
-
-
 def _target_like(target: Any, input: Tensor, op: str) -> Any:
     """A real-valued target in the input's dtype (a Tensor target stays differentiable)."""
-    shape = np.shape(raw(target))
+    shape = np.shape(data_of(target))
     if shape != input.shape:
         raise ValueError(
             f"{op}: target of shape {tuple(shape)} does not match input of shape {input.shape}"
         )
-    if isinstance(target, Tensor):
-        return target if target.dtype == input.dtype else target.astype(input.dtype)
-    return np.asarray(target, dtype=input.dtype)
+    return cast_like(target, input.dtype)
 
 
 def _class_targets(target: Any, input_shape: tuple[int, ...], ignore_index: int, op: str):
@@ -53,7 +48,7 @@ def _class_targets(target: Any, input_shape: tuple[int, ...], ignore_index: int,
         raise ValueError(
             f"{op}: expected an input of shape (N, C) or (N, C, d1, ...), got shape {input_shape}"
         )
-    labels = np.asarray(raw(target))
+    labels = np.asarray(data_of(target))
     if labels.dtype.kind not in "iu":
         raise ValueError(
             f"{op}: target must hold integer class indices, got dtype {labels.dtype} "
@@ -78,7 +73,7 @@ def _class_targets(target: Any, input_shape: tuple[int, ...], ignore_index: int,
 def _class_weight(weight: Any, classes: int, op: str) -> np.ndarray | None:
     if weight is None:
         return None
-    weight = np.asarray(raw(weight))
+    weight = np.asarray(data_of(weight))
     if weight.shape != (classes,):
         raise ValueError(
             f"{op}: weight must have shape ({classes},), one value per class, got {weight.shape}"
@@ -118,7 +113,7 @@ class NLLLoss(Node):
             return losses.sum() / weights.sum()
 
     def vjp(self, grad, out, x):
-        shape, dtype = raw(x).shape, raw(grad).dtype
+        shape, dtype = data_of(x).shape, data_of(grad).dtype
         index, weights = self._coefficients(dtype)
         if self.reduction == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -141,12 +136,8 @@ class ClampedLog(Node):
             return np.maximum(np.log(x), x.dtype.type(-100))
 
     def vjp(self, grad, out, x):
-        x_raw = raw(x)
-        active = x_raw > np.exp(-100.0)
-        if isinstance(x, Tensor):
-            safe = where(active, x, 1.0)
-        else:
-            safe = np.where(active, x, 1.0).astype(x_raw.dtype, copy=False)
+        active = data_of(x) > np.exp(-100.0)
+        safe = Where(active)(x, 1.0)
         return (grad / safe * mask_like(active, grad),)
 
 
@@ -162,7 +153,7 @@ class BCEWithLogits(Node):
         need_x, need_t = self.needs_input_grad
         grad_x = grad_t = None
         if need_x:
-            probability = Sigmoid()(x) if isinstance(x, Tensor) else Sigmoid().forward(x)
+            probability = Sigmoid()(x)
             grad_x = grad * (probability - t)
         if need_t:
             grad_t = -grad * x
@@ -173,7 +164,7 @@ class BCEWithLogits(Node):
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Squared error (input - target)**2, reduced."""
     _check_reduction(reduction, "mse_loss")
-    input = _as_tensor(input)
+    input = as_tensor(input)
     difference = input - _target_like(target, input, "mse_loss")
     return _reduce(difference * difference, reduction)
 
@@ -191,7 +182,7 @@ def nll_loss(
     (the number of non-ignored targets when `weight` is None), as in PyTorch.
     """
     _check_reduction(reduction, "nll_loss")
-    input = _as_tensor(input)
+    input = as_tensor(input)
     labels = _class_targets(target, input.shape, ignore_index, "nll_loss")
     class_weight = _class_weight(weight, input.shape[1], "nll_loss")
     return NLLLoss(labels, class_weight, ignore_index, reduction)(input)
@@ -207,8 +198,8 @@ def cross_entropy(
     """Cross-entropy of logits (N, C, ...) against integer classes (N, ...) or class
     probabilities of the input's shape (log_softmax over axis 1, then the loss)."""
     _check_reduction(reduction, "cross_entropy")
-    input = _as_tensor(input)
-    target_array = raw(target)
+    input = as_tensor(input)
+    target_array = data_of(target)
     probabilities = (
         np.shape(target_array) == input.shape and np.asarray(target_array).dtype.kind == "f"
     )
@@ -238,7 +229,7 @@ def multi_margin_loss(
     _check_reduction(reduction, "multi_margin_loss")
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p}")
-    input = _as_tensor(input)
+    input = as_tensor(input)
     if input.ndim != 2:
         raise ValueError(
             f"multi_margin_loss: expected an input of shape (N, C), got shape {input.shape}"
@@ -265,7 +256,7 @@ def binary_cross_entropy(
 ) -> Tensor:
     """-(t log x + (1 - t) log(1 - x)) for probabilities x, logs clamped at -100 (PyTorch)."""
     _check_reduction(reduction, "binary_cross_entropy")
-    input = _as_tensor(input)
+    input = as_tensor(input)
     target = _target_like(target, input, "binary_cross_entropy")
     values = input.data
     if values.size and (values.min() < 0 or values.max() > 1):
@@ -276,7 +267,7 @@ def binary_cross_entropy(
         )
     losses = -(target * ClampedLog()(input) + (1 - target) * ClampedLog()(1 - input))
     if weight is not None:
-        losses = losses * _weight_like(weight, input)
+        losses = losses * cast_like(weight, input.dtype)
     return _reduce(losses, reduction)
 
 
@@ -285,15 +276,9 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """Binary cross-entropy of sigmoid(input), computed from the logits without overflow."""
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
-    input = _as_tensor(input)
+    input = as_tensor(input)
     target = _target_like(target, input, "binary_cross_entropy_with_logits")
     losses = BCEWithLogits()(input, target)
     if weight is not None:
-        losses = losses * _weight_like(weight, input)
+        losses = losses * cast_like(weight, input.dtype)
     return _reduce(losses, reduction)
-
-
-def _weight_like(weight: Any, input: Tensor) -> Any:
-    if isinstance(weight, Tensor):
-        return weight if weight.dtype == input.dtype else weight.astype(input.dtype)
-    return np.asarray(weight, dtype=input.dtype)

@@ -1,9 +1,11 @@
 """Normalisation and regularisation: batch_norm, local_response_norm, dropout.
 
-batch_norm in training mode is one Node with the closed-form vjp: on ndarrays forward and
-vjp are one-pass Numba kernels (kernels/norm.py) and the vjp reuses the normalised input
-saved by forward; on Tensors the vjp recomputes the batch statistics with recorded ops, so
-the same formula is differentiable again.
+batch_norm in training mode is one Node whose forward is a one-pass Numba kernel
+(kernels/batch_norm.py). Its vjp is written once, from three Nodes that close under
+differentiation: `Normalise` and `InvStd` (the normalised input and 1 / std as functions of
+x; on ndarrays they hand back what forward saved) and `NormaliseGrad` (the closed-form
+input gradient, a one-pass kernel on ndarrays). On Tensors the same vjp is recorded and
+can be differentiated again, to any order.
 local_response_norm is composed from recorded ops around a channel-window sum whose
 adjoint is the same window sum mirrored; dropout is a product with a constant mask.
 """
@@ -16,7 +18,7 @@ import numpy as np
 
 from autograd_cv import creation, kernels
 from autograd_cv.autograd.node import Node
-from autograd_cv.ops.elementwise import raw
+from autograd_cv.ops.arguments import as_tensor, data_of
 from autograd_cv.tensor import Tensor
 
 
@@ -39,33 +41,92 @@ class BatchNorm(Node):
 
     def vjp(self, grad, out, x, weight, bias):
         need_x, need_weight, need_bias = self.needs_input_grad
-        if not isinstance(grad, Tensor):
-            normalised, inv_std = self.saved
-            grad_x, grad_weight, grad_bias = kernels.batch_norm_backward(
-                grad, normalised, weight, inv_std
-            )
-            return (grad_x if need_x else None, grad_weight if need_weight else None,
-                    grad_bias if need_bias else None)  # fmt: skip
-        # Recorded recomputation of the statistics: this is what makes the vjp
-        # differentiable in x as well as in grad and weight.
         axes, shape = _stat_axes(x.ndim), _channel_shape(x)
-        centred = x - x.mean(axis=axes, keepdims=True)
-        inv_std = ((centred * centred).mean(axis=axes, keepdims=True) + self.eps) ** -0.5
-        normalised = centred * inv_std
+        # On ndarrays these two hand back what forward saved; on Tensors they are recorded
+        # functions of x, which is what makes this vjp differentiable again.
+        normalised = Normalise(self.eps, self.saved)(x)
         grad_x = grad_weight = grad_bias = None
-        if need_bias:
-            grad_bias = grad.sum(axis=axes)
+        if need_x:
+            inv_std = InvStd(self.eps, self.saved)(x)
+            grad_x = NormaliseGrad(axes)(grad * weight.reshape(shape), normalised, inv_std)
         if need_weight:
             grad_weight = (grad * normalised).sum(axis=axes)
-        if need_x:
-            grad_normalised = grad * weight.reshape(shape)
-            projection = (grad_normalised * normalised).mean(axis=axes, keepdims=True)
-            grad_x = (
-                grad_normalised
-                - grad_normalised.mean(axis=axes, keepdims=True)
-                - normalised * projection
-            ) * inv_std
+        if need_bias:
+            grad_bias = grad.sum(axis=axes)
         return grad_x, grad_weight, grad_bias
+
+
+class Normalise(Node):
+    """(x - mean) * inv_std with the batch statistics of x, per channel (axis 1)."""
+
+    name = "normalise"
+    saves_output = True
+
+    def __init__(self, eps: float, saved: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.eps, self.from_forward = eps, saved
+
+    def forward(self, x):
+        if self.from_forward is not None:
+            return self.from_forward[0]
+        axes = _stat_axes(x.ndim)
+        centred = x - x.mean(axis=axes, keepdims=True)
+        return centred * _inv_std(x, self.eps)
+
+    def vjp(self, grad, out, x):
+        inv_std = InvStd(self.eps, self.from_forward)(x)
+        return (NormaliseGrad(_stat_axes(x.ndim))(grad, out, inv_std),)
+
+
+class InvStd(Node):
+    """1 / sqrt(batch var + eps) per channel, in the keepdims shape (1, C, 1, ...)."""
+
+    name = "inv_std"
+    saves_output = True
+
+    def __init__(self, eps: float, saved: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.eps, self.from_forward = eps, saved
+
+    def forward(self, x):
+        if self.from_forward is not None:
+            return self.from_forward[1].reshape(_channel_shape(x))
+        return _inv_std(x, self.eps)
+
+    def vjp(self, grad, out, x):
+        # d(var + eps)^(-1/2) / dx = -inv_std^3 (x - mean) / count = -inv_std^2 normalised / count
+        count = x.size // x.shape[1]
+        normalised = Normalise(self.eps, self.from_forward)(x)
+        return (grad * out * out * normalised * (-1.0 / count),)
+
+
+class NormaliseGrad(Node):
+    """inv_std * (g - mean(g) - normalised * mean(g * normalised)): the input gradient of
+    `Normalise` for a cotangent g, per channel over `axes`."""
+
+    name = "normalise_grad"
+
+    def __init__(self, axes: tuple[int, ...]) -> None:
+        self.axes = axes
+
+    def forward(self, grad, normalised, inv_std):
+        ones = np.ones(grad.shape[1], grad.dtype)
+        return kernels.batch_norm_backward(grad, normalised, ones, inv_std.reshape(-1))[0]
+
+    def vjp(self, cotangent, out, grad, normalised, inv_std):
+        axes = self.axes
+        scaled = cotangent * inv_std
+        mean_scaled_n = (scaled * normalised).mean(axis=axes, keepdims=True)
+        mean_grad_n = (grad * normalised).mean(axis=axes, keepdims=True)
+        grad_grad = scaled - scaled.mean(axis=axes, keepdims=True) - normalised * mean_scaled_n
+        grad_normalised = -(scaled * mean_grad_n + grad * mean_scaled_n)
+        bracket = grad - grad.mean(axis=axes, keepdims=True) - normalised * mean_grad_n
+        grad_inv_std = (cotangent * bracket).sum(axis=axes, keepdims=True)
+        return grad_grad, grad_normalised, grad_inv_std
+
+
+def _inv_std(x: np.ndarray, eps: float) -> np.ndarray:
+    """1 / sqrt(biased batch var + eps) per channel, keepdims shape, in x's dtype."""
+    var = x.var(axis=_stat_axes(x.ndim), keepdims=True)
+    return (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
 
 
 class ChannelWindowSum(Node):
@@ -88,7 +149,7 @@ class ChannelWindowSum(Node):
     def vjp(self, grad, out, x):
         # Channel c feeds the windows of c - after ... c + before: the mirrored window sum.
         adjoint = ChannelWindowSum(self.size, self.after, self.before)
-        return (adjoint(grad) if isinstance(grad, Tensor) else adjoint.forward(grad),)
+        return (adjoint(grad),)
 
 
 def _stat_axes(ndim: int) -> tuple[int, ...]:
@@ -100,20 +161,18 @@ def _channel_shape(x: np.ndarray) -> tuple[int, ...]:
 
 
 def _check_channels(value: Any, channels: int, argument: str, input_shape) -> None:
-    if value is not None and np.shape(raw(value)) != (channels,):
+    if value is not None and np.shape(data_of(value)) != (channels,):
         raise ValueError(
             f"batch_norm: {argument} must have shape ({channels},) for input of shape "
-            f"{input_shape}, got {np.shape(raw(value))}"
+            f"{input_shape}, got {np.shape(data_of(value))}"
         )
 
 
 def _update_in_place(buffer: Any, value: np.ndarray) -> None:
     """Overwrite a running statistic (a Tensor or an ndarray) without replacing its array."""
-    if isinstance(buffer, Tensor):
-        np.copyto(buffer.data, value, casting="same_kind")
-        buffer.bump_version()
-    else:
-        np.copyto(buffer, value, casting="same_kind")
+    statistic = as_tensor(buffer)  # an ndarray is wrapped, sharing its memory
+    np.copyto(statistic.data, value, casting="same_kind")
+    statistic.bump_version()
 
 
 # ----- public functions -----------------------------------------------------------------
@@ -133,7 +192,7 @@ def batch_norm(
     statistics are updated in place with the unbiased variance, as PyTorch does; in
     evaluation the running statistics normalise.
     """
-    input = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    input = as_tensor(input)
     if input.ndim < 2:
         raise ValueError(
             f"batch_norm: expected an (N, C) or (N, C, H, W) input, got shape {input.shape}"
@@ -155,8 +214,8 @@ def batch_norm(
     if not training:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
-        mean = np.asarray(raw(running_mean), dtype=dtype)
-        inv_std = ((np.asarray(raw(running_var), dtype=dtype) + eps) ** -0.5).astype(dtype)
+        mean = np.asarray(data_of(running_mean), dtype=dtype)
+        inv_std = ((np.asarray(data_of(running_var), dtype=dtype) + eps) ** -0.5).astype(dtype)
         # (x - mean) * inv_std * weight + bias, as one scale and one shift of x.
         scale = weight * inv_std
         shift = bias - scale * mean
@@ -171,11 +230,11 @@ def batch_norm(
     out = node(input, weight, bias)
     if running_mean is not None:
         _update_in_place(
-            running_mean, (1 - momentum) * raw(running_mean) + momentum * node.batch_mean
+            running_mean, (1 - momentum) * data_of(running_mean) + momentum * node.batch_mean
         )
     if running_var is not None:
         unbiased = node.batch_var * (count / (count - 1))
-        _update_in_place(running_var, (1 - momentum) * raw(running_var) + momentum * unbiased)
+        _update_in_place(running_var, (1 - momentum) * data_of(running_var) + momentum * unbiased)
     return out
 
 
@@ -187,7 +246,7 @@ def local_response_norm(
     PyTorch's definition (AlexNet's with alpha averaged over the window): the window
     around channel c spans c - size // 2 ... c + (size - 1) // 2, zero-padded.
     """
-    input = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    input = as_tensor(input)
     if input.ndim < 3:
         raise ValueError(
             "local_response_norm: expected an input of 3 or more dimensions (N, C, ...), "
@@ -213,7 +272,7 @@ def dropout(
     """
     if not 0 <= p < 1:
         raise ValueError(f"dropout: p must lie in [0, 1), got {p}")
-    input = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    input = as_tensor(input)
     if not training or p == 0:
         return input
     rng = generator if generator is not None else creation.generator()

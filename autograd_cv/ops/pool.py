@@ -3,7 +3,8 @@
 Each pool comes with its backward as a second Node, so that a vjp on Tensors is recorded:
 max pooling's backward scatters the cotangent to the argmax positions (its own vjp
 gathers from them again); average pooling is linear and its backward's vjp is the
-average pool itself. On ndarrays the vjps call the kernels directly.
+average pool itself. Called on ndarrays (a plain backward) those Nodes just run their
+kernels; on Tensors they are recorded, so pooling can be differentiated twice.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import numpy as np
 
 from autograd_cv.autograd.node import Node
 from autograd_cv.kernels import pool as kernels
-from autograd_cv.ops.conv import Pair, check_window, pair
-from autograd_cv.ops.elementwise import mask_like, raw
+from autograd_cv.ops.arguments import Pair, as_tensor, check_window, data_of, mask_like, pair
 from autograd_cv.tensor import Tensor
 
 
@@ -34,10 +34,7 @@ class MaxPool2d(Node):
         return out
 
     def vjp(self, grad, out, x):
-        input_shape = raw(x).shape
-        if isinstance(grad, Tensor):
-            return (MaxPool2dBackward(self.saved, input_shape)(grad),)
-        return (kernels.max_pool2d_backward(grad, self.saved, input_shape),)
+        return (MaxPool2dBackward(self.saved, data_of(x).shape)(grad),)
 
 
 class MaxPool2dBackward(Node):
@@ -59,11 +56,8 @@ class MaxPool2dBackward(Node):
         empty = flat_indices < 0
         if empty.any():
             flat_indices = np.where(empty, 0, flat_indices)
-        if isinstance(grad, Tensor):
-            rows = np.arange(n * c)[:, None]
-            gathered = grad.reshape(n * c, h * w)[rows, flat_indices]
-        else:
-            gathered = np.take_along_axis(grad.reshape(n * c, h * w), flat_indices, axis=1)
+        rows = np.arange(n * c)[:, None]
+        gathered = grad.reshape(n * c, h * w)[rows, flat_indices]
         if empty.any():
             gathered = gathered * mask_like(~empty, grad)
         return (gathered.reshape(self.indices.shape),)
@@ -84,11 +78,8 @@ class AvgPool2d(Node):
         )
 
     def vjp(self, grad, out, x):
-        input_shape = raw(x).shape
         geometry = (self.kernel_size, self.stride, self.padding, self.count_include_pad)
-        if isinstance(grad, Tensor):
-            return (AvgPool2dBackward(input_shape, *geometry)(grad),)
-        return (kernels.avg_pool2d_backward(grad, input_shape, *geometry),)
+        return (AvgPool2dBackward(data_of(x).shape, *geometry)(grad),)
 
 
 class AvgPool2dBackward(Node):
@@ -116,15 +107,13 @@ class AvgPool2dBackward(Node):
 
     def vjp(self, grad, out, grad_output):
         geometry = (self.kernel_size, self.stride, self.padding, self.count_include_pad)
-        if isinstance(grad, Tensor):
-            return (AvgPool2d(*geometry)(grad),)
-        return (kernels.avg_pool2d_forward(grad, *geometry),)
+        return (AvgPool2d(*geometry)(grad),)
 
 
 # ----- argument checks ------------------------------------------------------------------
 def _batched(op: str, input: Any) -> tuple[Tensor, bool]:
     """A 4-D view of an (N, C, H, W) or unbatched (C, H, W) input, and whether it was 3-D."""
-    input = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    input = as_tensor(input)
     if input.ndim == 3:
         return input.reshape(1, *input.shape), True
     if input.ndim != 4:

@@ -9,11 +9,8 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
+from autograd_cv.ops.arguments import apply, data_of
 from autograd_cv.tensor import Tensor
-
-
-def _raw(value: Any) -> Any:
-    return value.data if isinstance(value, Tensor) else value
 
 
 class Reshape(Node):
@@ -33,7 +30,7 @@ class Reshape(Node):
             ) from None
 
     def vjp(self, grad, out, x):
-        return (grad.reshape(_raw(x).shape),)
+        return (grad.reshape(data_of(x).shape),)
 
 
 class Transpose(Node):
@@ -78,13 +75,6 @@ class BroadcastTo(Node):
         return (grad,)  # the driver sums the cotangent back to x's shape
 
 
-def broadcast_to_like(value: Any, shape: tuple[int, ...]) -> Any:
-    """broadcast_to for either an ndarray or a Tensor (used inside vjps)."""
-    if isinstance(value, Tensor):
-        return broadcast_to(value, shape)
-    return np.broadcast_to(value, shape)
-
-
 class Pad(Node):
     name = "pad"
     saves_inputs = False
@@ -96,7 +86,7 @@ class Pad(Node):
         return np.pad(x, self.pad_width, mode="constant", constant_values=self.value)
 
     def vjp(self, grad, out, x):
-        index = tuple(slice(lo, lo + n) for (lo, _), n in zip(self.pad_width, _raw(x).shape))
+        index = tuple(slice(lo, lo + n) for (lo, _), n in zip(self.pad_width, data_of(x).shape))
         return (grad[index],)
 
 
@@ -120,7 +110,7 @@ class Concatenate(Node):
         axis = self.axis % grad.ndim
         grads, start = [], 0
         for x in inputs:
-            size = _raw(x).shape[axis]
+            size = data_of(x).shape[axis]
             grads.append(grad[(slice(None),) * axis + (slice(start, start + size),)])
             start += size
         return tuple(grads)
@@ -166,11 +156,7 @@ class GetItem(Node):
             raise IndexError(f"getitem: {error} (array shape {x.shape})") from None
 
     def vjp(self, grad, out, x):
-        return (
-            IndexAdd(self.index, _raw(x).shape)(grad)
-            if isinstance(grad, Tensor)
-            else index_add(grad, self.index, _raw(x).shape),
-        )
+        return (IndexAdd(self.index, data_of(x).shape)(grad),)
 
 
 class IndexAdd(Node):
@@ -204,7 +190,7 @@ def _clean_index(index: Any) -> Any:
     parts = index if isinstance(index, tuple) else (index,)
     cleaned = []
     for part in parts:
-        part = _raw(part)
+        part = data_of(part)
         if isinstance(part, list):
             part = np.asarray(part)
         cleaned.append(part)
@@ -215,71 +201,71 @@ def _clean_index(index: Any) -> Any:
 def reshape(x: Any, shape: Any) -> Tensor:
     """Same data, new shape (one entry may be -1)."""
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
-    return Reshape(shape)(x)
+    return apply(Reshape(shape), x)
 
 
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
     """Permute axes (reverse them when `axes` is None)."""
-    return Transpose(None if axes is None else tuple(int(a) for a in axes))(x)
+    return apply(Transpose(None if axes is None else tuple(int(a) for a in axes)), x)
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes."""
-    ndim = np.ndim(_raw(x))
+    ndim = np.ndim(data_of(x))
     axes = list(range(ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-    return Transpose(tuple(axes))(x)
+    return apply(Transpose(tuple(axes)), x)
 
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
     """View `x` broadcast to `shape` (the gradient sums back)."""
-    return BroadcastTo(tuple(int(n) for n in shape))(x)
+    return apply(BroadcastTo(tuple(int(n) for n in shape)), x)
 
 
 def expand_dims(x: Any, axis: int | Sequence[int]) -> Tensor:
     """Insert axes of length one at `axis`."""
-    shape = np.expand_dims(np.empty(np.shape(_raw(x)), dtype=bool), axis).shape
-    return Reshape(shape, name="expand_dims")(x)
+    shape = np.expand_dims(np.empty(np.shape(data_of(x)), dtype=bool), axis).shape
+    return apply(Reshape(shape, name="expand_dims"), x)
 
 
 def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Tensor:
     """Remove axes of length one (all of them, or those in `axis`)."""
-    current = np.shape(_raw(x))
+    current = np.shape(data_of(x))
     try:
         shape = np.squeeze(np.empty(current, dtype=bool), axis).shape
     except ValueError:
         raise ValueError(f"squeeze: axis {axis} of shape {current} is not of length one") from None
-    return Reshape(shape, name="squeeze")(x)
+    return apply(Reshape(shape, name="squeeze"), x)
 
 
 def flatten(x: Any) -> Tensor:
     """All values as one axis."""
-    return Reshape((-1,), name="flatten")(x)
+    return apply(Reshape((-1,), name="flatten"), x)
 
 
 def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
     """Pad with a constant (NumPy's `pad_width` forms: int, (before, after), or per axis)."""
-    ndim = np.ndim(_raw(x))
+    ndim = np.ndim(data_of(x))
     widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (ndim, 2))
     if (widths < 0).any():
         raise ValueError(f"pad: pad_width must be non-negative, got {pad_width}")
-    return Pad(tuple((int(a), int(b)) for a, b in widths), value)(x)
+    return apply(Pad(tuple((int(a), int(b)) for a, b in widths), value), x)
 
 
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
     if len(tensors) == 0:
         raise ValueError("concatenate: need at least one tensor")
-    return Concatenate(axis)(*tensors)
+    return apply(Concatenate(axis), *tensors)
 
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors of one shape along a new axis."""
     if len(tensors) == 0:
         raise ValueError("stack: need at least one tensor")
-    return Stack(axis)(*tensors)
+    return apply(Stack(axis), *tensors)
 
 
 def getitem(x: Any, index: Any) -> Tensor:
     """x[index] (slices, integer arrays, boolean masks, None, Ellipsis)."""
-    return GetItem(_clean_index(index))(x)
+    return apply(GetItem(_clean_index(index)), x)

@@ -1,0 +1,138 @@
+"""The op layer's helpers: wrapping values and checking the arguments users pass.
+
+User-facing checks live here and in the public op functions only; the kernels below
+just assert what these checks already guarantee.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+from autograd_cv.autograd.node import Node, as_array
+from autograd_cv.tensor import Tensor
+
+
+def data_of(value: Any) -> Any:
+    """The ndarray behind a Tensor, or the value itself."""
+    return value.data if isinstance(value, Tensor) else value
+
+
+def as_tensor(value: Any, dtype: Any = None) -> Tensor:
+    """`value` as a Tensor (a Tensor is returned as it is unless `dtype` differs)."""
+    if isinstance(value, Tensor):
+        return value if dtype is None or value.dtype == dtype else value.astype(dtype)
+    return Tensor(np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype))
+
+
+def apply(node: Node, *args: Any) -> Tensor:
+    """Apply `node` as a public function does: plain arguments give a Tensor back too.
+
+    (A Node called directly on plain arrays returns an array; vjps rely on that.)
+    """
+    for value in args:
+        if isinstance(value, Tensor):
+            return node(*args)
+    first = args[0] if isinstance(args[0], np.ndarray) else as_array(args[0])
+    return node(Tensor(first), *args[1:])
+
+
+def mask_like(condition: np.ndarray, like: Any) -> np.ndarray:
+    """A 0/1 array in `like`'s dtype, to multiply a cotangent with."""
+    return condition.astype(data_of(like).dtype)
+
+
+def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """Axes as a sorted tuple of non-negative ints; None means all of them."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < builtins.max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for an array of {ndim} dimensions")
+        out.append(int(a) % builtins.max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """`shape` with each reduced axis set to 1 (the keepdims shape)."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+# ----- image ops: window geometry --------------------------------------------------------
+Pair = tuple[int, int]
+
+
+def pair(value: Any, argument: str, op: str) -> Pair:
+    """An int or an (h, w) pair of ints, as a pair."""
+    values = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != 2 or not all(isinstance(v, (int, np.integer)) for v in values):
+        raise ValueError(f"{op}: {argument} must be an int or a pair of ints, got {value!r}")
+    return int(values[0]), int(values[1])
+
+
+def check_4d(op: str, argument: str, value: Tensor, layout: str) -> None:
+    """Refuse anything but a 4-D tensor, naming its layout."""
+    if value.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D {layout} {argument}, got shape {value.shape}")
+
+
+def cast_like(value: Any, dtype: np.dtype) -> Any:
+    """`value` in `dtype`: a Tensor through a recorded cast, anything else as an ndarray."""
+    if isinstance(value, Tensor):
+        return value if value.dtype == dtype else value.astype(dtype)
+    return np.asarray(value, dtype=dtype)
+
+
+def match_dtype(op: str, input: Tensor, value: Any, argument: str) -> Tensor | None:
+    """Constants take the input's dtype; Tensors must already share it (no silent upcast)."""
+    if value is None:
+        return None
+    if not isinstance(value, Tensor):
+        return Tensor(np.asarray(value, dtype=input.dtype))
+    if value.dtype != input.dtype:
+        raise ValueError(
+            f"{op}: {argument} has dtype {value.dtype} but input has dtype {input.dtype}; "
+            "cast one of them with .astype"
+        )
+    return value
+
+
+def check_arguments(
+    op: str, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair
+) -> None:
+    """Positive kernel size, stride and dilation; non-negative padding."""
+    for argument, value, low in (
+        ("kernel_size", kernel_size, 1),
+        ("stride", stride, 1),
+        ("dilation", dilation, 1),
+        ("padding", padding, 0),
+    ):
+        if min(value) < low:
+            kind = "positive" if low else "non-negative"
+            raise ValueError(f"{op}: {argument} must be {kind}, got {value}")
+
+
+def check_window(
+    op: str,
+    input_shape: tuple[int, ...],
+    kernel_size: Pair,
+    stride: Pair,
+    padding: Pair,
+    dilation: Pair,
+) -> None:
+    """Valid arguments, and a (dilated) window that fits inside the padded input."""
+    check_arguments(op, kernel_size, stride, padding, dilation)
+    for axis, size, k, p, d in zip("HW", input_shape[2:], kernel_size, padding, dilation):
+        span = d * (k - 1) + 1
+        if span > size + 2 * p:
+            raise ValueError(
+                f"{op}: kernel of size {kernel_size} (dilation {dilation}, spanning {span} "
+                f"along {axis}) is larger than the padded input ({size} + 2 * {p}) for input "
+                f"of shape {input_shape}"
+            )

@@ -59,13 +59,14 @@ def launched_by_mpiexec() -> bool:
 def init(timeout: float | None = None) -> World:
     """Join the MPI world this process was started in; a world of 1 without mpiexec."""
     global _world
+    if timeout is not None and timeout <= 0:
+        raise ValueError(f"distributed.init: timeout must be positive, got {timeout}")
+    if _world is not None:  # joined already; only a given timeout changes anything
+        if timeout is not None:
+            _world.timeout = timeout
+        return _world
     if timeout is None:
         timeout = float(os.environ.get("AUTOGRAD_CV_MPI_TIMEOUT", DEFAULT_TIMEOUT))
-    if timeout <= 0:
-        raise ValueError(f"distributed.init: timeout must be positive, got {timeout}")
-    if _world is not None:
-        _world.timeout = timeout
-        return _world
     if not launched_by_mpiexec():
         _world = World(rank=0, size=1, comm=None, timeout=timeout)
         return _world

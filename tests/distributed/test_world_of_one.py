@@ -94,6 +94,14 @@ def test_without_mpiexec_the_world_is_one_process_and_collectives_are_identities
     dist.barrier()
 
 
+def test_init_again_keeps_the_world_and_its_timeout_unless_given(monkeypatch):
+    monkeypatch.setenv("AUTOGRAD_CV_MPI_TIMEOUT", "7")
+    world = dist.init()
+    assert world.timeout == 7.0
+    assert dist.init(timeout=2) is world and world.timeout == 2
+    assert dist.init() is world and world.timeout == 2
+
+
 def test_bad_arguments_name_the_function():
     with pytest.raises(ValueError, match="all_reduce: op must be one of"):
         dist.all_reduce(np.ones(2), op="prod")

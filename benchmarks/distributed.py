@@ -1,7 +1,7 @@
 """Data-parallel cost on this machine: allreduce time for each model's gradients, and the
 time of a training step, with 1 or N processes.
 
-    mpiexec -n 2 python benchmarks/distributed.py   # also run with -n 1 (or plain python)
+    mpiexec -n 2 python benchmarks/distributed.py [MODEL ...]  # also -n 1 (or plain python)
     python benchmarks/distributed.py --predict 0.008 1.3 4.0   # the cost-model table from
                                                 # one process's step times (s) per model
 
@@ -103,13 +103,15 @@ def main() -> None:
     dist.init()
     say = print if dist.is_main_process() else (lambda *a, **k: None)
     size = dist.world_size()
-    for name, (build, _, _, _) in MODELS.items():
+    chosen = [name for name in MODELS if not sys.argv[1:] or name in sys.argv[1:]]
+    for name in chosen:
+        build = MODELS[name][0]
         parameters = build().num_parameters()
         seconds = allreduce_time(parameters) if size > 1 else 0.0
         mib = parameters * 4 / 2**20
         say(f"{size} processes  {name:13s} {parameters:>11,} parameters ({mib:7.2f} MiB)  "
             f"allreduce {seconds * 1e3:8.2f} ms", flush=True)  # fmt: skip
-    for name in MODELS:
+    for name in chosen:
         seconds, batch = step_time(name)
         say(f"{size} processes  {name:13s} step, global batch {batch}: {seconds * 1e3:9.1f} ms "
             f"({batch / seconds:7.1f} images/s)", flush=True)  # fmt: skip

@@ -1,12 +1,14 @@
 """The `autograd-cv` command line: train, eval, demo and graph.
 
 Problems with what was asked (an unknown model, a missing folder, a corrupt checkpoint)
-are one line on stderr and exit code 2, never a traceback; nothing is overwritten.
+are one line on stderr and exit code 2, never a traceback; nothing is overwritten. A loss
+that becomes NaN or infinite stops training with exit code 3; a signal n, with 128 + n.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import time
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 EXIT_USAGE = 2
+EXIT_DIVERGED = 3
 
 
 def _train_parser(commands: argparse._SubParsersAction) -> None:
@@ -40,8 +43,11 @@ def _train_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/latest", help="folder for model.npz and plots")
     parser.add_argument("--resume", default=None, help="continue from this checkpoint")
-    parser.add_argument("--no-graph", action="store_true", help="skip graph.svg")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite a model.npz already in --out")  # fmt: skip
+    parser.add_argument("--no-graph", dest="graph", action="store_false", help="skip graph.svg")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bar")  # fmt: skip
 
 
 def _eval_parser(commands: argparse._SubParsersAction) -> None:
@@ -67,14 +73,7 @@ def run_train(args: argparse.Namespace) -> int:
     """`autograd-cv train`."""
     from autograd_cv.training import TrainConfig, train
 
-    config = TrainConfig(
-        model=args.model, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, momentum=args.momentum,
-        weight_decay=args.weight_decay, schedule=args.schedule, seed=args.seed, out=args.out,
-        resume=args.resume,
-        graph=not args.no_graph, progress=not args.no_progress,
-    )  # fmt: skip
-    metrics = train(config)
+    metrics = train(TrainConfig.from_args(args))
     out = Path(args.out)
     if not _main_process():
         return 0
@@ -89,7 +88,9 @@ def run_eval(args: argparse.Namespace) -> int:
     from autograd_cv.data import DataLoader
     from autograd_cv.training import (
         DATASETS,
+        UsageError,
         confusion_text,
+        dataset_info,
         evaluate,
         load_dataset,
         plot_confusion,
@@ -102,13 +103,7 @@ def run_eval(args: argparse.Namespace) -> int:
     model = restore_model(checkpoint, args.checkpoint)
     dataset = args.dataset or checkpoint["meta"]["dataset"]
     trained_on = checkpoint["meta"]["dataset"]
-    if dataset not in DATASETS:
-        from autograd_cv.training import UsageError
-
-        raise UsageError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASETS)}")
-    if DATASETS[dataset].image_shape != DATASETS[trained_on].image_shape:
-        from autograd_cv.training import UsageError
-
+    if dataset_info(dataset).image_shape != DATASETS[trained_on].image_shape:
         raise UsageError(f"checkpoint was trained on {trained_on} images, which differ from "
                          f"{dataset}'s {DATASETS[dataset].image_shape}")  # fmt: skip
     test_set = load_dataset(dataset, args.data_dir, train=False)
@@ -119,8 +114,11 @@ def run_eval(args: argparse.Namespace) -> int:
           f"({int(np.trace(confusion))}/{int(confusion.sum())})")  # fmt: skip
     print(confusion_text(confusion, classes))
     out = Path(args.out) if args.out else Path(args.checkpoint).parent
-    out.mkdir(parents=True, exist_ok=True)
-    plot_confusion(confusion, classes, out / "confusion.png")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        plot_confusion(confusion, classes, out / "confusion.png")
+    except OSError as error:
+        raise UsageError(f"cannot write {out / 'confusion.png'}: {error.strerror}") from None
     print(f"wrote {out / 'confusion.png'}")
     return 0
 
@@ -139,7 +137,7 @@ def run_demo(args: argparse.Namespace) -> int:
     # SGD with momentum, batch 32, cosine decay: 97.7% on the subset for seeds 0, 1 and 2.
     config = TrainConfig(model="lenet5", dataset="mnist-mini", epochs=args.epochs, batch_size=32,
                          optimizer="sgd", lr=0.02, schedule="cosine", seed=args.seed,
-                         out=str(out))  # fmt: skip
+                         out=str(out), force=True)  # fmt: skip
     metrics = train(config)
     model = metrics["model_object"]
     model.eval()
@@ -176,18 +174,32 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_graph(argv: list[str]) -> int:
-    """`autograd-cv graph`: render one training step of a model."""
-    from autograd_cv.viz.cli import graph_main
+def _graph_parser(commands: argparse._SubParsersAction) -> None:
+    from autograd_cv.viz.cli import DESCRIPTION, add_arguments
 
-    return graph_main(argv)
+    parser = commands.add_parser(
+        "graph", help="render one training step of a model", description=DESCRIPTION
+    )
+    add_arguments(parser)
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    """`autograd-cv graph`: render one training step of a model."""
+    from autograd_cv.viz.cli import run
+
+    return run(args)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `autograd-cv` command."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["graph"]:
-        return _guarded(lambda: run_graph(argv[1:]))
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:  # before the training loop's own handler is in place
+        print("\nautograd-cv: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+
+
+def _main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="autograd-cv", description="Train and look inside classic CNNs with autograd_cv."
     )
@@ -195,10 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     _train_parser(commands)
     _eval_parser(commands)
     _demo_parser(commands)
-    commands.add_parser("graph", help="render one training step of a model (see graph --help)")
+    _graph_parser(commands)
     args = parser.parse_args(argv)
-    runner = {"train": run_train, "eval": run_eval, "demo": run_demo}[args.command]
-    return _guarded(lambda: runner(args))
+    runners = {"train": run_train, "eval": run_eval, "demo": run_demo, "graph": run_graph}
+    return _guarded(lambda: runners[args.command](args))
 
 
 def _main_process() -> bool:
@@ -209,13 +221,17 @@ def _main_process() -> bool:
 
 def _guarded(run) -> int:
     """Run a command: usage errors become one line and exit 2; interrupts save and stop."""
-    from autograd_cv.training import Interrupted, UsageError
+    from autograd_cv.training import Diverged, Interrupted, UsageError
 
     try:
         return run()
     except UsageError as error:
-        print(f"autograd-cv: error: {error}", file=sys.stderr)
+        message = re.sub(r"\s*\n\s*", "; ", str(error).strip())  # one line, as promised
+        print(f"autograd-cv: error: {message}", file=sys.stderr)
         return EXIT_USAGE
+    except Diverged as error:
+        print(f"\nautograd-cv: diverged: {error}", file=sys.stderr)
+        return EXIT_DIVERGED
     except Interrupted as stop:
         name = signal.Signals(stop.signum).name if stop.signum else "stop request"
         if not _main_process():  # under mpiexec, rank 0 speaks for all

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autograd_cv.autograd.hooks import RemovableHandle, add_hook
+from autograd_cv.devices import resolve
 
 if TYPE_CHECKING:
     from autograd_cv.autograd.node import Node
@@ -83,11 +84,6 @@ class Tensor:
     def ndim(self) -> int:
         """Number of axes."""
         return self.data.ndim
-
-    @property
-    def size(self) -> int:
-        """Number of elements."""
-        return self.data.size
 
     @property
     def is_leaf(self) -> bool:
@@ -178,7 +174,13 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
 
 
 def tensor(
-    data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
+    data: Any,
+    requires_grad: bool = False,
+    dtype: Any = None,
+    name: str | None = None,
+    device: Any = None,
 ) -> Tensor:
     """Make a tensor: ndarrays keep their dtype, Python floats become float32."""
+    if device is not None:
+        resolve(device, "tensor")
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)

@@ -93,6 +93,7 @@ def main(names: list[str], resume: bool = False) -> None:
     for name in names or list(RUNS):
         config = RUNS[name]
         config.data_dir, config.out, config.graph = DATA, f"runs/accuracy-{name}", False
+        config.force = True  # a new run replaces this script's last one
         config.progress = sys.stderr.isatty()
         if resume and Path(config.out, "model.npz").exists():
             config.resume = str(Path(config.out, "model.npz"))

@@ -9,12 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import autograd_cv as ag
 from autograd_cv.cli import main
-from autograd_cv.training import Interrupted, TrainConfig, train
 
 FAST = ["--model", "mlp", "--dataset", "mnist-mini", "--batch-size", "256", "--no-progress"]
 
@@ -82,30 +80,6 @@ def test_corrupt_or_foreign_checkpoint_is_refused_and_nothing_overwritten(
     assert "is for model 'mlp', not 'perceptron'" in capsys.readouterr().err
 
 
-def _weights(path: Path) -> dict:
-    return ag.load(path)["model"]
-
-
-def test_interrupted_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
-    base = dict(model="mlp", dataset="mnist-mini", batch_size=256, epochs=2, graph=False,
-                progress=False, seed=3)  # fmt: skip
-    quiet = lambda *_: None  # noqa: E731
-    train(TrainConfig(out=str(tmp_path / "straight"), **base), log=quiet)
-    with pytest.raises(Interrupted) as stop:
-        train(TrainConfig(out=str(tmp_path / "broken"), stop_after_steps=50, **base), log=quiet)
-    resumed = TrainConfig(out=str(tmp_path / "broken"), resume=str(stop.value.checkpoint), **base)
-    metrics = train(resumed, log=quiet)
-    straight, again = (
-        _weights(tmp_path / "straight/model.npz"),
-        _weights(tmp_path / "broken/model.npz"),
-    )
-    for key in straight:
-        np.testing.assert_array_equal(straight[key], again[key], err_msg=key)
-    first = json.loads((tmp_path / "straight/metrics.json").read_text())
-    assert metrics["test_accuracy"] == first["test_accuracy"]
-    assert metrics["train_loss"] == pytest.approx(first["train_loss"], rel=1e-6)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_saves_a_resumable_checkpoint_and_exits_cleanly(tmp_path: Path, signum) -> None:
     out = tmp_path / "run"
@@ -143,17 +117,3 @@ def test_kill_9_loses_at_most_the_work_since_the_last_checkpoint(tmp_path: Path)
                       "--seed", "5", "--resume", str(out / "model.npz"))  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stdout
-
-
-def test_alexnet_small_bn_swaps_local_response_norm_for_batch_norm() -> None:
-    from autograd_cv import nn
-    from autograd_cv.training import build_model
-
-    paper = build_model("alexnet-small", (3, 32, 32), 10)
-    with_bn = build_model("alexnet-small-bn", (3, 32, 32), 10)
-
-    def count(model, kind) -> int:
-        return sum(isinstance(m, kind) for m in model.modules())
-
-    assert (count(with_bn, nn.BatchNorm2d), count(with_bn, nn.LocalResponseNorm)) == (5, 0)
-    assert (count(paper, nn.BatchNorm2d), count(paper, nn.LocalResponseNorm)) == (0, 2)

@@ -144,3 +144,90 @@ def test_object_arrays_are_refused_without_unpickling(tmp_path):
 def test_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         ag.load(tmp_path / "absent.npz")
+
+
+# ----- hostile input ----------------------------------------------------------------------
+def _npz_bomb(path, declared_bytes: int, written_bytes: int) -> None:
+    """A .npz whose one member declares `declared_bytes` of float64 and holds `written_bytes`."""
+    chunk = bytes(1 << 22)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("w.npy", "w", force_zip64=True) as member:
+            header = {"descr": "<f8", "fortran_order": False, "shape": (declared_bytes // 8,)}
+            np.lib.format.write_array_header_1_0(member, header)
+            for _ in range(written_bytes // len(chunk)):
+                member.write(chunk)
+
+
+def test_npz_bomb_is_refused_from_its_headers_with_bounded_memory(tmp_path):
+    import subprocess
+    import sys
+
+    bomb = tmp_path / "bomb.npz"
+    _npz_bomb(bomb, 1 << 30, 1 << 30)  # 1 GiB of zeros in about 5 MB
+    assert bomb.stat().st_size < 8 << 20
+    script = (
+        "import re, autograd_cv as ag\n"
+        "try:\n"
+        f"    ag.load({str(bomb)!r}, max_bytes=256 << 20)\n"
+        "except ValueError as error:\n"
+        "    print('refused', error)\n"
+        # VmHWM, not ru_maxrss: Linux carries the forking pytest process's peak across exec.
+        "status = open('/proc/self/status').read()\n"
+        "print('peak', int(re.search(r'VmHWM:\\s+(\\d+)', status).group(1)) / 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert "refused" in done.stdout and "max_bytes=268435456" in done.stdout, done
+    assert float(done.stdout.rsplit("peak ", 1)[1]) < 300, done  # MB; the import alone: ~160
+
+
+def test_npz_header_claiming_terabytes_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "liar.npz"
+    _npz_bomb(path, 8 << 40, 0)  # says 8 TiB, holds nothing
+    with pytest.raises(ValueError, match="liar.npz.*declares"):
+        ag.load(path)
+
+
+def test_colliding_keys_and_oversized_ints_are_refused_at_save_time(tmp_path):
+    with pytest.raises(ValueError, match="keys 1 and '1'.*one name"):
+        ag.save({1: np.ones(2), "1": np.zeros(2)}, tmp_path / "x.npz")
+    with pytest.raises(ValueError, match="int at 'n' does not fit in 64 bits"):
+        ag.save({"n": 2**70}, tmp_path / "x.npz")
+    with pytest.raises(ValueError, match="int at 'ids' does not fit"):
+        ag.save({"ids": [1, -(2**64)]}, tmp_path / "x.npz")
+    assert not (tmp_path / "x.npz").exists()
+    ag.save({"n": 2**63 - 1, "m": -(2**63)}, tmp_path / "ok.npz")
+    assert ag.load(tmp_path / "ok.npz") == {"n": 2**63 - 1, "m": -(2**63)}
+
+
+def test_deep_nesting_is_a_clear_error_and_strings_keep_trailing_nuls(tmp_path):
+    deep: dict = {}
+    level = deep
+    for _ in range(500):
+        level["a"] = {}
+        level = level["a"]
+    with pytest.raises(ValueError, match="nesting deeper than 100 levels"):
+        ag.save(deep, tmp_path / "deep.npz")
+    strings = {"a": "x\0", "b": "\0\0", "c": "mid\0dle", "d": "plain", "e": ""}
+    ag.save(strings, tmp_path / "s.npz")
+    assert ag.load(tmp_path / "s.npz") == strings
+
+
+@pytest.mark.parametrize(
+    "structure",
+    [
+        "[1, 2]",  # not a node
+        '{"dict": [["model", {"array": "missing"}]]}',  # names an entry that is not there
+        '{"dict": 5}',
+        '{"scalar": "w", "type": "complex"}',
+        '{"numbers": "w", "kind": "list", "type": "int"}',  # a 2-d array as a list of numbers
+        "[" * 5000 + "]" * 5000,  # JSON deep enough to exhaust the recursion limit
+        '{"list": ' * 300 + "[]" + "}" * 300,
+        "not json",
+    ],
+)
+def test_damaged_structure_entries_are_value_errors(tmp_path, structure):
+    path = tmp_path / "crafted.npz"
+    np.savez(path, w=np.ones((2, 2)), __structure__=np.asarray(structure))
+    with pytest.raises(ValueError, match="crafted.npz.*damaged structure"):
+        ag.load(path)

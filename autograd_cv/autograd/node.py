@@ -16,10 +16,11 @@ where every step is itself recorded and can be differentiated again.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
@@ -52,14 +53,37 @@ def set_grad_enabled(enabled: bool) -> Iterator[None]:
         _mode.enabled = previous
 
 
-def no_grad() -> AbstractContextManager[None]:
-    """Context manager that stops ops from recording the graph (thread-local)."""
-    return set_grad_enabled(False)
+def _mode_switch(enabled: bool, func: Callable | None) -> Any:
+    """A context manager, or `func` wrapped to run in that grad mode (a bare decorator)."""
+    if func is None:
+        return set_grad_enabled(enabled)
+    if not callable(func):
+        raise TypeError(f"expected a function to decorate, got {type(func).__name__}")
+
+    @functools.wraps(func)
+    def in_mode(*args: Any, **kwargs: Any) -> Any:
+        with set_grad_enabled(enabled):
+            return func(*args, **kwargs)
+
+    return in_mode
 
 
-def enable_grad() -> AbstractContextManager[None]:
-    """Context manager that turns graph recording back on (thread-local)."""
-    return set_grad_enabled(True)
+def no_grad(func: Callable | None = None) -> AbstractContextManager[None] | Callable:
+    """Stop ops from recording the graph (thread-local): `with no_grad():`, `@no_grad()`
+    or the bare decorator `@no_grad`."""
+    return _mode_switch(False, func)
+
+
+def enable_grad(func: Callable | None = None) -> AbstractContextManager[None] | Callable:
+    """Turn graph recording back on (thread-local); a context manager or decorator."""
+    return _mode_switch(True, func)
+
+
+def inference_mode(mode: Any = True) -> AbstractContextManager[None] | Callable:
+    """torch's inference_mode: no graph recording (here the same as `no_grad`)."""
+    if callable(mode):
+        return _mode_switch(False, mode)
+    return set_grad_enabled(not mode)
 
 
 #: Objects with `on_forward(node, seconds, result)` and `on_backward(node, seconds, grads)`

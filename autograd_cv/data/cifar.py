@@ -93,7 +93,7 @@ class CIFAR10(ArrayDataset):
                 source = zips[0]
             else:
                 continue
-            images_folder = ImageFolder(source, split)
+            images_folder = ImageFolder(source, split, image_size=(32, 32))
             if images_folder.classes != self.classes:
                 raise DatasetFormatError(
                     f"{source}: class folders {images_folder.classes} are not CIFAR-10's "

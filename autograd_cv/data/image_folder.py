@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import zipfile
+import zlib
 from functools import partial
 from pathlib import Path, PurePosixPath
 
@@ -31,6 +32,10 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".tif
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 _CACHE_VERSION = 1  # bump when the decoded layout changes, so old caches are ignored
 _CACHED_ARRAYS = ("images", "labels", "files", "classes")
+#: the largest image file read (as its size in the zip directory or on disk says)
+MAX_IMAGE_FILE_BYTES = 64 << 20
+#: the most memory the decoded images may take together
+MAX_DECODED_BYTES = 4 << 30
 
 
 class ImageFolder(ArrayDataset):
@@ -40,7 +45,8 @@ class ImageFolder(ArrayDataset):
     folder). 8-bit images are expected: if the first is grayscale all become (N, 1, H, W),
     else RGB (N, 3, H, W), uint8 (alpha dropped); all must share one size. Attributes:
     `classes` (sorted names), `class_to_idx`, `files` (each image's path inside the source,
-    in sample order), `source`, `split`.
+    in sample order), `source`, `split`. With `image_size=(width, height)` every image's
+    header is checked before it is decoded.
     """
 
     def __init__(
@@ -48,13 +54,14 @@ class ImageFolder(ArrayDataset):
         root_or_zip: str | os.PathLike,
         split: str | None = None,
         transform: BatchTransform | None = None,
+        image_size: tuple[int, int] | None = None,
     ) -> None:
         source = Path(root_or_zip).expanduser()
         if not source.exists():
             raise DatasetNotFoundError(f"ImageFolder: {source} does not exist")
         self.source = source
         self.split = split
-        arrays = _load_cached(source, split)
+        arrays = _load_cached(source, split, image_size)
         super().__init__(arrays["images"], arrays["labels"], transform)
         self.files = arrays["files"].tolist()
         self.classes = arrays["classes"].tolist()
@@ -68,28 +75,32 @@ def list_images(
     source = Path(root_or_zip)
     if source.is_dir():
         return _group_by_class(_walk_folder(source), split, source)
-    with zipfile.ZipFile(source) as archive:
+    with _open_zip(source) as archive:
         return _group_by_class(_zip_members(archive), split, source)
 
 
-def decode_images(root_or_zip: str | os.PathLike, files: list[str]) -> np.ndarray:
+def decode_images(
+    root_or_zip: str | os.PathLike, files: list[str], image_size: tuple[int, int] | None = None
+) -> np.ndarray:
     """Decode `files` (paths inside a folder or zip) into one uint8 array (N, C, H, W)."""
     source = Path(root_or_zip)
     if source.is_dir():
-        return _decode_all(files, partial(_read_file, source), source)
-    with zipfile.ZipFile(source) as archive:
-        return _decode_all(files, archive.read, source)
+        return _decode_all(files, partial(_read_file, source), source, image_size)
+    with _open_zip(source) as archive:
+        return _decode_all(files, partial(_read_member, archive), source, image_size)
 
 
-def _list_and_decode(source: Path, split: str | None) -> dict[str, np.ndarray]:
+def _list_and_decode(
+    source: Path, split: str | None, image_size: tuple[int, int] | None
+) -> dict[str, np.ndarray]:
     """list_images then decode_images, opening a zip only once (reading its index is slow)."""
     if source.is_dir():
         files, labels, classes = _group_by_class(_walk_folder(source), split, source)
-        images = _decode_all(files, partial(_read_file, source), source)
+        images = _decode_all(files, partial(_read_file, source), source, image_size)
     else:
-        with zipfile.ZipFile(source) as archive:
+        with _open_zip(source) as archive:
             files, labels, classes = _group_by_class(_zip_members(archive), split, source)
-            images = _decode_all(files, archive.read, source)
+            images = _decode_all(files, partial(_read_member, archive), source, image_size)
     return {
         "images": images,
         "labels": labels,
@@ -122,7 +133,28 @@ def _zip_members(archive: zipfile.ZipFile) -> list[str]:
     return [name for name in archive.namelist() if not name.endswith("/")]
 
 
-def _decode_all(files: list[str], read, source: Path) -> np.ndarray:
+def _open_zip(source: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise DatasetFormatError(f"{source}: not a readable zip ({error})") from None
+
+
+def _read_member(archive: zipfile.ZipFile, member: str) -> bytes:
+    """A zip member's bytes, refused by its declared size before anything is inflated."""
+    size = archive.getinfo(member).file_size
+    if size > MAX_IMAGE_FILE_BYTES:
+        raise DatasetFormatError(
+            f"{archive.filename}: {member} declares {size} bytes, more than the "
+            f"{MAX_IMAGE_FILE_BYTES} allowed for one image"
+        )
+    # zipfile stops inflating at the declared size and checks the CRC at the end.
+    return archive.read(member)
+
+
+def _decode_all(
+    files: list[str], read, source: Path, image_size: tuple[int, int] | None = None
+) -> np.ndarray:
     from PIL import Image  # imported here: MNIST users and cached loads never need Pillow
 
     images: np.ndarray | None = None
@@ -130,13 +162,30 @@ def _decode_all(files: list[str], read, source: Path) -> np.ndarray:
     for i, member in enumerate(files):
         try:
             image = Image.open(io.BytesIO(read(member)), formats=_pillow_formats(member))
+            # The header gives the size: refuse before decoding (or allocating) anything.
+            if image_size is not None and image.size != tuple(image_size):
+                raise DatasetFormatError(
+                    f"{source}: {member} is {image.size[0]}x{image.size[1]} pixels, expected "
+                    f"{image_size[0]}x{image_size[1]}"
+                )
+            if images is None:
+                channels = 1 if image.mode in _GRAY_MODES else 3
+                needed = len(files) * channels * image.size[0] * image.size[1]
+                if needed > MAX_DECODED_BYTES:
+                    raise DatasetFormatError(
+                        f"{source}: {len(files)} images of {image.size[0]}x{image.size[1]} "
+                        f"pixels would take {needed} bytes, more than {MAX_DECODED_BYTES}"
+                    )
             if images is None:
                 mode = "L" if image.mode in _GRAY_MODES else "RGB"
             if image.mode != mode:
                 image = image.convert(mode)
             pixels = np.asarray(image)
-        except (OSError, ValueError) as error:
-            raise DatasetFormatError(f"{source}: cannot decode {member} ({error})") from error
+        except DatasetFormatError:
+            raise
+        except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile,
+                Image.DecompressionBombError) as error:  # fmt: skip
+            raise DatasetFormatError(f"{source}: cannot decode {member} ({error})") from None
         if images is None:
             channels = 1 if mode == "L" else 3
             images = np.empty((len(files), channels, *pixels.shape[:2]), np.uint8)
@@ -201,7 +250,9 @@ def cache_folder(source: Path) -> Path:
     return cache_root() / "decoded" / f"{source.name}-{path_hash}"
 
 
-def _load_cached(source: Path, split: str | None) -> dict[str, np.ndarray]:
+def _load_cached(
+    source: Path, split: str | None, image_size: tuple[int, int] | None
+) -> dict[str, np.ndarray]:
     folder = cache_folder(source)
     stem = f"{split or 'all'}-{_fingerprint(source)}"
     paths = {name: folder / f"{stem}-{name}.npy" for name in _CACHED_ARRAYS}
@@ -210,7 +261,7 @@ def _load_cached(source: Path, split: str | None) -> dict[str, np.ndarray]:
             return {name: np.load(path, allow_pickle=False) for name, path in paths.items()}
         except (OSError, ValueError):
             pass  # a damaged cache is rebuilt below
-    arrays = _list_and_decode(source, split)
+    arrays = _list_and_decode(source, split, image_size)
     if is_writable_dir(folder):
         for stale in folder.glob(f"{split or 'all'}-*.npy"):
             if not stale.name.startswith(stem):
@@ -221,7 +272,13 @@ def _load_cached(source: Path, split: str | None) -> dict[str, np.ndarray]:
 
 
 def _read_file(root: Path, member: str) -> bytes:
-    return (root / member).read_bytes()
+    path = root / member
+    if path.stat().st_size > MAX_IMAGE_FILE_BYTES:
+        raise DatasetFormatError(
+            f"{root}: {member} has {path.stat().st_size} bytes, more than the "
+            f"{MAX_IMAGE_FILE_BYTES} allowed for one image"
+        )
+    return path.read_bytes()
 
 
 def _save_array(array: np.ndarray, file) -> None:

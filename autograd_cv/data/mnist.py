@@ -13,6 +13,8 @@ import os
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from autograd_cv.data._files import (
     DatasetFormatError,
     DatasetNotFoundError,
@@ -43,6 +45,15 @@ class _IDXDataset(ArrayDataset):
             raise DatasetFormatError(
                 f"{images_path} holds {len(images)} images but {labels_path} holds "
                 f"{len(labels)} labels"
+            )
+        if images.shape[1:] != (28, 28) or len(images) == 0:
+            raise DatasetFormatError(
+                f"{images_path}: expected one or more 28x28 images, got shape {images.shape}"
+            )
+        if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= len(self.classes):
+            bad = int(np.argmax((labels < 0) | (labels >= len(self.classes)) | (labels % 1 != 0)))
+            raise DatasetFormatError(
+                f"{labels_path}: label {bad} is {labels[bad]}, expected 0..{len(self.classes) - 1}"
             )
         super().__init__(images[:, None], labels, transform)
         self.folder = images_path.parent

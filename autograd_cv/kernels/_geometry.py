@@ -1,4 +1,9 @@
-"""Argument checks and output-size arithmetic shared by the conv and pool kernels."""
+"""Preconditions and output-size arithmetic shared by the conv and pool kernels.
+
+The op layer (`autograd_cv/ops/`) checks every argument a user passes and says what is
+wrong; the kernels only *assert* what those checks guarantee, so a bug in a caller stops
+at the kernel boundary instead of writing out of bounds. (`python -O` removes them.)
+"""
 
 from __future__ import annotations
 
@@ -10,57 +15,38 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def as_pair(value: int | tuple[int, int], name: str, op: str) -> Pair:
-    """Return ``value`` as an ``(h, w)`` pair of Python ints; a single int is used for both."""
+    """``value`` as an ``(h, w)`` pair of Python ints; a single int is used for both."""
     if isinstance(value, (int, np.integer)):
         return int(value), int(value)
-    try:
-        h, w = value
-    except (TypeError, ValueError):
-        raise ValueError(f"{op}: {name} must be an int or an (h, w) pair, got {value!r}") from None
-    if not isinstance(h, (int, np.integer)) or not isinstance(w, (int, np.integer)):
-        raise ValueError(f"{op}: {name} must hold ints, got {value!r}")
+    h, w = value
     return int(h), int(w)
 
 
 def check_positive(pair: Pair, name: str, op: str) -> None:
-    """Raise unless both entries of ``pair`` are at least 1."""
-    if pair[0] < 1 or pair[1] < 1:
-        raise ValueError(f"{op}: {name} must be positive, got {pair}")
+    """Assert both entries of ``pair`` are at least 1."""
+    assert pair[0] >= 1 and pair[1] >= 1, f"{op}: {name} {pair}"
 
 
 def check_non_negative(pair: Pair, name: str, op: str) -> None:
-    """Raise unless both entries of ``pair`` are at least 0."""
-    if pair[0] < 0 or pair[1] < 0:
-        raise ValueError(f"{op}: {name} must be non-negative, got {pair}")
+    """Assert both entries of ``pair`` are at least 0."""
+    assert pair[0] >= 0 and pair[1] >= 0, f"{op}: {name} {pair}"
 
 
 def check_array(array: np.ndarray, name: str, op: str, ndim: int = 4) -> None:
-    """Raise unless ``array`` is a float32/float64 ndarray with ``ndim`` dimensions."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"{op}: {name} must be a numpy.ndarray, got {type(array).__name__}")
-    if array.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{op}: {name} must be float32 or float64, got {array.dtype}")
-    if array.ndim != ndim:
-        layout = {4: " (NCHW)", 1: ""}.get(ndim, "")
-        raise ValueError(f"{op}: {name} must be {ndim}-D{layout}, got shape {array.shape}")
+    """Assert ``array`` is a float32/float64 ndarray with ``ndim`` dimensions."""
+    assert isinstance(array, np.ndarray) and array.dtype in FLOAT_DTYPES, f"{op}: {name}"
+    assert array.ndim == ndim, f"{op}: {name} shape {array.shape}, expected {ndim}-D"
 
 
 def check_same_dtype(op: str, **arrays: np.ndarray) -> None:
-    """Raise if the given arrays do not all share one dtype (we never upcast silently)."""
-    dtypes = {name: array.dtype for name, array in arrays.items()}
-    if len(set(dtypes.values())) > 1:
-        listed = ", ".join(f"{name} {dtype}" for name, dtype in dtypes.items())
-        raise TypeError(f"{op}: dtypes differ ({listed}); cast them to one dtype first")
+    """Assert the given arrays share one dtype (the kernels never upcast)."""
+    assert len({a.dtype for a in arrays.values()}) == 1, f"{op}: dtypes differ"
 
 
 def check_shape4(op: str, name: str, shape, layout: str) -> tuple[int, int, int, int]:
-    """Return ``shape`` as a tuple of 4 positive ints, or raise naming ``name`` and ``layout``."""
-    try:
-        shape = tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"{op}: {name} must be 4 positive ints {layout}, got {shape!r}") from None
-    if len(shape) != 4 or min(shape) < 1:
-        raise ValueError(f"{op}: {name} must be 4 positive ints {layout}, got {shape}")
+    """``shape`` as a tuple of 4 positive ints (asserted)."""
+    shape = tuple(int(s) for s in shape)
+    assert len(shape) == 4 and min(shape) >= 1, f"{op}: {name} {shape} {layout}"
     return shape
 
 
@@ -77,7 +63,7 @@ def check_geometry(
     padding: Pair,
     dilation: Pair,
 ) -> Pair:
-    """Validate a sliding-window geometry over ``spatial_shape`` and return ``(OH, OW)``."""
+    """``(OH, OW)`` of a sliding window over ``spatial_shape`` (a valid geometry, asserted)."""
     check_positive(kernel_size, "kernel_size", op)
     check_positive(stride, "stride", op)
     check_positive(dilation, "dilation", op)
@@ -86,11 +72,5 @@ def check_geometry(
         output_size(spatial_shape[a], kernel_size[a], stride[a], padding[a], dilation[a])
         for a in (0, 1)
     )
-    if out[0] < 1 or out[1] < 1:
-        effective = tuple(dilation[a] * (kernel_size[a] - 1) + 1 for a in (0, 1))
-        padded = tuple(spatial_shape[a] + 2 * padding[a] for a in (0, 1))
-        raise ValueError(
-            f"{op}: kernel_size {kernel_size} (dilated extent {effective}) is larger than the "
-            f"padded input {padded} (input {tuple(spatial_shape)}, padding {padding})"
-        )
+    assert out[0] >= 1 and out[1] >= 1, f"{op}: window {kernel_size} larger than the input"
     return out[0], out[1]

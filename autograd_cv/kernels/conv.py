@@ -223,7 +223,7 @@ def _nchw_to_rows(grad_output, out_w, pitch, rows):  # pragma: no cover - compil
 
 
 # ---------------------------------------------------------------------------------------------
-# Python wrappers: validate, allocate, call the kernels and the GEMMs.
+# Python wrappers: assert what the op layer checked, allocate, call the kernels and the GEMMs.
 
 
 def _normalise(op: str, kernel_size, stride, padding, dilation) -> tuple[Pair, Pair, Pair, Pair]:
@@ -243,20 +243,9 @@ def _pack(kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair) -> tup
 
 
 def _check_groups(op: str, groups: int, in_channels: int, weight_shape: tuple[int, ...]) -> None:
-    if not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
     out_channels, in_per_group = weight_shape[0], weight_shape[1]
-    if in_channels % groups or out_channels % groups:
-        raise ValueError(
-            f"{op}: groups={groups} must divide the input channels ({in_channels}) and the "
-            f"output channels ({out_channels}); weight shape {tuple(weight_shape)}"
-        )
-    if in_per_group * groups != in_channels:
-        raise ValueError(
-            f"{op}: weight shape {tuple(weight_shape)} expects {in_per_group} input channels "
-            f"per group x {groups} groups = {in_per_group * groups}, but the input has "
-            f"{in_channels} channels"
-        )
+    assert groups >= 1 and out_channels % groups == 0, f"{op}: groups={groups}"
+    assert in_per_group * groups == in_channels, f"{op}: weight {weight_shape}, {in_channels} in"
 
 
 def _check_grad_output_fits(
@@ -276,13 +265,9 @@ def _check_grad_output_fits(
     for a in (0, 1):
         extent = dilation[a] * (kernel_size[a] - 1) + 1
         slack = input_shape[2 + a] + 2 * padding[a] - extent - (given[a] - 1) * stride[a]
-        if given[a] < 1 or not 0 <= slack < max(stride[a], dilation[a]):
-            raise ValueError(
-                f"{op}: grad_output spatial size {given} does not fit input shape "
-                f"{tuple(input_shape)} with kernel_size {kernel_size}, stride {stride}, padding "
-                f"{padding}, dilation {dilation}: expected {natural} (the input may exceed the "
-                f"minimal one by less than max(stride, dilation), as with output_padding)"
-            )
+        assert given[a] >= 1 and 0 <= slack < max(stride[a], dilation[a]), (
+            f"{op}: grad_output {given} does not fit input {input_shape}: expected {natural}"
+        )
 
 
 def im2col(
@@ -321,11 +306,7 @@ def col2im(
     out_h, out_w = check_geometry(op, input_shape[2:], kernel_size, stride, padding, dilation)
     batch, channels = input_shape[:2]
     expected = (channels * kernel_size[0] * kernel_size[1], batch * out_h * out_w)
-    if col.shape != expected:
-        raise ValueError(
-            f"{op}: col shape {col.shape} does not match input_shape {input_shape} with "
-            f"kernel_size {kernel_size}: expected {expected}"
-        )
+    assert col.shape == expected, f"{op}: col shape {col.shape}, expected {expected}"
     x = np.empty(input_shape, dtype=col.dtype)
     geometry = _pack(kernel_size, stride, padding, dilation)
     _col2im_kernel(np.ascontiguousarray(col), geometry, out_h, out_w, out_w, x)
@@ -350,11 +331,7 @@ def conv2d_forward(
     if bias is not None:
         check_array(bias, "bias", op, ndim=1)
         check_same_dtype(op, input=x, bias=bias)
-        if bias.shape != (out_channels,):
-            raise ValueError(
-                f"{op}: bias shape {bias.shape} must be ({out_channels},) for weight shape "
-                f"{weight.shape}"
-            )
+        assert bias.shape == (out_channels,), f"{op}: bias shape {bias.shape}"
     _check_groups(op, groups, x.shape[1], weight.shape)
     kernel_size = weight.shape[2:]
     _, stride, padding, dilation = _normalise(op, kernel_size, stride, padding, dilation)
@@ -599,9 +576,6 @@ def _check_backward(
 def _check_grad_output(
     op: str, grad_output: np.ndarray, input_shape, out_channels: int, input_name: str
 ) -> None:
-    if grad_output.shape[:2] != (input_shape[0], out_channels):
-        raise ValueError(
-            f"{op}: grad_output shape {grad_output.shape} must start with (N, O) = "
-            f"{(input_shape[0], out_channels)} for {input_name} {tuple(input_shape)} and "
-            f"{out_channels} output channels"
-        )
+    assert grad_output.shape[:2] == (input_shape[0], out_channels), (
+        f"{op}: grad_output shape {grad_output.shape}, {input_name} {tuple(input_shape)}"
+    )

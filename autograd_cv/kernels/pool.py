@@ -12,6 +12,10 @@ that pixel a gradient although the -inf output does not depend on it.
 
 from __future__ import annotations
 
+import threading
+from functools import partial
+
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -218,11 +222,28 @@ def _avg_unpool_parallel(grad_output, geometry, count_include_pad, grad_input): 
 def _driver(serial, parallel, out_shape: tuple[int, ...], kernel_size: Pair):
     """The parallel driver when the window taps to visit make waking the pool pay."""
     work = int(np.prod(out_shape)) * kernel_size[0] * kernel_size[1]
-    return parallel if work >= PARALLEL_MIN_WORK else serial
+    return partial(_run_parallel, parallel) if work >= PARALLEL_MIN_WORK else serial
+
+
+# Numba's workqueue threading layer (its fallback where neither OpenMP nor TBB loads, e.g.
+# macOS without libomp) aborts the process when two threads enter parallel regions at once,
+# so there parallel kernels run one at a time. The layer is known after the first launch.
+_PARALLEL_LOCK = threading.Lock()
+_threading_layer: str | None = None
+
+
+def _run_parallel(kernel, *args) -> None:
+    global _threading_layer
+    if _threading_layer is not None and _threading_layer != "workqueue":
+        kernel(*args)
+        return
+    with _PARALLEL_LOCK:
+        kernel(*args)
+        _threading_layer = numba.threading_layer()
 
 
 # ---------------------------------------------------------------------------------------------
-# Python wrappers.
+# Python wrappers: assert what the op layer checked (see _geometry.py), then run.
 
 
 def _pool_geometry(
@@ -238,21 +259,15 @@ def _pool_geometry(
     padding = as_pair(padding, "padding", op)
     dilation = as_pair(dilation, "dilation", op)
     out_size = check_geometry(op, input_shape[2:], kernel_size, stride, padding, dilation)
-    if 2 * padding[0] > kernel_size[0] or 2 * padding[1] > kernel_size[1]:
-        raise ValueError(
-            f"{op}: padding {padding} must be at most half of kernel_size {kernel_size}, "
-            f"as in PyTorch"
-        )
+    assert 2 * padding[0] <= kernel_size[0] and 2 * padding[1] <= kernel_size[1], (
+        f"{op}: padding {padding} over half of kernel_size {kernel_size}"
+    )
     return kernel_size, stride, padding, dilation, out_size
 
 
 def _check_grad_output(op: str, grad_output: np.ndarray, input_shape, out_size: Pair) -> None:
     expected = (*input_shape[:2], *out_size)
-    if grad_output.shape != expected:
-        raise ValueError(
-            f"{op}: grad_output shape {grad_output.shape} does not match the pooled shape "
-            f"{expected} of input_shape {tuple(input_shape)}"
-        )
+    assert grad_output.shape == expected, f"{op}: grad_output {grad_output.shape} != {expected}"
 
 
 def max_pool2d_forward(
@@ -294,16 +309,8 @@ def max_pool2d_backward(
     op = "max_pool2d_backward"
     check_array(grad_output, "grad_output", op)
     input_shape = check_shape4(op, "input_shape", input_shape, "(N, C, H, W)")
-    if not isinstance(indices, np.ndarray) or indices.shape != grad_output.shape:
-        shape = getattr(indices, "shape", None)
-        raise ValueError(
-            f"{op}: indices shape {shape} must equal grad_output shape {grad_output.shape}"
-        )
-    if grad_output.shape[:2] != input_shape[:2]:
-        raise ValueError(
-            f"{op}: grad_output shape {grad_output.shape} and input_shape {input_shape} "
-            f"disagree on (N, C)"
-        )
+    assert indices.shape == grad_output.shape, f"{op}: indices {indices.shape}"
+    assert grad_output.shape[:2] == input_shape[:2], f"{op}: (N, C) of {grad_output.shape}"
     batch, channels, height, width = input_shape
     planes = batch * channels
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)

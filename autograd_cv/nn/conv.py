@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from autograd_cv import functional as F
+from autograd_cv.nn._checks import count, sizes
 from autograd_cv.nn.linear import empty_parameter, reset_weight_and_bias
 from autograd_cv.nn.module import Module
 from autograd_cv.tensor import Tensor
@@ -34,6 +35,14 @@ class _ConvNd(Module):
     ) -> None:
         super().__init__()
         kind = type(self).__name__
+        count(in_channels, kind, "in_channels")
+        count(out_channels, kind, "out_channels")
+        count(groups, kind, "groups")
+        sizes(kernel_size, kind, "kernel_size")
+        sizes(stride, kind, "stride")
+        sizes(padding, kind, "padding", minimum=0)
+        sizes(dilation, kind, "dilation")
+        sizes(output_padding, kind, "output_padding", minimum=0)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"{kind}: in_channels ({in_channels}) and out_channels ({out_channels}) "

@@ -9,6 +9,7 @@ import numpy as np
 
 from autograd_cv import functional as F
 from autograd_cv.nn import init
+from autograd_cv.nn._checks import count
 from autograd_cv.nn.module import Module
 from autograd_cv.nn.parameter import Parameter
 from autograd_cv.tensor import Tensor
@@ -33,8 +34,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = count(in_features, "Linear", "in_features")
+        self.out_features = count(out_features, "Linear", "out_features")
         self.weight = empty_parameter(self.out_features, self.in_features)
         self.register_parameter("bias", empty_parameter(self.out_features) if bias else None)
         self.reset_parameters()
@@ -82,3 +83,20 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split axis `dim` into `unflattened_size` (the inverse of Flatten)."""
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dim = dim
+        self.unflattened_size = tuple(int(n) for n in unflattened_size)
+
+    def forward(self, input: Tensor) -> Tensor:
+        shape = input.shape
+        dim = self.dim % len(shape)
+        return input.reshape(shape[:dim] + self.unflattened_size + shape[dim + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

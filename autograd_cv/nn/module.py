@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from autograd_cv import devices
 from autograd_cv.autograd.hooks import RemovableHandle, add_hook
 from autograd_cv.autograd.node import next_sequence
 from autograd_cv.nn.parameter import Parameter
@@ -298,6 +299,43 @@ class Module:
                 tensor.bump_version()
         return self
 
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """`to(device)`, `to(dtype)` or both, in place, as torch (only the CPU in this build)."""
+        kwargs.pop("non_blocking", None)
+        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        if kwargs:
+            raise TypeError(f"Module.to: unexpected arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif devices.is_device(arg):
+                device = arg
+            elif arg is not None:
+                dtype = arg
+        if device is not None:
+            devices.resolve(device, "Module.to")
+        if dtype is not None:
+            if np.dtype(dtype).kind != "f":
+                raise TypeError(f"Module.to: dtype must be floating, got {np.dtype(dtype)}")
+            self.astype(dtype)
+        return self
+
+    def cpu(self) -> Module:
+        """This module (its tensors are already on the CPU)."""
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Refused: this build has no GPU backend."""
+        return self.to(devices.device("cuda", device))
+
+    def float(self) -> Module:
+        """Floating parameters and buffers as float32."""
+        return self.astype(np.float32)
+
+    def double(self) -> Module:
+        """Floating parameters and buffers as float64."""
+        return self.astype(np.float64)
+
     # ----- state ------------------------------------------------------------------------
     def _state_items(self) -> Iterator[tuple[str, Tensor]]:
         """Parameters then persistent buffers, module by module (torch's state_dict order)."""
@@ -466,3 +504,88 @@ class ModuleList(Module):
             raise TypeError(f"ModuleList: cannot set a {type(module).__name__} as a module")
         self._modules[name] = module
         object.__setattr__(self, name, module)
+
+
+class ModuleDict(Module):
+    """Modules held by name, registered in insertion order, as torch.nn.ModuleDict."""
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._modules
+
+    def keys(self) -> Iterable[str]:
+        """The names."""
+        return self._modules.keys()
+
+    def values(self) -> Iterable[Module]:
+        """The modules."""
+        return self._modules.values()
+
+    def items(self) -> Iterable[tuple[str, Module]]:
+        """(name, module) pairs."""
+        return self._modules.items()
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add or replace modules from a mapping or (name, module) pairs."""
+        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        for key, module in pairs:
+            self.add_module(key, module)
+
+    def pop(self, key: str) -> Module:
+        """Remove `key` and return its module."""
+        module = self._modules[key]
+        del self[key]
+        return module
+
+
+class ParameterList(Module):
+    """Parameters held in a list and registered as '0', '1', ..., as torch.nn.ParameterList."""
+
+    def __init__(self, values: Iterable[Any] | None = None) -> None:
+        super().__init__()
+        for value in values or ():
+            self.append(value)
+
+    def append(self, value: Any) -> ParameterList:
+        """Add a parameter (a plain tensor or array becomes one)."""
+        if not isinstance(value, Parameter):
+            value = Parameter(value.data if isinstance(value, Tensor) else np.asarray(value))
+        self.register_parameter(str(len(self._parameters)), value)
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        """Add several parameters."""
+        for value in values:
+            self.append(value)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._parameters.values())
+
+    def __getitem__(self, index: int) -> Parameter:
+        return list(self._parameters.values())[index]
+
+    def __setitem__(self, index: int, value: Parameter) -> None:
+        self.register_parameter(str(range(len(self))[index]), value)

@@ -6,6 +6,7 @@ import numpy as np
 
 from autograd_cv import functional as F
 from autograd_cv.nn import init
+from autograd_cv.nn._checks import count
 from autograd_cv.nn.linear import empty_parameter
 from autograd_cv.nn.module import Module
 from autograd_cv.tensor import Tensor
@@ -23,7 +24,7 @@ class _BatchNorm(Module):
         track_running_stats: bool = True,
     ) -> None:
         super().__init__()
-        self.num_features = int(num_features)
+        self.num_features = count(num_features, type(self).__name__, "num_features")
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
@@ -107,7 +108,7 @@ class LocalResponseNorm(Module):
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()
-        self.size = int(size)
+        self.size = count(size, "LocalResponseNorm", "size")
         self.alpha = alpha
         self.beta = beta
         self.k = k

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from autograd_cv import functional as F
+from autograd_cv.nn._checks import sizes
 from autograd_cv.nn.module import Module
 from autograd_cv.tensor import Tensor
 
@@ -18,10 +19,10 @@ class MaxPool2d(Module):
         dilation: int | tuple[int, int] = 1,
     ) -> None:
         super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
-        self.dilation = dilation
+        self.kernel_size = sizes(kernel_size, "MaxPool2d", "kernel_size")
+        self.stride = kernel_size if stride is None else sizes(stride, "MaxPool2d", "stride")
+        self.padding = sizes(padding, "MaxPool2d", "padding", minimum=0)
+        self.dilation = sizes(dilation, "MaxPool2d", "dilation")
 
     def forward(self, input: Tensor) -> Tensor:
         return F.max_pool2d(
@@ -48,9 +49,9 @@ class AvgPool2d(Module):
         count_include_pad: bool = True,
     ) -> None:
         super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
+        self.kernel_size = sizes(kernel_size, "AvgPool2d", "kernel_size")
+        self.stride = kernel_size if stride is None else sizes(stride, "AvgPool2d", "stride")
+        self.padding = sizes(padding, "AvgPool2d", "padding", minimum=0)
         self.count_include_pad = count_include_pad
 
     def forward(self, input: Tensor) -> Tensor:
@@ -71,7 +72,7 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size: int | tuple[int, int]) -> None:
         super().__init__()
-        self.output_size = output_size
+        self.output_size = sizes(output_size, "AdaptiveAvgPool2d", "output_size")
 
     def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(input, self.output_size)

@@ -24,22 +24,26 @@ from autograd_cv.ops.elementwise import (
     where,
 )
 from autograd_cv.ops.linalg import matmul
-from autograd_cv.ops.reduce import max, mean, min, sum, var
+from autograd_cv.ops.reduce import ValuesIndices, argmax, argmin, max, mean, min, std, sum, var
 from autograd_cv.ops.shape import (
     broadcast_to,
+    cat,
     concatenate,
     expand_dims,
     flatten,
     getitem,
     pad,
+    permute,
     reshape,
     squeeze,
     stack,
     swapaxes,
     transpose,
+    unsqueeze,
 )
 
 __all__ = [
+    "ValuesIndices", "argmax", "argmin", "cat", "permute", "std", "unsqueeze",
     "abs", "add", "astype", "broadcast_to", "clip", "concatenate", "divide", "equal", "exp",
     "expand_dims", "flatten", "getitem", "greater", "greater_equal", "less", "less_equal", "log",
     "matmul", "max", "maximum", "mean", "min", "minimum", "multiply", "negative", "not_equal",

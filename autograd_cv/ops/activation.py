@@ -13,7 +13,16 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.ops.arguments import apply, data_of, kept_shape, mask_like, normalize_axis
+from autograd_cv.ops.arguments import (
+    apply,
+    axis_and_keep,
+    data_of,
+    floating,
+    kept_shape,
+    mask_like,
+    normalize_axis,
+    pick,
+)
 from autograd_cv.ops.elementwise import Exp
 from autograd_cv.tensor import Tensor
 
@@ -147,26 +156,49 @@ def leaky_relu(input: Any, negative_slope: float = 0.01) -> Tensor:
 
 def sigmoid(input: Any) -> Tensor:
     """1 / (1 + exp(-x)), computed without overflow for any x."""
-    return apply(Sigmoid(), input)
+    return apply(Sigmoid(), floating(input))
 
 
 def tanh(input: Any) -> Tensor:
     """Hyperbolic tangent."""
-    return apply(Tanh(), input)
+    return apply(Tanh(), floating(input))
 
 
-def softmax(input: Any, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along `axis` (shifted by the maximum, so it never overflows)."""
-    return apply(Softmax(_axis(axis, np.ndim(data_of(input)), "softmax")), input)
+def softmax(input: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along `axis` or `dim` (default -1), shifted so it never overflows."""
+    input = floating(input)
+    axis = pick("softmax", "axis", axis, "dim", dim)
+    axis = _axis(-1 if axis is None else axis, np.ndim(data_of(input)), "softmax")
+    _check_classes(input, axis, "softmax")
+    return apply(Softmax(axis), input)
 
 
-def log_softmax(input: Any, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along `axis`."""
-    return apply(LogSoftmax(_axis(axis, np.ndim(data_of(input)), "log_softmax")), input)
+def log_softmax(input: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """x - logsumexp(x) along `axis` or `dim` (default -1)."""
+    input = floating(input)
+    axis = pick("log_softmax", "axis", axis, "dim", dim)
+    axis = _axis(-1 if axis is None else axis, np.ndim(data_of(input)), "log_softmax")
+    _check_classes(input, axis, "log_softmax")
+    return apply(LogSoftmax(axis), input)
 
 
-def logsumexp(input: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """log(sum(exp(x))) over `axis` (int, tuple or None for all), stable for large x."""
+def _check_classes(input: Any, axis: int, op: str) -> None:
+    shape = np.shape(data_of(input))
+    if shape and shape[axis] == 0:
+        raise ValueError(f"{op}: axis {axis} of the input (shape {shape}) has no classes")
+
+
+def logsumexp(
+    input: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    *,
+    dim: Any = None,
+    keepdim: bool | None = None,
+) -> Tensor:
+    """log(sum(exp(x))) over `axis`/`dim` (int, tuple or None for all), stable for large x."""
+    input = floating(input)
+    axis, keepdims = axis_and_keep("logsumexp", axis, keepdims, dim, keepdim)
     return apply(
         LogSumExp(normalize_axis(axis, np.ndim(data_of(input)), "logsumexp"), keepdims), input
     )

@@ -89,6 +89,15 @@ def cast_like(value: Any, dtype: np.dtype) -> Any:
     return np.asarray(value, dtype=dtype)
 
 
+def check_float(op: str, argument: str, value: Tensor) -> None:
+    """Refuse integer and boolean tensors where the kernels compute in floating point."""
+    if value.dtype not in (np.float32, np.float64):
+        raise TypeError(
+            f"{op}: {argument} must be float32 or float64, got {value.dtype}; "
+            "cast it with .astype(np.float32)"
+        )
+
+
 def match_dtype(op: str, input: Tensor, value: Any, argument: str) -> Tensor | None:
     """Constants take the input's dtype; Tensors must already share it (no silent upcast)."""
     if value is None:
@@ -136,3 +145,32 @@ def check_window(
                 f"along {axis}) is larger than the padded input ({size} + 2 * {p}) for input "
                 f"of shape {input_shape}"
             )
+
+
+def floating(value: Any) -> Any:
+    """Integer or bool input of a floating op as float32, so nothing wraps around in uint8."""
+    if np.asarray(data_of(value)).dtype.kind in "biu":
+        return as_tensor(value, np.float32)
+    return value
+
+
+# ----- torch's spellings next to NumPy's -------------------------------------------------
+def pick(op: str, numpy_name: str, numpy_value: Any, torch_name: str, torch_value: Any) -> Any:
+    """One argument given under NumPy's name or torch's (`axis`/`dim`), never both."""
+    if torch_value is None:
+        return numpy_value
+    if numpy_value is not None and numpy_value is not False:
+        raise TypeError(
+            f"{op}: got both {numpy_name}={numpy_value!r} and {torch_name}={torch_value!r}; "
+            f"give one ({numpy_name} is NumPy's name, {torch_name} torch's)"
+        )
+    return torch_value
+
+
+def axis_and_keep(
+    op: str, axis: Any, keepdims: bool, dim: Any = None, keepdim: Any = None
+) -> tuple[Any, bool]:
+    """`axis`/`dim` and `keepdims`/`keepdim` resolved to one pair (both spellings accepted)."""
+    return pick(op, "axis", axis, "dim", dim), bool(
+        pick(op, "keepdims", keepdims, "keepdim", keepdim)
+    )

@@ -22,6 +22,7 @@ from autograd_cv.ops.arguments import (
     as_tensor,
     check_4d,
     check_arguments,
+    check_float,
     check_window,
     match_dtype,
     pair,
@@ -128,6 +129,7 @@ def _conv_arguments(
     """What conv2d and conv_transpose2d check alike: 4-D input and weight, one dtype, groups."""
     input = as_tensor(input)
     check_4d(op, "input", input, "(N, C, H, W)")
+    check_float(op, "input", input)
     weight = match_dtype(op, input, weight, "weight")
     check_4d(op, "weight", weight, weight_layout)
     bias = match_dtype(op, input, bias, "bias")

@@ -14,7 +14,7 @@ import numpy as np
 
 from autograd_cv.autograd.node import Node
 from autograd_cv.ops.activation import ReLU, Sigmoid, log_softmax
-from autograd_cv.ops.arguments import as_tensor, cast_like, data_of, mask_like
+from autograd_cv.ops.arguments import as_tensor, cast_like, data_of, floating, mask_like
 from autograd_cv.ops.elementwise import Where
 from autograd_cv.tensor import Tensor
 
@@ -164,7 +164,7 @@ class BCEWithLogits(Node):
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Squared error (input - target)**2, reduced."""
     _check_reduction(reduction, "mse_loss")
-    input = as_tensor(input)
+    input = as_tensor(floating(input))
     difference = input - _target_like(target, input, "mse_loss")
     return _reduce(difference * difference, reduction)
 
@@ -198,7 +198,7 @@ def cross_entropy(
     """Cross-entropy of logits (N, C, ...) against integer classes (N, ...) or class
     probabilities of the input's shape (log_softmax over axis 1, then the loss)."""
     _check_reduction(reduction, "cross_entropy")
-    input = as_tensor(input)
+    input = as_tensor(floating(input))
     target_array = data_of(target)
     probabilities = (
         np.shape(target_array) == input.shape and np.asarray(target_array).dtype.kind == "f"
@@ -276,7 +276,7 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """Binary cross-entropy of sigmoid(input), computed from the logits without overflow."""
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
-    input = as_tensor(input)
+    input = as_tensor(floating(input))
     target = _target_like(target, input, "binary_cross_entropy_with_logits")
     losses = BCEWithLogits()(input, target)
     if weight is not None:

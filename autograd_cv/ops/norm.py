@@ -18,7 +18,7 @@ import numpy as np
 
 from autograd_cv import creation, kernels
 from autograd_cv.autograd.node import Node
-from autograd_cv.ops.arguments import as_tensor, data_of
+from autograd_cv.ops.arguments import as_tensor, data_of, floating
 from autograd_cv.tensor import Tensor
 
 
@@ -192,7 +192,7 @@ def batch_norm(
     statistics are updated in place with the unbiased variance, as PyTorch does; in
     evaluation the running statistics normalise.
     """
-    input = as_tensor(input)
+    input = as_tensor(floating(input))
     if input.ndim < 2:
         raise ValueError(
             f"batch_norm: expected an (N, C) or (N, C, H, W) input, got shape {input.shape}"

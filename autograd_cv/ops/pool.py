@@ -15,7 +15,15 @@ import numpy as np
 
 from autograd_cv.autograd.node import Node
 from autograd_cv.kernels import pool as kernels
-from autograd_cv.ops.arguments import Pair, as_tensor, check_window, data_of, mask_like, pair
+from autograd_cv.ops.arguments import (
+    Pair,
+    as_tensor,
+    check_float,
+    check_window,
+    data_of,
+    mask_like,
+    pair,
+)
 from autograd_cv.tensor import Tensor
 
 
@@ -114,6 +122,7 @@ class AvgPool2dBackward(Node):
 def _batched(op: str, input: Any) -> tuple[Tensor, bool]:
     """A 4-D view of an (N, C, H, W) or unbatched (C, H, W) input, and whether it was 3-D."""
     input = as_tensor(input)
+    check_float(op, "input", input)
     if input.ndim == 3:
         return input.reshape(1, *input.shape), True
     if input.ndim != 4:

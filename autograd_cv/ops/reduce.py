@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -11,12 +11,15 @@ from autograd_cv.autograd.node import Node
 from autograd_cv.ops.arguments import (
     apply,
     as_tensor,
+    axis_and_keep,
     data_of,
     kept_shape,
     mask_like,
     normalize_axis,
+    pick,
 )
-from autograd_cv.ops.shape import BroadcastTo
+from autograd_cv.ops.elementwise import maximum, minimum, sqrt
+from autograd_cv.ops.shape import BroadcastTo, getitem, squeeze
 from autograd_cv.tensor import Tensor
 
 
@@ -74,30 +77,156 @@ class Extreme(Node):
         return (BroadcastTo(x_raw.shape)(grad.reshape(kept)) * share,)
 
 
-def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Sum over `axis` (int, tuple, or None for all)."""
+def sum(  # noqa: A001
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    *,
+    dim: Any = None,
+    keepdim: bool | None = None,
+) -> Tensor:
+    """Sum over `axis` or `dim` (int, tuple, or None for all)."""
+    axis, keepdims = axis_and_keep("sum", axis, keepdims, dim, keepdim)
     return apply(Sum(normalize_axis(axis, np.ndim(data_of(x)), "sum"), keepdims), x)
 
 
-def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Mean over `axis`."""
+def mean(
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    *,
+    dim: Any = None,
+    keepdim: bool | None = None,
+) -> Tensor:
+    """Mean over `axis` or `dim`."""
+    axis, keepdims = axis_and_keep("mean", axis, keepdims, dim, keepdim)
     return apply(Mean(normalize_axis(axis, np.ndim(data_of(x)), "mean"), keepdims), x)
 
 
-def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Maximum over `axis`; tied maxima share the gradient."""
-    return apply(Extreme("max", normalize_axis(axis, np.ndim(data_of(x)), "max"), keepdims), x)
+class ValuesIndices(NamedTuple):
+    """What torch's `max(dim)`/`min(dim)` return: the values and where they are."""
+
+    values: Tensor
+    indices: Tensor
 
 
-def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Minimum over `axis`; tied minima share the gradient."""
-    return apply(Extreme("min", normalize_axis(axis, np.ndim(data_of(x)), "min"), keepdims), x)
+def _extreme(
+    name: str, x: Any, dim: Any, keepdim: bool, axis: Any, keepdims: bool
+) -> Tensor | ValuesIndices:
+    """NumPy's max/min over `axis`, or torch's (values, indices) along one int `dim`."""
+    if isinstance(dim, (Tensor, np.ndarray)):  # torch.max(a, b): the elementwise maximum
+        return (maximum if name == "max" else minimum)(x, dim)
+    if dim is None or not isinstance(dim, (int, np.integer)):
+        axis = pick(name, "axis", axis, "dim", dim)
+        keepdims = bool(pick(name, "keepdims", keepdims, "keepdim", keepdim or None))
+        return apply(Extreme(name, normalize_axis(axis, np.ndim(data_of(x)), name), keepdims), x)
+    if axis is not None:
+        raise TypeError(f"{name}: got both axis={axis!r} and dim={dim!r}; give one")
+    raw = data_of(x)
+    (dim,) = normalize_axis(dim, np.ndim(raw), name)
+    if raw.size == 0:
+        raise ValueError(f"{name}: cannot reduce an empty array of shape {raw.shape}")
+    where = (np.argmax if name == "max" else np.argmin)(raw, axis=dim, keepdims=True)
+    # The gradient goes to the one element picked, as torch's max(dim) does.
+    index = list(np.ogrid[tuple(slice(n) for n in raw.shape)])
+    index[dim] = where
+    values = getitem(x, tuple(index))
+    keep = keepdim or keepdims
+    if not keep:
+        values, where = squeeze(values, dim), np.squeeze(where, dim)
+    return ValuesIndices(values, Tensor(where.astype(np.int64)))
 
 
-def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Variance over `axis` with NumPy's `ddof` (built from differentiable ops)."""
+def max(  # noqa: A001
+    x: Any,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    axis: Any = None,
+    keepdims: bool = False,
+) -> Tensor | ValuesIndices:
+    """Maximum: over `axis` (NumPy; tied maxima share the gradient) or, for an int `dim`,
+    torch's `(values, indices)`; `max(a, b)` with a tensor `b` is `maximum(a, b)`."""
+    return _extreme("max", x, dim, keepdim, axis, keepdims)
+
+
+def min(  # noqa: A001
+    x: Any,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    axis: Any = None,
+    keepdims: bool = False,
+) -> Tensor | ValuesIndices:
+    """Minimum, as `max`: `axis` gives the values, an int `dim` gives (values, indices)."""
+    return _extreme("min", x, dim, keepdim, axis, keepdims)
+
+
+def _arg(name: str, x: Any, axis: Any, keepdims: bool) -> Tensor:
+    raw = data_of(x)
+    if raw.size == 0:
+        raise ValueError(f"{name}: cannot reduce an empty array of shape {raw.shape}")
+    if axis is not None:
+        (axis,) = normalize_axis(axis, np.ndim(raw), name)
+    found = (np.argmax if name == "argmax" else np.argmin)(raw, axis=axis, keepdims=keepdims)
+    return Tensor(np.asarray(found, dtype=np.int64))
+
+
+def argmax(
+    x: Any,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    axis: int | None = None,
+    keepdims: bool = False,
+) -> Tensor:
+    """Indices (int64) of the maxima along `dim`/`axis`, or into the flattened array."""
+    axis, keepdims = axis_and_keep("argmax", axis, keepdims, dim, keepdim or None)
+    return _arg("argmax", x, axis, keepdims)
+
+
+def argmin(
+    x: Any,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    axis: int | None = None,
+    keepdims: bool = False,
+) -> Tensor:
+    """Indices (int64) of the minima along `dim`/`axis`, or into the flattened array."""
+    axis, keepdims = axis_and_keep("argmin", axis, keepdims, dim, keepdim or None)
+    return _arg("argmin", x, axis, keepdims)
+
+
+def var(
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    ddof: int | None = None,
+    *,
+    dim: Any = None,
+    keepdim: bool | None = None,
+    unbiased: bool | None = None,
+    correction: int | None = None,
+) -> Tensor:
+    """Variance over `axis` with NumPy's `ddof` (default 0), or torch's spelling: with `dim=`,
+    `unbiased=` or `correction=` the default is torch's unbiased estimate (correction 1)."""
+    torch_spelling = dim is not None or unbiased is not None or correction is not None
+    axis, keepdims = axis_and_keep("var", axis, keepdims, dim, keepdim)
+    if unbiased is not None:
+        if correction is not None:
+            raise TypeError("var: got both unbiased= and correction=; give one")
+        correction = int(unbiased)
+    ddof = pick("var", "ddof", ddof, "correction", correction)
+    if ddof is None:
+        ddof = 1 if torch_spelling else 0
     x = as_tensor(x)
     axes = normalize_axis(axis, x.ndim, "var")
     count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
     centred = x - mean(x, axes, keepdims=True)
     return sum(centred * centred, axes, keepdims) / builtins.max(count - ddof, 0)
+
+
+def std(x: Any, *args: Any, **kwargs: Any) -> Tensor:
+    """Standard deviation: the square root of `var` (same arguments and defaults)."""
+    return sqrt(var(x, *args, **kwargs))

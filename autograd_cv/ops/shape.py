@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.ops.arguments import apply, data_of
+from autograd_cv.ops.arguments import apply, data_of, normalize_axis, pick
 from autograd_cv.tensor import Tensor
 
 
@@ -204,14 +204,35 @@ def reshape(x: Any, shape: Any) -> Tensor:
     return apply(Reshape(shape), x)
 
 
-def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
-    """Permute axes (reverse them when `axes` is None)."""
-    return apply(Transpose(None if axes is None else tuple(int(a) for a in axes)), x)
+def transpose(x: Any, *dims: Any, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute axes, in NumPy's or torch's form.
+
+    `transpose(x)` reverses the axes and `transpose(x, (2, 0, 1))` (or `axes=`, or three or
+    more ints) permutes them, as NumPy; exactly two ints `transpose(x, d0, d1)` swap those two
+    axes, as torch (on a 2-D tensor NumPy's `(1, 0)` means the same; NumPy's identity `(0, 1)`
+    is the one spelling that now swaps).
+    """
+    if len(dims) == 1 and (dims[0] is None or isinstance(dims[0], (tuple, list))):
+        dims = () if dims[0] is None else tuple(dims[0])
+    elif len(dims) == 2 and all(isinstance(d, (int, np.integer)) for d in dims):
+        return swapaxes(x, dims[0], dims[1])
+    if dims and axes is not None:
+        raise TypeError(f"transpose: got axes {tuple(dims)} and axes={axes!r}; give one")
+    order = tuple(dims) if dims else axes
+    return apply(Transpose(None if order is None else tuple(int(a) for a in order)), x)
+
+
+def permute(x: Any, *dims: Any) -> Tensor:
+    """Reorder the axes as `dims` (torch's permute; a tuple or the ints themselves)."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    return apply(Transpose(tuple(int(a) for a in dims)), x)
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
-    """Exchange two axes."""
+    """Exchange two axes (torch's transpose(d0, d1), swapdims)."""
     ndim = np.ndim(data_of(x))
+    axis1, axis2 = (normalize_axis(a, ndim, "transpose")[0] for a in (axis1, axis2))
     axes = list(range(ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return apply(Transpose(tuple(axes)), x)
@@ -228,8 +249,22 @@ def expand_dims(x: Any, axis: int | Sequence[int]) -> Tensor:
     return apply(Reshape(shape, name="expand_dims"), x)
 
 
-def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Tensor:
-    """Remove axes of length one (all of them, or those in `axis`)."""
+def unsqueeze(x: Any, dim: int) -> Tensor:
+    """Insert one axis of length one at `dim` (torch's name; negative dims count from the end)."""
+    ndim = np.ndim(data_of(x))
+    if not -ndim - 1 <= dim <= ndim:
+        raise ValueError(f"unsqueeze: dim {dim} is out of range for a tensor of {ndim} dimensions")
+    return expand_dims(x, dim % (ndim + 1))
+
+
+def squeeze(
+    x: Any, axis: int | Sequence[int] | None = None, *, dim: int | Sequence[int] | None = None
+) -> Tensor:
+    """Remove axes of length one (all of them, or those in `axis`/`dim`).
+
+    As NumPy, naming an axis that is not of length one is an error (torch leaves it).
+    """
+    axis = pick("squeeze", "axis", axis, "dim", dim)
     current = np.shape(data_of(x))
     try:
         shape = np.squeeze(np.empty(current, dtype=bool), axis).shape
@@ -238,9 +273,18 @@ def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Tensor:
     return apply(Reshape(shape, name="squeeze"), x)
 
 
-def flatten(x: Any) -> Tensor:
-    """All values as one axis."""
-    return apply(Reshape((-1,), name="flatten"), x)
+def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Axes `start_dim`..`end_dim` as one (all of them by default, as NumPy's flatten)."""
+    shape = np.shape(data_of(x))
+    if not shape:
+        return apply(Reshape((1,), name="flatten"), x)
+    start, end = (normalize_axis(d, len(shape), "flatten")[0] for d in (start_dim, end_dim))
+    if start > end:
+        raise ValueError(
+            f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}"
+        )
+    merged = int(np.prod(shape[start : end + 1]))
+    return apply(Reshape((*shape[:start], merged, *shape[end + 1 :]), name="flatten"), x)
 
 
 def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
@@ -252,18 +296,27 @@ def pad(x: Any, pad_width: Any, value: float = 0.0) -> Tensor:
     return apply(Pad(tuple((int(a), int(b)) for a, b in widths), value), x)
 
 
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
+def concatenate(
+    tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = None
+) -> Tensor:
+    """Join tensors along an existing axis (`axis` or torch's `dim`, default 0); also `cat`."""
     if len(tensors) == 0:
         raise ValueError("concatenate: need at least one tensor")
-    return apply(Concatenate(axis), *tensors)
+    axis = pick("concatenate", "axis", axis, "dim", dim)
+    return apply(Concatenate(0 if axis is None else axis), *tensors)
 
 
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors of one shape along a new axis."""
+def cat(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """torch's name for `concatenate`."""
+    return concatenate(tensors, axis, dim=dim if axis is None else None)
+
+
+def stack(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join tensors of one shape along a new axis (`axis` or `dim`, default 0)."""
     if len(tensors) == 0:
         raise ValueError("stack: need at least one tensor")
-    return apply(Stack(axis), *tensors)
+    axis = pick("stack", "axis", axis, "dim", dim)
+    return apply(Stack(0 if axis is None else axis), *tensors)
 
 
 def getitem(x: Any, index: Any) -> Tensor:

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from autograd_cv import devices
 from autograd_cv.autograd.node import is_grad_enabled
-from autograd_cv.ops import elementwise, linalg, reduce, shape
-from autograd_cv.ops.arguments import data_of
+from autograd_cv.ops import activation, elementwise, linalg, reduce, shape
+from autograd_cv.ops.arguments import data_of, pick
 from autograd_cv.ops.elementwise import Add, Divide, Multiply, Negative, Subtract
 from autograd_cv.ops.linalg import MatMul
 from autograd_cv.tensor import Tensor
@@ -172,66 +173,293 @@ class TensorMethods:
         """Limit values to [a_min, a_max]."""
         return elementwise.clip(self, a_min, a_max)
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Sum over `axis` (int, tuple or None for all)."""
-        return reduce.sum(self, axis, keepdims)
+    def sum(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None
+    ) -> Tensor:
+        """Sum over `axis`/`dim` (int, tuple or None for all)."""
+        return reduce.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Mean over `axis`."""
-        return reduce.mean(self, axis, keepdims)
+    def mean(
+        self, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: Any = None
+    ) -> Tensor:
+        """Mean over `axis`/`dim`."""
+        return reduce.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        """Variance over `axis` (NumPy's `ddof`)."""
-        return reduce.var(self, axis, keepdims, ddof)
+    def var(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Variance (NumPy's `ddof`, default 0; with torch's `dim=` torch's unbiased default)."""
+        return reduce.var(self, *args, **kwargs)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Maximum over `axis`; ties share the gradient."""
-        return reduce.max(self, axis, keepdims)
+    def std(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Standard deviation, with `var`'s arguments."""
+        return reduce.std(self, *args, **kwargs)
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Minimum over `axis`; ties share the gradient."""
-        return reduce.min(self, axis, keepdims)
+    def max(
+        self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool = False
+    ) -> Any:
+        """Maximum over `axis` (NumPy), or torch's (values, indices) for an int `dim`."""
+        return reduce.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def argmax(self, axis: int | None = None) -> Tensor:
-        """Indices of the maxima (not differentiable)."""
-        return Tensor(np.argmax(self.data, axis=axis))
+    def min(
+        self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool = False
+    ) -> Any:
+        """Minimum over `axis` (NumPy), or torch's (values, indices) for an int `dim`."""
+        return reduce.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def argmin(self, axis: int | None = None) -> Tensor:
-        """Indices of the minima (not differentiable)."""
-        return Tensor(np.argmin(self.data, axis=axis))
+    def argmax(
+        self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool = False
+    ) -> Tensor:
+        """Indices of the maxima (int64, not differentiable)."""
+        return reduce.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
+    def argmin(
+        self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool = False
+    ) -> Tensor:
+        """Indices of the minima (int64, not differentiable)."""
+        return reduce.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def all(self, axis: Any = None, *, dim: Any = None) -> Tensor:
+        """Whether every element is true (over `axis`/`dim`)."""
+        return Tensor(np.all(self.data, axis=pick("all", "axis", axis, "dim", dim)))
+
+    def any(self, axis: Any = None, *, dim: Any = None) -> Tensor:
+        """Whether any element is true (over `axis`/`dim`)."""
+        return Tensor(np.any(self.data, axis=pick("any", "axis", axis, "dim", dim)))
+
+    # ----- shape: NumPy's and torch's names ---------------------------------------------
     def reshape(self, *new_shape: Any) -> Tensor:
         """Same data, new shape (one entry may be -1)."""
-        if len(new_shape) == 1 and isinstance(new_shape[0], (tuple, list)):
-            new_shape = tuple(new_shape[0])
-        return shape.reshape(self, new_shape)
+        return shape.reshape(self, _sizes(new_shape))
+
+    def view(self, *new_shape: Any) -> Tensor:
+        """torch's name for reshape (the result may share memory, as a view does)."""
+        return shape.reshape(self, _sizes(new_shape))
+
+    def view_as(self, other: Any) -> Tensor:
+        """Reshaped to `other`'s shape."""
+        return shape.reshape(self, np.shape(data_of(other)))
+
+    reshape_as = view_as
+
+    def expand(self, *sizes: Any) -> Tensor:
+        """Broadcast to `sizes` (-1 keeps an axis), as torch's expand."""
+        sizes = _sizes(sizes)
+        offset = len(sizes) - self.ndim
+        target = [
+            self.shape[i - offset] if n == -1 and i >= offset else n for i, n in enumerate(sizes)
+        ]
+        return shape.broadcast_to(self, target)
+
+    def expand_as(self, other: Any) -> Tensor:
+        """Broadcast to `other`'s shape."""
+        return shape.broadcast_to(self, np.shape(data_of(other)))
 
     def transpose(self, *axes: Any) -> Tensor:
-        """Permute axes (reverse them when none are given)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return shape.transpose(self, axes or None)
+        """Two ints swap those axes (torch); otherwise permute them (NumPy; none: reverse)."""
+        return shape.transpose(self, *axes)
+
+    def permute(self, *dims: Any) -> Tensor:
+        """Reorder the axes as `dims`."""
+        return shape.permute(self, *dims)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Exchange two axes."""
         return shape.swapaxes(self, axis1, axis2)
+
+    swapdims = swapaxes
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - NumPy's name
         """Axes reversed."""
         return shape.transpose(self, None)
 
-    def flatten(self) -> Tensor:
-        """A 1-D copy of the values (NumPy's flatten)."""
-        return shape.flatten(self)
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - torch's name
+        """The last two axes swapped (a batch of matrices transposed)."""
+        return shape.swapaxes(self, -2, -1)
 
-    def squeeze(self, axis: Any = None) -> Tensor:
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Axes start_dim..end_dim as one; with no arguments 1-D, as NumPy's flatten."""
+        return shape.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, axis: Any = None, *, dim: Any = None) -> Tensor:
         """Remove axes of length one."""
-        return shape.squeeze(self, axis)
+        return shape.squeeze(self, axis, dim=dim)
 
+    def unsqueeze(self, dim: int) -> Tensor:
+        """Insert an axis of length one at `dim`."""
+        return shape.unsqueeze(self, dim)
+
+    @property
+    def size(self) -> ElementCount:
+        """NumPy's element count (an int) that, called, is torch's `size()` / `size(dim)`."""
+        return ElementCount(self.data.shape)
+
+    def numel(self) -> int:
+        """Number of elements."""
+        return int(self.data.size)
+
+    nelement = numel
+
+    def dim(self) -> int:
+        """Number of axes."""
+        return self.data.ndim
+
+    # ----- dtype and device ---------------------------------------------------------------
     def astype(self, dtype: Any) -> Tensor:
         """The values cast to `dtype` (differentiable between float types)."""
         return elementwise.astype(self, dtype)
+
+    def float(self) -> Tensor:
+        """As float32."""
+        return self if self.dtype == np.float32 else elementwise.astype(self, np.float32)
+
+    def double(self) -> Tensor:
+        """As float64."""
+        return self if self.dtype == np.float64 else elementwise.astype(self, np.float64)
+
+    def half(self) -> Tensor:
+        """As float16."""
+        return self if self.dtype == np.float16 else elementwise.astype(self, np.float16)
+
+    def long(self) -> Tensor:
+        """As int64."""
+        return self if self.dtype == np.int64 else elementwise.astype(self, np.int64)
+
+    def int(self) -> Tensor:
+        """As int32."""
+        return self if self.dtype == np.int32 else elementwise.astype(self, np.int32)
+
+    def bool(self) -> Tensor:
+        """As bool."""
+        return self if self.dtype == np.bool_ else elementwise.astype(self, np.bool_)
+
+    def type_as(self, other: Any) -> Tensor:
+        """Cast to `other`'s dtype."""
+        dtype = data_of(other).dtype
+        return self if self.dtype == dtype else elementwise.astype(self, dtype)
+
+    def clone(self) -> Tensor:
+        """A copy with its own memory; gradients flow back to this tensor."""
+        return elementwise.astype(self, self.dtype)
+
+    @property
+    def device(self) -> devices.device:
+        """Where the array lives (the CPU in this build)."""
+        return devices.CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        """False: this build keeps every tensor on the CPU."""
+        return False
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """`to(device)`, `to(dtype)`, `to(device, dtype)` or `to(other)`, as torch."""
+        kwargs.pop("non_blocking", None)
+        copy = bool(kwargs.pop("copy", False))
+        target_device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        if kwargs:
+            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif devices.is_device(arg):
+                target_device = arg
+            elif arg is not None:
+                dtype = arg
+        if target_device is not None:
+            devices.resolve(target_device, "to")
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            return elementwise.astype(self, dtype)
+        return self.clone() if copy else self
+
+    def cpu(self) -> Tensor:
+        """This tensor (it is already on the CPU)."""
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        """Refused: this build has no GPU backend."""
+        return self.to("cuda" if device is None else devices.device("cuda", device))
+
+    # ----- torch's method spellings of the elementwise ops ------------------------------------
+    def add(self, other: Any, alpha: Any = 1) -> Tensor:
+        """self + alpha * other."""
+        return Add()(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other: Any, alpha: Any = 1) -> Tensor:
+        """self - alpha * other."""
+        return Subtract()(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other: Any) -> Tensor:
+        """self * other."""
+        return Multiply()(self, other)
+
+    def div(self, other: Any) -> Tensor:
+        """self / other."""
+        return Divide()(self, other)
+
+    def pow(self, exponent: Any) -> Tensor:
+        """self ** exponent."""
+        return elementwise.power(self, exponent)
+
+    def neg(self) -> Tensor:
+        """-self."""
+        return Negative()(self)
+
+    def matmul(self, other: Any) -> Tensor:
+        """self @ other."""
+        return MatMul()(self, other)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - torch's names
+        """Limit values to [min, max] (torch's name for clip)."""
+        return elementwise.clip(self, min, max)
+
+    def eq(self, other: Any) -> Tensor:
+        """self == other, elementwise."""
+        return elementwise.equal(self, other)
+
+    def ne(self, other: Any) -> Tensor:
+        """self != other, elementwise."""
+        return elementwise.not_equal(self, other)
+
+    def lt(self, other: Any) -> Tensor:
+        """self < other, elementwise."""
+        return elementwise.less(self, other)
+
+    def le(self, other: Any) -> Tensor:
+        """self <= other, elementwise."""
+        return elementwise.less_equal(self, other)
+
+    def gt(self, other: Any) -> Tensor:
+        """self > other, elementwise."""
+        return elementwise.greater(self, other)
+
+    def ge(self, other: Any) -> Tensor:
+        """self >= other, elementwise."""
+        return elementwise.greater_equal(self, other)
+
+    def equal(self, other: Any) -> bool:
+        """True when `other` has this shape and the same values (torch.equal)."""
+        return bool(np.array_equal(self.data, data_of(other)))
+
+    def relu(self) -> Tensor:
+        """max(x, 0)."""
+        return activation.relu(self)
+
+    def sigmoid(self) -> Tensor:
+        """1 / (1 + exp(-x))."""
+        return activation.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        """Hyperbolic tangent."""
+        return activation.tanh(self)
+
+    def softmax(self, dim: Any = None, *, axis: Any = None) -> Tensor:
+        """Softmax along `dim`/`axis` (default -1)."""
+        return activation.softmax(self, axis, dim=dim)
+
+    def log_softmax(self, dim: Any = None, *, axis: Any = None) -> Tensor:
+        """log(softmax) along `dim`/`axis` (default -1)."""
+        return activation.log_softmax(self, axis, dim=dim)
 
     def dot(self, other: Any) -> Tensor:
         """Matrix product, as `self @ other`."""
@@ -273,6 +501,32 @@ class TensorMethods:
         cleaned = tuple(data_of(part) for part in parts)
         self.data[cleaned if isinstance(index, tuple) else cleaned[0]] = data_of(value)
         self.bump_version()
+
+
+class ElementCount(int):
+    """NumPy's `x.size`, an int, that answers torch's `x.size()` (the shape) when called."""
+
+    def __new__(cls, shape: tuple[int, ...]) -> ElementCount:
+        count = super().__new__(cls, int(np.prod(shape, dtype=np.int64)))
+        count.shape = shape
+        return count
+
+    def __call__(self, dim: int | None = None) -> tuple[int, ...] | int:
+        if dim is None:
+            return self.shape
+        try:
+            return self.shape[dim]
+        except IndexError:
+            raise IndexError(
+                f"size: dim {dim} is out of range for a tensor of shape {self.shape}"
+            ) from None
+
+
+def _sizes(sizes: tuple[Any, ...]) -> tuple[int, ...]:
+    """A shape given as separate ints or as one tuple/list."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    return tuple(int(n) for n in sizes)
 
 
 def _check_inplace(tensor: Tensor, op: str) -> None:

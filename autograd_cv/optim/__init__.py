@@ -2,7 +2,12 @@
 
 from autograd_cv.optim import lr_scheduler
 from autograd_cv.optim.adam import Adam, AdamW
+from autograd_cv.optim.adam_variants import NAdam, RAdam
+from autograd_cv.optim.adaptive import Adadelta, Adagrad, RMSprop
 from autograd_cv.optim.optimizer import Optimizer
 from autograd_cv.optim.sgd import SGD
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "lr_scheduler"]
+__all__ = [
+    "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "NAdam", "Optimizer", "RAdam", "RMSprop",
+    "lr_scheduler",
+]  # fmt: skip

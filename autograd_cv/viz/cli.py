@@ -8,45 +8,29 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class _ModelChoice:
-    build: Callable[[], Any]
-    input_shape: tuple[int, ...]  # one sample
-    num_classes: int
-
-
-def _choices() -> dict[str, _ModelChoice]:
-    from autograd_cv import models
-
-    return {
-        "lenet5": _ModelChoice(models.LeNet5, (1, 28, 28), 10),
-        "alexnet-small": _ModelChoice(models.AlexNetSmall, (3, 32, 32), 10),
-        "alexnet": _ModelChoice(models.AlexNet, (3, 224, 224), 1000),
-        "mlp": _ModelChoice(lambda: models.MLP([784, 256, 256, 10]), (1, 28, 28), 10),
-        "perceptron": _ModelChoice(lambda: models.Perceptron(784, 10), (784,), 10),
-    }
-
-
-MODELS = ("lenet5", "alexnet-small", "alexnet", "mlp", "perceptron")
+DESCRIPTION = (
+    "Draw the autograd graph of one training step (forward, cross-entropy, backward) of a "
+    "model on a random batch."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `autograd-cv graph`."""
-    parser = argparse.ArgumentParser(
-        prog="autograd-cv graph",
-        description="Draw the autograd graph of one training step (forward, cross-entropy, "
-        "backward) of a model on a random batch.",
-    )
-    parser.add_argument("--model", required=True, choices=MODELS, help="which model to draw")
+    """The argument parser of `autograd-cv graph` on its own."""
+    parser = argparse.ArgumentParser(prog="autograd-cv graph", description=DESCRIPTION)
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `autograd-cv graph`; its models are the training registry's."""
+    from autograd_cv.training.registry import MODELS
+
+    parser.add_argument("--model", required=True, choices=list(MODELS), help="which model to draw")
     parser.add_argument("--batch", type=int, default=2, help="batch size (default 2)")
     parser.add_argument("--grads", action="store_true", help="colour by gradient norm")
     parser.add_argument("--profile", action="store_true", help="time ops; print the table")
@@ -65,29 +49,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--out", default=None, help="output file: .svg, .png, .pdf or .dot (default MODEL.svg)"
     )
-    return parser
 
 
 def graph_main(args: list[str]) -> int:
     """Run `autograd-cv graph` with `args` (without the subcommand); returns the exit code."""
-    options = build_parser().parse_args(args)
-    if options.batch < 1:
-        print("autograd-cv graph: --batch must be at least 1", file=sys.stderr)
-        return 2
+    return run(build_parser().parse_args(args))
+
+
+def run(options: argparse.Namespace) -> int:
+    """Draw the graph `options` ask for; returns the exit code."""
+    for option, value, least in (("--batch", options.batch, 1), ("--seed", options.seed, 0),
+                                 ("--dpi", options.dpi, 1),
+                                 ("--collapse-depth", options.collapse_depth, 0)):  # fmt: skip
+        if value is not None and value < least:
+            print(f"autograd-cv graph: {option} must be at least {least}", file=sys.stderr)
+            return 2
 
     import autograd_cv as ag
     from autograd_cv import functional as F
     from autograd_cv import viz
+    from autograd_cv.training.registry import MODELS, build_model
 
-    choice = _choices()[options.model]
+    spec = MODELS[options.model]
     ag.manual_seed(options.seed)
-    model = choice.build()
+    model = build_model(options.model, spec.image_shape, spec.num_classes)
+    # One sample as the model takes it: flat pixels for the perceptron, an image otherwise.
+    sample = (int(np.prod(spec.image_shape)),) if spec.flat else spec.image_shape
     rng = np.random.default_rng(options.seed)
     images = ag.tensor(
-        rng.standard_normal((options.batch, *choice.input_shape), dtype=np.float32),
-        name="images",
+        rng.standard_normal((options.batch, *sample), dtype=np.float32), name="images"
     )
-    labels = ag.tensor(rng.integers(0, choice.num_classes, options.batch), name="labels")
+    labels = ag.tensor(rng.integers(0, spec.num_classes, options.batch), name="labels")
 
     with ExitStack() as stack:
         profiler = stack.enter_context(viz.profile()) if options.profile else None
@@ -110,10 +102,14 @@ def graph_main(args: list[str]) -> int:
     try:
         viz.render(graph, out, dpi=options.dpi)
     except viz.DotNotFoundError as error:
-        fallback = viz.render(graph, out.with_suffix(".dot"))
+        try:
+            fallback = viz.render(graph, out.with_suffix(".dot"))
+        except OSError as write_error:
+            print(f"autograd-cv graph: {write_error}", file=sys.stderr)
+            return 2
         print(f"autograd-cv graph: {error}\nWrote the DOT text to {fallback}.", file=sys.stderr)
         return 1
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:
         print(f"autograd-cv graph: {error}", file=sys.stderr)
         return 2
     print(f"wrote {out} (loss {loss.item():.4f})")

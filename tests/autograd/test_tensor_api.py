@@ -88,7 +88,7 @@ def test_shape_op_errors_are_clear() -> None:
     with pytest.raises(ValueError, match="axis 3 is out of range"):
         ag.tensor(np.ones((2, 3))).sum(axis=3)
     with pytest.raises(ValueError, match="not a permutation"):
-        ag.tensor(np.ones((2, 3))).transpose(0, 0)
+        ag.tensor(np.ones((2, 3))).transpose((0, 0))
     with pytest.raises(ValueError, match="pad_width must be non-negative"):
         ag.pad(ag.tensor(np.ones(2)), -1)
     with pytest.raises(IndexError, match=r"getitem.*\(2,\)"):

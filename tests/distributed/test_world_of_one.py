@@ -193,8 +193,3 @@ def test_epochs_differ_and_unshuffled_order_is_sequential():
     assert list(sampler) != first and sorted(first) == list(range(50))
     plain = dist.DistributedSampler(range(7), 2, 1, shuffle=False)
     assert list(plain) == [1, 3, 5, 0]
-
-
-def test_a_dataloader_refuses_shuffle_together_with_a_sampler():
-    with pytest.raises(ValueError, match="DataLoader: give either shuffle=True or a sampler"):
-        DataLoader(range(4), 2, shuffle=True, sampler=[0, 1, 2, 3])

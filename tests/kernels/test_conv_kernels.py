@@ -316,55 +316,30 @@ def _x(*shape, dtype=np.float64):
 
 
 @pytest.mark.parametrize(
-    ("call", "error", "words"),
+    "call",
     [
-        (lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(1, 1, 5, 5), None), ValueError,
-         ["kernel_size (5, 5)", "padded input (3, 3)"]),
-        (lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(1, 1, 2, 2), None, stride=(0, 1)),
-         ValueError, ["stride", "positive", "(0, 1)"]),
-        (lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(1, 1, 2, 2), None, padding=(-1, 0)),
-         ValueError, ["padding", "(-1, 0)"]),
-        (lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(1, 1, 2, 2), None, dilation=0),
-         ValueError, ["dilation", "positive"]),
-        (lambda: conv.conv2d_forward(_x(1, 3, 4, 4), _x(2, 2, 2, 2), None), ValueError,
-         ["weight shape (2, 2, 2, 2)", "3 channels"]),
-        (lambda: conv.conv2d_forward(_x(1, 4, 4, 4), _x(3, 2, 2, 2), None, groups=2), ValueError,
-         ["groups=2", "output channels (3)"]),
-        (lambda: conv.conv2d_forward(_x(1, 4, 4, 4), _x(2, 4, 2, 2), None, groups=2), ValueError,
-         ["4 input channels per group", "2 groups"]),
-        (lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(2, 1, 2, 2), _x(3)), ValueError,
-         ["bias shape (3,)", "(2,)"]),
-        (lambda: conv.conv2d_forward(_x(1, 3, 3), _x(2, 1, 2, 2), None), ValueError,
-         ["input", "4-D", "(1, 3, 3)"]),
-        (lambda: conv.conv2d_forward(_x(1, 1, 3, 3, dtype=np.float32), _x(1, 1, 2, 2), None),
-         TypeError, ["input float32", "weight float64"]),
-        (lambda: conv.conv2d_forward(_x(1, 1, 3, 3, dtype=np.int64), _x(1, 1, 2, 2), None),
-         TypeError, ["float32 or float64", "int64"]),
-        (lambda: conv.conv2d_backward_input(_x(1, 2, 2, 2), _x(2, 1, 2, 2), (1, 1, 5, 5)),
-         ValueError, ["grad_output spatial size (2, 2)", "(1, 1, 5, 5)", "expected (4, 4)"]),
-        (lambda: conv.conv2d_backward_input(_x(1, 3, 2, 2), _x(2, 1, 2, 2), (1, 1, 3, 3)),
-         ValueError, ["grad_output shape (1, 3, 2, 2)", "(N, O) = (1, 2)"]),
-        (lambda: conv.conv2d_backward_weight(_x(1, 1, 3, 3), _x(1, 2, 3, 2), (2, 1, 2, 2)),
-         ValueError, ["grad_output spatial size (3, 2)", "expected (2, 2)"]),
-        (lambda: conv.conv2d_backward_weight(_x(1, 1, 3, 3), _x(1, 2, 2, 2), (2, 1, 2)),
-         ValueError, ["weight_shape", "4 positive ints"]),
-        (lambda: conv.col2im(_x(4, 5), (1, 1, 3, 3), (2, 2)), ValueError,
-         ["col shape (4, 5)", "expected (4, 4)"]),
-        (lambda: conv.im2col(_x(1, 1, 3, 3), (2, "a")), ValueError, ["kernel_size", "ints"]),
+        lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(1, 1, 5, 5), None),
+        lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(1, 1, 2, 2), None, stride=(0, 1)),
+        lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(1, 1, 2, 2), None, padding=(-1, 0)),
+        lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(1, 1, 2, 2), None, dilation=0),
+        lambda: conv.conv2d_forward(_x(1, 3, 4, 4), _x(2, 2, 2, 2), None),
+        lambda: conv.conv2d_forward(_x(1, 4, 4, 4), _x(3, 2, 2, 2), None, groups=2),
+        lambda: conv.conv2d_forward(_x(1, 4, 4, 4), _x(2, 4, 2, 2), None, groups=2),
+        lambda: conv.conv2d_forward(_x(1, 1, 3, 3), _x(2, 1, 2, 2), _x(3)),
+        lambda: conv.conv2d_forward(_x(1, 3, 3), _x(2, 1, 2, 2), None),
+        lambda: conv.conv2d_forward(_x(1, 1, 3, 3, dtype=np.float32), _x(1, 1, 2, 2), None),
+        lambda: conv.conv2d_forward(_x(1, 1, 3, 3, dtype=np.int64), _x(1, 1, 2, 2), None),
+        lambda: conv.conv2d_backward_input(_x(1, 2, 2, 2), _x(2, 1, 2, 2), (1, 1, 5, 5)),
+        lambda: conv.conv2d_backward_input(_x(1, 3, 2, 2), _x(2, 1, 2, 2), (1, 1, 3, 3)),
+        lambda: conv.conv2d_backward_weight(_x(1, 1, 3, 3), _x(1, 2, 3, 2), (2, 1, 2, 2)),
+        lambda: conv.conv2d_backward_weight(_x(1, 1, 3, 3), _x(1, 2, 2, 2), (2, 1, 2)),
+        lambda: conv.col2im(_x(4, 5), (1, 1, 3, 3), (2, 2)),
     ],
-)  # fmt: skip
-def test_errors_name_the_argument_and_shapes(call, error, words):
-    with pytest.raises(error) as info:
+)
+def test_kernels_assert_their_preconditions(call):
+    # The op layer checks arguments and explains them (tests/ops); the kernels only assert.
+    with pytest.raises(AssertionError):
         call()
-    for word in words:
-        assert word in str(info.value), (word, str(info.value))
-    assert str(info.value).split(":")[0] in {
-        "conv2d_forward",
-        "conv2d_backward_input",
-        "conv2d_backward_weight",
-        "im2col",
-        "col2im",
-    }
 
 
 def test_import_compiles_nothing():

@@ -268,28 +268,61 @@ def _x(*shape):
 
 
 @pytest.mark.parametrize(
-    ("call", "error", "words"),
+    "call",
     [
-        (lambda: pool.max_pool2d_forward(_x(1, 1, 3, 3), (2, 2), (1, 1), (2, 1)), ValueError,
-         ["max_pool2d_forward", "padding (2, 1)", "half of kernel_size (2, 2)"]),
-        (lambda: pool.max_pool2d_forward(_x(1, 1, 3, 3), (5, 5), (1, 1)), ValueError,
-         ["kernel_size (5, 5)", "padded input (3, 3)"]),
-        (lambda: pool.max_pool2d_forward(_x(1, 1, 3, 3), (2, 2), (1, 0)), ValueError,
-         ["stride", "positive", "(1, 0)"]),
-        (lambda: pool.max_pool2d_forward(_x(3, 3), (2, 2), (1, 1)), ValueError,
-         ["input", "4-D", "(3, 3)"]),
-        (lambda: pool.max_pool2d_backward(_x(1, 1, 2, 2), np.zeros((1, 1, 2), int), (1, 1, 3, 3)),
-         ValueError, ["indices shape (1, 1, 2)", "grad_output shape (1, 1, 2, 2)"]),
-        (lambda: pool.avg_pool2d_forward(_x(1, 1, 5, 5), (3, 3), (1, 1), (2, 2)), ValueError,
-         ["avg_pool2d_forward", "padding (2, 2)"]),
-        (lambda: pool.avg_pool2d_backward(_x(1, 1, 2, 2), (1, 1, 6, 6), (2, 2), (2, 2)),
-         ValueError, ["grad_output shape (1, 1, 2, 2)", "pooled shape (1, 1, 3, 3)"]),
-        (lambda: pool.avg_pool2d_forward(_x(1, 1, 5, 5).astype(int), (3, 3), (1, 1)), TypeError,
-         ["float32 or float64"]),
+        lambda: pool.max_pool2d_forward(_x(1, 1, 3, 3), (2, 2), (1, 1), (2, 1)),
+        lambda: pool.max_pool2d_forward(_x(1, 1, 3, 3), (5, 5), (1, 1)),
+        lambda: pool.max_pool2d_forward(_x(1, 1, 3, 3), (2, 2), (1, 0)),
+        lambda: pool.max_pool2d_forward(_x(3, 3), (2, 2), (1, 1)),
+        lambda: pool.max_pool2d_backward(_x(1, 1, 2, 2), np.zeros((1, 1, 2), int), (1, 1, 3, 3)),
+        lambda: pool.avg_pool2d_forward(_x(1, 1, 5, 5), (3, 3), (1, 1), (2, 2)),
+        lambda: pool.avg_pool2d_backward(_x(1, 1, 2, 2), (1, 1, 6, 6), (2, 2), (2, 2)),
+        lambda: pool.avg_pool2d_forward(_x(1, 1, 5, 5).astype(int), (3, 3), (1, 1)),
     ],
-)  # fmt: skip
-def test_errors_name_the_argument_and_shapes(call, error, words):
-    with pytest.raises(error) as info:
+)
+def test_kernels_assert_their_preconditions(call):
+    # The op layer checks arguments and explains them (tests/ops); the kernels only assert.
+    with pytest.raises(AssertionError):
         call()
-    for word in words:
-        assert word in str(info.value), (word, str(info.value))
+
+
+_THREADS_SCRIPT = """
+import threading
+import numba
+import numpy as np
+from autograd_cv.kernels import pool
+
+x = np.random.default_rng(0).random((64, 64, 32, 32), dtype=np.float32)
+errors = []
+
+
+def work():
+    try:
+        for _ in range(10):
+            out, indices = pool.max_pool2d_forward(x, (3, 3), (1, 1))
+            pool.max_pool2d_backward(out, indices, x.shape)
+            pool.avg_pool2d_forward(x, (3, 3), (1, 1))
+    except Exception as error:
+        errors.append(error)
+
+
+threads = [threading.Thread(target=work) for _ in range(3)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("layer", numba.threading_layer(), "errors", errors)
+"""
+
+
+def test_parallel_pool_kernels_from_threads_under_the_workqueue_layer() -> None:
+    """Numba's workqueue layer aborts on concurrent parallel launches; ours are serialised."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    done = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT], capture_output=True,
+                          text=True, env=env, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "layer workqueue errors []" in done.stdout

@@ -157,3 +157,25 @@ def test_conv2d_errors_name_the_argument_and_shapes() -> None:
         r"channels, but weight of shape \(3, 2, 3, 3\) expects 3",
     ):
         F.conv_transpose2d(x, np.zeros((3, 2, 3, 3)))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda: F.conv2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), padding=(-1, 0)),
+         ValueError, ["conv2d", "padding", "non-negative", "(-1, 0)"]),
+        (lambda: F.conv2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), dilation=0),
+         ValueError, ["conv2d", "dilation", "positive"]),
+        (lambda: F.conv2d(np.zeros((1, 1, 3, 3), np.int64), np.zeros((1, 1, 2, 2), np.int64)),
+         TypeError, ["conv2d", "input", "float32 or float64", "int64"]),
+        (lambda: F.avg_pool2d(np.zeros((1, 1, 4, 4), np.int64), 2),
+         TypeError, ["avg_pool2d", "input", "float32 or float64", "int64"]),
+        (lambda: F.conv2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), stride=(2, "a")),
+         ValueError, ["conv2d", "stride", "pair of ints"]),
+    ],
+)  # fmt: skip
+def test_op_layer_explains_what_the_kernels_only_assert(call, error, words) -> None:
+    with pytest.raises(error) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))

@@ -201,11 +201,11 @@ register(
         reference=lambda x, axis, keep: np.mean(x, axis=axis, keepdims=keep),
     ),
     OpSpec(
-        "max", lambda x, axis, keep: x.max(axis, keep), _reduction(distinct=True),
+        "max", lambda x, axis, keep: x.max(axis=axis, keepdims=keep), _reduction(distinct=True),
         (reduce.Extreme,), reference=lambda x, axis, keep: np.max(x, axis=axis, keepdims=keep),
     ),
     OpSpec(
-        "min", lambda x, axis, keep: x.min(axis, keep), _reduction(distinct=True),
+        "min", lambda x, axis, keep: x.min(axis=axis, keepdims=keep), _reduction(distinct=True),
         (reduce.Extreme,), reference=lambda x, axis, keep: np.min(x, axis=axis, keepdims=keep),
     ),
     OpSpec(

@@ -1,0 +1,64 @@
+"""The training loop: resumes bit for bit, validates once, builds the model once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import autograd_cv as ag
+from autograd_cv.training import Interrupted, TrainConfig, train
+
+
+def _weights(path: Path) -> dict:
+    return ag.load(path)["model"]
+
+
+def test_interrupted_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
+    base = dict(model="mlp", dataset="mnist-mini", batch_size=256, epochs=2, graph=False,
+                progress=False, seed=3)  # fmt: skip
+    quiet = lambda *_: None  # noqa: E731
+    train(TrainConfig(out=str(tmp_path / "straight"), **base), log=quiet)
+    with pytest.raises(Interrupted) as stop:
+        train(TrainConfig(out=str(tmp_path / "broken"), stop_after_steps=50, **base), log=quiet)
+    resumed = TrainConfig(out=str(tmp_path / "broken"), resume=str(stop.value.checkpoint), **base)
+    metrics = train(resumed, log=quiet)
+    straight, again = (
+        _weights(tmp_path / "straight/model.npz"),
+        _weights(tmp_path / "broken/model.npz"),
+    )
+    for key in straight:
+        np.testing.assert_array_equal(straight[key], again[key], err_msg=key)
+    first = json.loads((tmp_path / "straight/metrics.json").read_text())
+    assert metrics["test_accuracy"] == first["test_accuracy"]
+    assert metrics["train_loss"] == pytest.approx(first["train_loss"], rel=1e-6)
+
+
+def test_train_builds_the_model_once_even_when_resuming(tmp_path: Path, monkeypatch) -> None:
+    from autograd_cv.training import loop
+
+    built = []
+    real = loop.build_model
+    monkeypatch.setattr(loop, "build_model", lambda *a: built.append(a) or real(*a))
+    base = dict(model="perceptron", dataset="mnist-mini", batch_size=500, graph=False,
+                progress=False, out=str(tmp_path / "run"))  # fmt: skip
+    quiet = lambda *_: None  # noqa: E731
+    with pytest.raises(Interrupted) as stop:
+        train(TrainConfig(epochs=1, stop_after_steps=2, **base), log=quiet)
+    assert len(built) == 1
+    train(TrainConfig(epochs=1, resume=str(stop.value.checkpoint), **base), log=quiet)
+    assert len(built) == 2
+
+
+def test_config_is_built_from_the_parsed_arguments() -> None:
+    import argparse
+
+    from autograd_cv import cli
+
+    parser = argparse.ArgumentParser()
+    cli._train_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["train", "--lr", "0.5", "--no-graph", "--batch-size", "7"])
+    config = TrainConfig.from_args(args)
+    assert (config.lr, config.graph, config.progress, config.batch_size) == (0.5, False, True, 7)

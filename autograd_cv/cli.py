@@ -83,6 +83,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     metrics = train(TrainConfig.from_args(args))
     out = Path(args.out)
+    if not _main_process():
+        return 0
     print(f"test accuracy {metrics['test_accuracy']:.4f} after {len(metrics['train_loss'])} "
           f"epochs ({metrics['seconds']:.1f} s); wrote {out / 'model.npz'}, "
           f"{out / 'metrics.json'}, {out / 'curves.png'}")  # fmt: skip
@@ -280,6 +282,12 @@ def _main(argv: list[str]) -> int:
     return _guarded(lambda: runners[args.command](args))
 
 
+def _main_process() -> bool:
+    from autograd_cv import distributed
+
+    return distributed.is_main_process()
+
+
 def _guarded(run) -> int:
     """Run a command: usage errors become one line and exit 2; interrupts save and stop."""
     from autograd_cv.training import Diverged, Interrupted, UsageError
@@ -295,6 +303,8 @@ def _guarded(run) -> int:
         return EXIT_DIVERGED
     except Interrupted as stop:
         name = signal.Signals(stop.signum).name if stop.signum else "stop request"
+        if not _main_process():  # under mpiexec, rank 0 speaks for all
+            return 128 + stop.signum if stop.signum else 0
         print(f"\nautograd-cv: {name}: saved a resumable checkpoint to {stop.checkpoint}; "
               f"continue with --resume {stop.checkpoint}", file=sys.stderr)  # fmt: skip
         return 128 + stop.signum if stop.signum else 0

@@ -40,7 +40,10 @@ def tick() -> int:
 class Tensor:
     """An n-dimensional array that records the ops applied to it when it requires grad."""
 
-    __slots__ = ("data", "requires_grad", "grad", "node", "name", "hooks", "version", "__weakref__")
+    __slots__ = (
+        "data", "requires_grad", "grad", "node", "name", "hooks", "post_accumulate_hooks",
+        "version", "__weakref__",
+    )  # fmt: skip
     # NumPy's binary operators return NotImplemented, so `ndarray * Tensor` reaches __rmul__.
     __array_ufunc__ = None
 
@@ -62,6 +65,8 @@ class Tensor:
         self.node: Node | None = None
         self.name: str | None = name
         self.hooks: dict[int, Callable] | None = None
+        #: called with the leaf once its `.grad` is final in a backward (see the method below)
+        self.post_accumulate_hooks: dict[int, Callable] | None = None
         #: clock tick of the last in-place write (0: never written); it only grows
         self.version: int = 0
 
@@ -123,6 +128,25 @@ class Tensor:
         if owner.hooks is None:
             owner.hooks = {}
         return add_hook(owner.hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call `hook(leaf)` as soon as this leaf's `.grad` is final, during the backward walk.
+
+        The driver calls it right after the last op that feeds the leaf has run, while the
+        rest of the graph is still being differentiated (data-parallel training starts its
+        gradient communication from here). `ag.grad` does not call it.
+        """
+        from autograd_cv.autograd import engine
+
+        if self.node is not None or not self.requires_grad:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: only a leaf tensor that requires grad "
+                f"has an accumulated gradient (shape {self.shape})"
+            )
+        if self.post_accumulate_hooks is None:
+            self.post_accumulate_hooks = {}
+        engine.post_hooks_exist()
+        return add_hook(self.post_accumulate_hooks, hook)
 
     def bump_version(self) -> None:
         """Record an in-place change of `.data` (done by every in-place method and optimizer).

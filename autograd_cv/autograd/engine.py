@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,11 +31,59 @@ def backward(
     if retain_graph is None:
         retain_graph = create_graph
     pending = _seed(outputs, _as_list(grad_tensors), create_graph, "backward")
-    _walk(pending, outputs, retain_graph, create_graph)
-    for leaf, grad in pending.items():
-        if leaf.hooks:
-            grad = _call_hooks(leaf.hooks, grad, create_graph)
-        _accumulate(leaf, grad, create_graph)
+    try:
+        _walk(pending, outputs, retain_graph, create_graph, finish_leaves=_post_hooks_exist)
+        for leaf in list(pending):
+            _finish_leaf(leaf, pending, create_graph)
+        callbacks = list(_final_callbacks)
+        _final_callbacks.clear()
+        for callback in callbacks:
+            callback()
+    finally:
+        _final_callbacks.clear()
+
+
+#: set once any leaf gets a post-accumulate-grad hook; until then backward never looks for them
+_post_hooks_exist = False
+#: functions to call once the running backward has accumulated every gradient
+_final_callbacks: list[Callable[[], None]] = []
+
+
+def post_hooks_exist() -> None:
+    """Note that post-accumulate-grad hooks exist, so backward finishes leaves during the walk."""
+    global _post_hooks_exist
+    _post_hooks_exist = True
+
+
+def queue_callback(callback: Callable[[], None]) -> None:
+    """Call `callback()` once, when the running backward has accumulated every gradient."""
+    _final_callbacks.append(callback)
+
+
+def _finishing_nodes(order: list[Node]) -> dict[Node, list[Tensor]]:
+    """For each node, the leaves with post-accumulate hooks that no later node feeds."""
+    last_consumer: dict[Tensor, Node] = {}
+    for node in order:
+        for edge in node.edges:
+            if isinstance(edge, Tensor) and edge.post_accumulate_hooks:
+                last_consumer[edge] = node
+    finishing: dict[Node, list[Tensor]] = {}
+    for leaf, node in last_consumer.items():
+        finishing.setdefault(node, []).append(leaf)
+    return finishing
+
+
+def _finish_leaf(leaf: Tensor, pending: dict, create_graph: bool) -> None:
+    """Run a leaf's hooks on its finished cotangent, add it to `.grad`, then post hooks."""
+    grad = pending.pop(leaf, None)
+    if grad is None:
+        return
+    if leaf.hooks:
+        grad = _call_hooks(leaf.hooks, grad, create_graph)
+    _accumulate(leaf, grad, create_graph)
+    if leaf.post_accumulate_hooks:
+        for hook in list(leaf.post_accumulate_hooks.values()):
+            hook(leaf)
 
 
 def grad(
@@ -145,19 +193,26 @@ def _walk(
     retain_graph: bool,
     create_graph: bool,
     capture: Sequence[Tensor] = (),
+    finish_leaves: bool = False,
 ) -> dict[Node, Any]:
     """Run every reachable vjp once, newest node first; leaves' cotangents stay in `pending`.
 
     Returns the cotangents that reached the nodes of the `capture` tensors (for `grad`).
+    With `finish_leaves`, a leaf with post-accumulate hooks is finished (its `.grad`
+    accumulated, its hooks run) right after the last node that feeds it.
     """
     wanted = {t.node for t in capture if t.node is not None}
     captured: dict[Node, Any] = {}
     order = topological_order([out.node for out in outputs if out.node is not None])
     release = not retain_graph
+    finishing = _finishing_nodes(order) if finish_leaves else None
     with set_grad_enabled(create_graph):
         for node in order:
             grad = pending.pop(node, None)
             if grad is None:
+                if finishing and node in finishing:
+                    for leaf in finishing[node]:
+                        _finish_leaf(leaf, pending, create_graph)
                 continue
             if node.freed:
                 raise _freed_error(node)
@@ -178,6 +233,9 @@ def _walk(
                 pending[edge] = input_grad if previous is None else previous + input_grad
             if release and not create_graph:
                 node.release()
+            if finishing and node in finishing:
+                for leaf in finishing[node]:
+                    _finish_leaf(leaf, pending, create_graph)
         if release and create_graph:
             # Released only now: later vjps need earlier outputs as live Tensors.
             for node in order:

@@ -138,6 +138,8 @@ class DataLoader:
     def order(self, epoch: int) -> np.ndarray:
         """The sample indices of `epoch`, in the order they are served."""
         if self.sampler is not None:
+            if hasattr(self.sampler, "set_epoch"):  # DistributedSampler: this epoch's order
+                self.sampler.set_epoch(epoch)
             return np.fromiter((int(i) for i in self.sampler), dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:

@@ -3,6 +3,13 @@
 A checkpoint holds everything a run needs to continue exactly where it stopped (see
 `autograd_cv.training.checkpoint`); SIGINT and SIGTERM stop after the current step and
 write one.
+
+Under `mpiexec -n N` the same loop runs data-parallel: each rank takes every N-th sample
+of the epoch's order in batches of batch_size / N, so the N ranks' batches together are
+the single-process batch, and `distributed.DistributedDataParallel` averages the
+gradients. Only rank 0 prints and writes files; a signal to any rank stops all of them at
+the same step. The checkpoint counts global batches, so a run resumes on any number of
+ranks that divides the batch size.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from typing import Any
 import numpy as np
 
 import autograd_cv as ag
-from autograd_cv import nn
+from autograd_cv import distributed, nn
 from autograd_cv.data import DataLoader
 from autograd_cv.memory import retain_freed_memory
 from autograd_cv.training.checkpoint import (
@@ -178,16 +185,58 @@ def _progress_bar(total: int, description: str, enabled: bool):
                 disable=None if enabled else True, dynamic_ncols=True)  # fmt: skip
 
 
+def _quiet(message: str) -> None:
+    """The log of ranks other than 0."""
+
+
+def _shared_counts(loss_sum: float, correct: int, seen: int, stop: bool) -> tuple:
+    """One step's loss sum, correct and seen over all ranks, and whether any rank must stop."""
+    counts = np.array([loss_sum, correct, seen, stop], dtype=np.float64)
+    distributed.all_reduce(counts)  # one tiny allreduce a step; identity in a world of one
+    return float(counts[0]), int(counts[1]), int(counts[2]), bool(counts[3])
+
+
+def _test_loader(test_set: Any, dataset: str, world: distributed.World) -> DataLoader:
+    """Batches of 500 test images; with N ranks, each takes every N-th image."""
+    shard = None if world.size == 1 else range(world.rank, len(test_set), world.size)
+    return DataLoader(test_set, 500, transform=transforms(dataset, train=False), sampler=shard)
+
+
+def _evaluate_shared(
+    model: nn.Module, loader: DataLoader, classes: int, losses: list[float] | None = None
+) -> tuple:
+    """`evaluate` on this rank's share of the test set, confusion matrices summed over ranks
+    (and the mean test loss over all ranks appended to `losses` when given)."""
+    rank_losses: list[float] = []
+    _, confusion = evaluate(model, loader, classes, rank_losses if losses is not None else None)
+    seen = int(confusion.sum())
+    distributed.all_reduce(confusion)
+    if losses is not None:
+        loss_sum = distributed.all_reduce([rank_losses[0] * seen])[0]
+        losses.append(float(loss_sum) / max(int(confusion.sum()), 1))
+    return float(np.trace(confusion) / max(confusion.sum(), 1)), confusion
+
+
 def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
-    """Train as configured; write model.npz, metrics.json, curves.png and graph.svg to `out`."""
+    """Train as configured; write model.npz, metrics.json, curves.png and graph.svg to `out`.
+
+    Under mpiexec, every rank calls this; it trains data-parallel and rank 0 writes.
+    """
     info = config.validate()
+    world = distributed.init()
+    if config.batch_size % world.size:
+        raise UsageError(f"--batch-size {config.batch_size} must be a multiple of the "
+                         f"{world.size} processes, which share each batch")  # fmt: skip
+    main_process = world.rank == 0
+    if not main_process:
+        log = _quiet
     checkpoint = read_checkpoint(config.resume) if config.resume else None
     if checkpoint is not None:
         check_resumable(checkpoint, config.resume, config)
     check_out(config)
     train_set = load_dataset(config.dataset, config.data_dir, train=True)
     test_set = load_dataset(config.dataset, config.data_dir, train=False)
-    out = make_out(config)
+    out = make_out(config) if main_process else Path(config.out)
 
     retain_freed_memory()  # every step reuses the last one's pages (see autograd_cv.memory)
     ag.manual_seed(config.seed)
@@ -202,60 +251,89 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
         log(f"resuming {config.resume} at epoch {progress['epoch'] + 1}, "
             f"batch {progress['batch']}")  # fmt: skip
 
-    loader = DataLoader(train_set, config.batch_size, shuffle=True, seed=config.seed,
-                        transform=transforms(config.dataset, train=True))  # fmt: skip
-    test_loader = DataLoader(test_set, 500, transform=transforms(config.dataset, train=False))
+    augment = transforms(config.dataset, train=True)
+    if world.size == 1:
+        loader = DataLoader(train_set, config.batch_size, shuffle=True, seed=config.seed,
+                            transform=augment)  # fmt: skip
+        stepped = model
+    else:
+        sampler = distributed.DistributedSampler(train_set, shuffle=True, seed=config.seed)
+        loader = DataLoader(train_set, config.batch_size // world.size, sampler=sampler,
+                            transform=augment)  # fmt: skip
+        stepped = distributed.DistributedDataParallel(model)
+    test_loader = _test_loader(test_set, config.dataset, world)
     checkpoint_path = out / "model.npz"
     steps = 0
     model.train()
     resumed_step = (
         progress["epoch"] * len(loader) + progress["batch"] if checkpoint is not None else None
     )
-    step_log = open_step_log(out / "metrics.csv", resumed_step)
+    # Rank 0 alone keeps metrics.csv; the other ranks write their rows nowhere.
+    step_log = (
+        open_step_log(out / "metrics.csv", resumed_step) if main_process else open(os.devnull, "w")
+    )
     with step_log, _catch_stop_signals() as stop:
-        log(f"training {config.model} on {config.dataset}: {len(train_set)} images, "
+        ranks = f" on {world.size} processes" if world.size > 1 else ""
+        log(f"training {config.model} on {config.dataset}{ranks}: {len(train_set)} images, "
             f"{len(loader)} batches of {config.batch_size} per epoch; Ctrl-C saves a "
             f"resumable checkpoint to {checkpoint_path}")  # fmt: skip
         for epoch in range(progress["epoch"], config.epochs):
             started = time.perf_counter()
             loader.set_epoch(epoch)
             set_learning_rate(optimizer, config, epoch)
-            bar = _progress_bar(len(loader), f"epoch {epoch + 1}/{config.epochs}", config.progress)
+            bar = _progress_bar(len(loader), f"epoch {epoch + 1}/{config.epochs}",
+                                config.progress and main_process)  # fmt: skip
             bar.update(progress["batch"])
             for index, (images, labels) in enumerate(loader):
                 if index < progress["batch"]:
                     continue  # replayed, not trained: keeps the data order of the first run
-                scores = forward(model, images)
+                scores = forward(stepped, images)
                 loss = loss_fn(model, scores, labels)
                 loss_value = loss.item()
-                if not math.isfinite(loss_value):
+                if world.size == 1 and not math.isfinite(loss_value):
                     bar.close()
                     raise Diverged(_diverged_message(loss_value, epoch, index, checkpoint_path))
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
+                steps += 1
+                loss_sum, correct, seen, stopping = _shared_counts(
+                    loss_value * len(labels),
+                    int((scores.numpy().argmax(axis=1) == labels.numpy()).sum()),
+                    len(labels),
+                    stop.signal is not None or steps == config.stop_after_steps,
+                )
+                if not math.isfinite(loss_sum):  # some rank's loss: every rank stops here
+                    bar.close()
+                    raise Diverged(_diverged_message(loss_sum, epoch, index, checkpoint_path))
                 progress["batch"] = index + 1
                 step = epoch * len(loader) + index + 1
                 lr = optimizer.param_groups[0]["lr"]
-                step_log.write(f"{epoch + 1},{index + 1},{step},{loss_value:.6g},{lr:.6g}\n")
-                progress["loss_sum"] += loss_value * len(labels)
-                progress["correct"] += int((scores.numpy().argmax(axis=1) == labels.numpy()).sum())
-                progress["seen"] += len(labels)
-                steps += 1
+                batch_loss = loss_sum / max(seen, 1)
+                step_log.write(f"{epoch + 1},{index + 1},{step},{batch_loss:.6g},{lr:.6g}\n")
+                progress["loss_sum"] += loss_sum
+                progress["correct"] += correct
+                progress["seen"] += seen
                 elapsed = progress["seconds"] + time.perf_counter() - started
                 bar.set_postfix(loss=f"{progress['loss_sum'] / progress['seen']:.4f}",
                                 acc=f"{progress['correct'] / progress['seen']:.3f}",
                                 img_s=f"{progress['seen'] / max(elapsed, 1e-9):.0f}")  # fmt: skip
                 bar.update(1)
-                if stop.signal is not None or steps == config.stop_after_steps:
+                if stopping:  # on every rank at the same step, whichever rank was stopped
                     bar.close()
                     progress["seconds"] = elapsed
-                    save_checkpoint(checkpoint_path, model, optimizer, config, progress)
-                    raise Interrupted(checkpoint_path, stop.signal)
+                    if main_process:
+                        save_checkpoint(checkpoint_path, model, optimizer, config, progress)
+                    # Every rank reports the signal that stopped the run (0: stop_after_steps);
+                    # no rank leaves before rank 0 has written the checkpoint.
+                    signum = int(distributed.all_reduce([stop.signal or 0], op="max")[0])
+                    raise Interrupted(checkpoint_path, signum or None)
             bar.close()
             seconds = progress["seconds"] + time.perf_counter() - started
             test_losses: list[float] = []
-            test_accuracy, confusion = evaluate(model, test_loader, len(info.classes), test_losses)
+            test_accuracy, confusion = _evaluate_shared(
+                model, test_loader, len(info.classes), test_losses
+            )
             record = {
                 "test_loss": test_losses[0],
                 "epoch": epoch + 1,
@@ -268,7 +346,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
             history = progress["history"] + [record]
             progress = {"epoch": epoch + 1, "batch": 0, "loss_sum": 0.0, "correct": 0,
                         "seen": 0, "seconds": 0.0, "history": history}  # fmt: skip
-            save_checkpoint(checkpoint_path, model, optimizer, config, progress)
+            if main_process:
+                save_checkpoint(checkpoint_path, model, optimizer, config, progress)
             log(f"epoch {epoch + 1}/{config.epochs}  train loss {record['train_loss']:.4f}  "
                 f"train acc {record['train_accuracy']:.4f}  test acc {test_accuracy:.4f}  "
                 f"{seconds:.1f} s  {record['images_per_second']:.0f} img/s")  # fmt: skip
@@ -298,14 +377,17 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
             "seed": config.seed,
         },  # fmt: skip
     }
-    write_json(out / "metrics.json", metrics)
     if history:
-        plot_curves(history, out / "curves.png", title=f"{config.model} on {config.dataset}",
-                    steps=read_step_log(out / "metrics.csv"))  # fmt: skip
-        _, confusion = evaluate(model, test_loader, len(info.classes))
-        plot_confusion(confusion, info.classes, out / "confusion.png")
-    if config.graph:
-        write_graph(model, test_set, config.dataset, out / "graph.svg", log)
+        _, confusion = _evaluate_shared(model, test_loader, len(info.classes))
+    if main_process:
+        write_json(out / "metrics.json", metrics)
+        if history:
+            plot_curves(history, out / "curves.png", title=f"{config.model} on {config.dataset}",
+                        steps=read_step_log(out / "metrics.csv"))  # fmt: skip
+            plot_confusion(confusion, info.classes, out / "confusion.png")
+        if config.graph:
+            write_graph(model, test_set, config.dataset, out / "graph.svg", log)
+    distributed.barrier()
     metrics["model_object"] = model
     return metrics
 

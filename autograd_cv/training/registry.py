@@ -152,15 +152,22 @@ def build_model(name: str, image_shape: tuple[int, int, int], num_classes: int) 
     return _check_shape(name, image_shape).build(tuple(image_shape), num_classes)
 
 
+def _unwrapped(model: nn.Module) -> nn.Module:
+    """The model inside a `DistributedDataParallel` wrapper, or the model itself."""
+    from autograd_cv.distributed import DistributedDataParallel
+
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
 def forward(model: nn.Module, images: ag.Tensor) -> ag.Tensor:
     """Class scores; the perceptron takes flat vectors."""
-    if isinstance(model, Perceptron):
+    if isinstance(_unwrapped(model), Perceptron):
         images = images.reshape(images.shape[0], -1)
     return model(images)
 
 
 def loss_fn(model: nn.Module, scores: ag.Tensor, labels: ag.Tensor) -> ag.Tensor:
     """Cross-entropy, or the hinge loss for the perceptron."""
-    if isinstance(model, Perceptron):
+    if isinstance(_unwrapped(model), Perceptron):
         return F.multi_margin_loss(scores, labels)
     return F.cross_entropy(scores, labels)

@@ -368,7 +368,7 @@ def _dropout_reference(x, p, seed):
 
 register(
     OpSpec(
-        "relu", F.relu, _unary(kinks=(0.0,)), (activation.ReLU,),
+        "relu", F.relu, _unary(kinks=(0.0,)), (activation.ReLU, activation.ReLUGrad),
         reference=lambda x: np.maximum(x, 0),
     ),
     OpSpec(

@@ -11,7 +11,7 @@ from autograd_cv.kernels.conv import (
     conv2d_forward,
     im2col,
 )
-from autograd_cv.kernels.norm import batch_norm_backward, batch_norm_forward
+from autograd_cv.kernels.norm import batch_norm_backward, batch_norm_forward, channel_sums
 from autograd_cv.kernels.pool import (
     avg_pool2d_backward,
     avg_pool2d_forward,
@@ -24,6 +24,7 @@ __all__ = [
     "avg_pool2d_forward",
     "batch_norm_backward",
     "batch_norm_forward",
+    "channel_sums",
     "col2im",
     "conv2d_backward_input",
     "conv2d_backward_weight",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["batch_norm_forward", "batch_norm_backward"]
+__all__ = ["batch_norm_forward", "batch_norm_backward", "channel_sums"]
 
 
 @njit(cache=True, nogil=True)
@@ -117,3 +117,17 @@ def batch_norm_backward(
                 (sum_grad / count).astype(dtype), (sum_projection / count).astype(dtype),
                 grad_input)  # fmt: skip
     return grad_input.reshape(grad.shape), sum_projection.astype(dtype), sum_grad.astype(dtype)
+
+
+def channel_sums(grad: np.ndarray, normalised: np.ndarray) -> np.ndarray:
+    """Per-channel sums of ``grad`` and of ``grad * normalised`` (N, C, ...), one pass.
+
+    Returns a (2, C) array in ``grad``'s dtype: the bias and weight gradients of batch norm.
+    """
+    if grad.shape != normalised.shape or grad.ndim < 2:
+        raise ValueError(
+            f"channel_sums: grad of shape {grad.shape} and normalised of shape "
+            f"{normalised.shape} must be equal and (N, C, ...)"
+        )
+    sum_grad, sum_projection = _grad_sums(_planes(grad), _planes(normalised))
+    return np.stack([sum_grad, sum_projection]).astype(grad.dtype)

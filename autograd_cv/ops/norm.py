@@ -47,13 +47,29 @@ class BatchNorm(Node):
         normalised = Normalise(self.eps, self.saved)(x)
         grad_x = grad_weight = grad_bias = None
         if need_x:
-            inv_std = InvStd(self.eps, self.saved)(x)
-            grad_x = NormaliseGrad(axes)(grad * weight.reshape(shape), normalised, inv_std)
-        if need_weight:
-            grad_weight = (grad * normalised).sum(axis=axes)
-        if need_bias:
-            grad_bias = grad.sum(axis=axes)
-        return grad_x, grad_weight, grad_bias
+            # The weight is constant per channel, so it folds into the per-channel scale:
+            # no full-size grad * weight pass.
+            scale = InvStd(self.eps, self.saved)(x) * weight.reshape(shape)
+            grad_x = NormaliseGrad(axes)(grad, normalised, scale)
+        if need_weight or need_bias:
+            sums = ChannelSums()(grad, normalised)  # one pass for both
+            grad_bias, grad_weight = sums[0], sums[1]
+        return grad_x, grad_weight if need_weight else None, grad_bias if need_bias else None
+
+
+class ChannelSums(Node):
+    """Per-channel sums of g and of g * normalised, stacked as (2, C): batch norm's bias and
+    weight gradients for a cotangent g."""
+
+    name = "channel_sums"
+
+    def forward(self, grad, normalised):
+        return kernels.channel_sums(grad, normalised)
+
+    def vjp(self, cotangent, out, grad, normalised):
+        shape = _channel_shape(grad)
+        per_grad, per_projection = cotangent[0].reshape(shape), cotangent[1].reshape(shape)
+        return per_grad + per_projection * normalised, per_projection * grad
 
 
 class Normalise(Node):

@@ -42,6 +42,7 @@ from autograd_cv.data import (
 from autograd_cv.memory import retain_freed_memory
 from autograd_cv.models import MLP, AlexNetSmall, LeNet5, Perceptron
 from autograd_cv.serialization import atomic_file
+from autograd_cv.threads import ThreadBudget
 
 CHECKPOINT_FORMAT = "autograd_cv.checkpoint/1"
 
@@ -171,6 +172,8 @@ class TrainConfig:
     progress: bool = True
     #: stop (as if interrupted) after this many optimizer steps; for tests and notebooks
     stop_after_steps: int | None = None
+    #: fit BLAS/Numba threads to the cores other processes leave free (autograd_cv.threads)
+    adapt_threads: bool = True
     extra: dict = field(default_factory=dict)
 
     def learning_rate(self) -> float:
@@ -319,6 +322,16 @@ def _progress_bar(total: int, description: str, enabled: bool):
                 disable=None if enabled else True, dynamic_ncols=True)  # fmt: skip
 
 
+@contextmanager
+def _restoring(budget: ThreadBudget | None):
+    """Give the thread pools all cores back when training ends, however it ends."""
+    try:
+        yield
+    finally:
+        if budget is not None:
+            budget.restore()
+
+
 def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
     """Train as configured; write model.npz, metrics.json, curves.png and graph.svg to `out`."""
     if config.model not in MODELS:
@@ -361,7 +374,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
     checkpoint_path = out / "model.npz"
     steps = 0
     model.train()
-    with _catch_stop_signals() as stop:
+    budget = ThreadBudget() if config.adapt_threads else None
+    with _catch_stop_signals() as stop, _restoring(budget):
         log(f"training {config.model} on {config.dataset}: {len(train_set)} images, "
             f"{len(loader)} batches of {config.batch_size} per epoch; Ctrl-C saves a "
             f"resumable checkpoint to {checkpoint_path}")  # fmt: skip
@@ -374,6 +388,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
             for index, (images, labels) in enumerate(loader):
                 if index < progress["batch"]:
                     continue  # replayed, not trained: keeps the data order of the first run
+                if budget is not None:
+                    budget.update()
                 scores = forward(model, images)
                 loss = loss_fn(model, scores, labels)
                 optimizer.zero_grad()

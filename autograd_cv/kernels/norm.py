@@ -105,11 +105,22 @@ def batch_norm_forward(
 
 
 def batch_norm_backward(
-    grad: np.ndarray, normalised: np.ndarray, weight: np.ndarray, inv_std: np.ndarray
+    grad: np.ndarray,
+    normalised: np.ndarray,
+    weight: np.ndarray,
+    inv_std: np.ndarray,
+    sums: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients of :func:`batch_norm_forward` for input, weight and bias, from ``grad``."""
+    """Gradients of :func:`batch_norm_forward` for input, weight and bias, from ``grad``.
+
+    ``sums``: :func:`channel_sums` of the same ``grad`` and ``normalised`` when the caller
+    has them already (saves a pass).
+    """
     grad_planes, normalised_planes = _planes(grad), _planes(normalised)
-    sum_grad, sum_projection = _grad_sums(grad_planes, normalised_planes)
+    if sums is None:
+        sum_grad, sum_projection = _grad_sums(grad_planes, normalised_planes)
+    else:
+        sum_grad, sum_projection = sums[0].astype(np.float64), sums[1].astype(np.float64)
     count = grad_planes.shape[0] * grad_planes.shape[2]
     dtype = grad.dtype
     grad_input = np.empty(grad_planes.shape, dtype)

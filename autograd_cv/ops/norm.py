@@ -45,15 +45,17 @@ class BatchNorm(Node):
         # On ndarrays these two hand back what forward saved; on Tensors they are recorded
         # functions of x, which is what makes this vjp differentiable again.
         normalised = Normalise(self.eps, self.saved)(x)
-        grad_x = grad_weight = grad_bias = None
-        if need_x:
-            # The weight is constant per channel, so it folds into the per-channel scale:
-            # no full-size grad * weight pass.
-            scale = InvStd(self.eps, self.saved)(x) * weight.reshape(shape)
-            grad_x = NormaliseGrad(axes)(grad, normalised, scale)
+        grad_x = grad_weight = grad_bias = sums = None
         if need_weight or need_bias:
             sums = ChannelSums()(grad, normalised)  # one pass for both
             grad_bias, grad_weight = sums[0], sums[1]
+        if need_x:
+            # The weight is constant per channel, so it folds into the per-channel scale:
+            # no full-size grad * weight pass. The sums are the ones NormaliseGrad's kernel
+            # would compute from the same values; handing them over saves it a pass.
+            scale = InvStd(self.eps, self.saved)(x) * weight.reshape(shape)
+            known = None if sums is None else data_of(sums)
+            grad_x = NormaliseGrad(axes, known)(grad, normalised, scale)
         return grad_x, grad_weight if need_weight else None, grad_bias if need_bias else None
 
 
@@ -120,12 +122,14 @@ class NormaliseGrad(Node):
 
     name = "normalise_grad"
 
-    def __init__(self, axes: tuple[int, ...]) -> None:
-        self.axes = axes
+    def __init__(self, axes: tuple[int, ...], sums: np.ndarray | None = None) -> None:
+        # sums: ChannelSums of this node's grad and normalised, when already computed
+        self.axes, self.sums = axes, sums
 
     def forward(self, grad, normalised, inv_std):
         ones = np.ones(grad.shape[1], grad.dtype)
-        return kernels.batch_norm_backward(grad, normalised, ones, inv_std.reshape(-1))[0]
+        scale = inv_std.reshape(-1)
+        return kernels.batch_norm_backward(grad, normalised, ones, scale, self.sums)[0]
 
     def vjp(self, cotangent, out, grad, normalised, inv_std):
         axes = self.axes

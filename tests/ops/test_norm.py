@@ -165,3 +165,16 @@ def test_channel_sums_kernel_and_batch_norm_grads_match_numpy() -> None:
     np.testing.assert_allclose(x.grad.numpy(), expected_x, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(w.grad.numpy(), (g * n).sum(axes), rtol=1e-6)
     np.testing.assert_allclose(b.grad.numpy(), g.sum(axes), rtol=1e-6)
+
+
+def test_batch_norm_input_gradient_is_the_same_with_and_without_weight_gradients() -> None:
+    rng = np.random.default_rng(4)
+    data, weight = rng.standard_normal((3, 2, 4, 4)), rng.standard_normal(2)
+    g = rng.standard_normal(data.shape)
+    grads = []
+    for weight_requires_grad in (True, False):  # sums shared with ChannelSums, or computed
+        x = ag.tensor(data, requires_grad=True)
+        w = ag.tensor(weight, requires_grad=weight_requires_grad)
+        F.batch_norm(x, None, None, w, ag.tensor(np.zeros(2)), training=True).backward(g)
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=1e-14)

@@ -375,3 +375,43 @@ def test_import_compiles_nothing():
         "assert kernels and all(not v.signatures for v in kernels), kernels\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class _FakeBlas:
+    """Stands in for threadpoolctl's BLAS controller: 3 threads, records what is set."""
+
+    def __init__(self) -> None:
+        self.num_threads, self.calls = 3, []
+
+    def set_num_threads(self, count: int) -> None:
+        self.calls.append(count)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_batch_split_across_threads_matches_the_serial_result(monkeypatch, groups):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((7, 4, 9, 8))
+    weight = rng.standard_normal((6, 4 // groups, 3, 3))
+    bias = rng.standard_normal(6)
+    geometry = dict(stride=(1, 2), padding=(1, 1), dilation=(1, 1), groups=groups)
+    grad_output = _grad_output(x, weight, bias, geometry)
+
+    def run():
+        return (
+            conv.conv2d_forward(x, weight, bias, **geometry),
+            conv.conv2d_backward_input(grad_output, weight, x.shape, **geometry),
+            conv.conv2d_backward_weight(x, grad_output, weight.shape, **geometry),
+        )
+
+    monkeypatch.setattr(conv, "_blas_pools", lambda: [])  # no BLAS threads: serial
+    serial = run()
+    blas = _FakeBlas()
+    monkeypatch.setattr(conv, "_blas_pools", lambda: [blas])
+    monkeypatch.setattr(conv, "SPLIT_MIN_WORK", 0)
+    monkeypatch.setattr(conv, "BLOCK_BYTES", 1)  # blocks inside each part too
+    split = run()
+    assert blas.calls == [1, 3] * 3  # single-threaded BLAS while split, then restored
+    for got, want in zip(split, serial):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(split[0], reference_conv2d(x, weight, bias, **geometry),
+                               atol=1e-12)  # fmt: skip

@@ -12,6 +12,7 @@ rows, so the copies vectorise.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -562,7 +563,7 @@ class _Blocks:
 #: Conv calls with fewer multiply-adds than this stay on the calling thread.
 SPLIT_MIN_WORK = 2_000_000
 
-_POOL: list = []  # [ThreadPoolExecutor], made on first use
+_POOL: list = []  # [ThreadPoolExecutor, the pid that made it], made on first use
 _POOL_LOCK = threading.Lock()
 
 
@@ -611,8 +612,10 @@ def _executor(workers: int):
     from concurrent.futures import ThreadPoolExecutor
 
     with _POOL_LOCK:
-        if not _POOL or _POOL[0]._max_workers < workers:
-            _POOL[:] = [ThreadPoolExecutor(workers, thread_name_prefix="autograd_cv-conv")]
+        # A forked child inherits the executor but not its threads: make a fresh one there.
+        if not _POOL or _POOL[1] != os.getpid() or _POOL[0]._max_workers < workers:
+            executor = ThreadPoolExecutor(workers, thread_name_prefix="autograd_cv-conv")
+            _POOL[:] = [executor, os.getpid()]
         return _POOL[0]
 
 

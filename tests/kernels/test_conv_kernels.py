@@ -415,3 +415,31 @@ def test_batch_split_across_threads_matches_the_serial_result(monkeypatch, group
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(split[0], reference_conv2d(x, weight, bias, **geometry),
                                atol=1e-12)  # fmt: skip
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_batch_split_works_in_a_forked_child_after_the_parent_used_it(monkeypatch):
+    import os
+
+    blas = _FakeBlas()
+    monkeypatch.setattr(conv, "_blas_pools", lambda: [blas])
+    monkeypatch.setattr(conv, "SPLIT_MIN_WORK", 0)
+    rng = np.random.default_rng(6)
+    x, weight = rng.standard_normal((4, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3))
+    geometry = dict(stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1)
+    expected = conv.conv2d_forward(x, weight, None, **geometry)  # the parent's pool exists now
+    pid = os.fork()
+    if pid == 0:  # the child: the inherited executor has no threads; a hang fails the test
+        ok = np.allclose(conv.conv2d_forward(x, weight, None, **geometry), expected)
+        os._exit(0 if ok else 1)
+    deadline = __import__("time").monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if __import__("time").monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("conv2d_forward hung in a forked child")
+        __import__("time").sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 0

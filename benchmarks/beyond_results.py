@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _timing import environment
+from _harness import describe, environment
 
 from autograd_cv.models.fcn import FCN
 from autograd_cv.models.rcnn import RCNN, FastRCNN
@@ -82,7 +82,7 @@ def detection(name: str, recipe: dict) -> dict:
 def main(argv: list[str]) -> None:
     quick = "--quick" in argv
     tasks = [a for a in argv if not a.startswith("--")] or list(RECIPES)
-    print(environment())
+    print(describe(environment("autograd_cv")))
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for task in tasks:
         recipe = dict(RECIPES[task])

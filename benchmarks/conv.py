@@ -1,34 +1,21 @@
-"""Benchmark the conv2d and max_pool2d kernels (forward + backward, float32) against PyTorch.
+"""The conv2d and max_pool2d kernels (forward + backward, float32) against PyTorch.
 
-Run as ``python benchmarks/conv.py``. PyTorch, when importable, is timed in the same run with
-two threads; ratios are ours / torch (below 1 means we are faster). Nothing here asserts.
+    python benchmarks/conv.py [--only "mid,pool 2/2"] [--rounds 3] [--torch-python PATH]
+
+Each framework runs in a process of its own over alternating rounds (benchmarks/_harness.py).
+Ours: the bare kernels (forward, input gradient, weight gradient, and the three together),
+plus NumPy's own SGEMM on the forward GEMM's sizes, so the GEMM-bound shapes can be put
+against the rate BLAS reaches. PyTorch: F.conv2d / F.max_pool2d forward + backward. Ratios
+are ours / PyTorch (below 1 means we are faster). Nothing here asserts.
 """
 
 from __future__ import annotations
 
-import ctypes
-import glob
-import os
 import sys
-import time
+from collections.abc import Callable
 
+import _harness
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from _timing import geometric_mean  # noqa: E402
-from _timing import median_seconds as median_time  # noqa: E402
-
-from autograd_cv.kernels import conv, pool  # noqa: E402
-
-try:
-    import torch
-    import torch.nn.functional as torch_f
-
-    torch.set_num_threads(2)
-except ImportError:  # pragma: no cover - torch is optional
-    torch = None
 
 # name: (N, C, H, W, out_channels, kernel, stride, padding)
 CONV_SHAPES = {
@@ -46,165 +33,121 @@ POOL_SHAPES = {
     "pool 3/2": (16, 64, 55, 55, 3, 2),
 }
 
-REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
 
-
-def settle() -> None:
-    """Let the other library's thread pool go idle before timing (see the note in main)."""
-    time.sleep(0.3)
-
-
-def openblas_info() -> str:
-    """Describe the BLAS NumPy uses: build config, OPENBLAS_CORETYPE and the kernel in use."""
-    config = np.__config__.CONFIG["Build Dependencies"]["blas"]
-    parts = [
-        f"numpy {np.__version__} BLAS: {config.get('name')} {config.get('version')}",
-        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}",
-    ]
-    libs_dir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-    for path in glob.glob(os.path.join(libs_dir, "*openblas*")):
-        library = ctypes.CDLL(path)  # the very library NumPy already loaded
-        for prefix in ("scipy_openblas_", "openblas_"):
-            for suffix in ("64_", ""):
-                getter = getattr(library, f"{prefix}get_corename{suffix}", None)
-                if getter is None:
-                    continue
-                getter.restype = ctypes.c_char_p
-                parts.append(f"OpenBLAS core in use: {getter().decode()}")
-                threads = getattr(library, f"{prefix}get_num_threads{suffix}", None)
-                if threads is not None:
-                    parts.append(f"OpenBLAS threads: {threads()}")
-                return "; ".join(parts)
-    parts.append(f"openblas configuration: {config.get('openblas configuration', '?')}")
-    return "; ".join(parts)
-
-
-def conv_case(shape: tuple[int, ...], rng: np.random.Generator) -> dict[str, float]:
-    """Time our conv2d forward+backward (and its parts) and, if available, torch's."""
+def conv_data(shape: tuple[int, ...]):
+    """Input, weight, bias and an output cotangent for one conv shape (same in both workers)."""
     batch, channels, height, width, out_channels, k, s, p = shape
+    rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, channels, height, width), dtype=np.float32)
     weight = rng.standard_normal((out_channels, channels, k, k), dtype=np.float32)
     bias = rng.standard_normal(out_channels, dtype=np.float32)
-    geometry = dict(stride=(s, s), padding=(p, p), dilation=(1, 1), groups=1)
-    y = conv.conv2d_forward(x, weight, bias, **geometry)
-    grad_output = rng.standard_normal(y.shape, dtype=np.float32)
+    out_h, out_w = ((n + 2 * p - k) // s + 1 for n in (height, width))
+    grad_output = rng.standard_normal((batch, out_channels, out_h, out_w), dtype=np.float32)
+    return x, weight, bias, grad_output
 
-    def forward():
-        return conv.conv2d_forward(x, weight, bias, **geometry)
 
-    def backward_input():
-        return conv.conv2d_backward_input(grad_output, weight, x.shape, **geometry)
+def conv_flops(shape: tuple[int, ...]) -> float:
+    """Multiply-adds x 2 of forward, input gradient and weight gradient."""
+    batch, channels, height, width, out_channels, k, s, p = shape
+    out_h, out_w = ((n + 2 * p - k) // s + 1 for n in (height, width))
+    return 3 * 2 * batch * out_channels * out_h * out_w * channels * k * k
 
-    def backward_weight():
-        conv.conv2d_backward_weight(x, grad_output, weight.shape, **geometry)
-        return grad_output.sum(axis=(0, 2, 3))  # the bias gradient, as torch computes it
 
-    def step():
+def build_ours(case: str) -> dict[str, Callable[[], object]]:
+    from autograd_cv.kernels import conv, pool
+
+    if case in POOL_SHAPES:
+        batch, channels, height, width, k, s = POOL_SHAPES[case]
+        x = np.random.default_rng(0).standard_normal((batch, channels, height, width), np.float32)
+        y, _ = pool.max_pool2d_forward(x, (k, k), (s, s), (0, 0))
+        grad_output = np.ones_like(y)
+
+        def pool_step() -> None:
+            _, indices = pool.max_pool2d_forward(x, (k, k), (s, s), (0, 0))
+            pool.max_pool2d_backward(grad_output, indices, x.shape)
+
+        return {"total": pool_step}
+    shape = CONV_SHAPES[case]
+    x, weight, bias, grad_output = conv_data(shape)
+    geometry = ((shape[6],) * 2, (shape[7],) * 2, (1, 1), 1)
+
+    def forward() -> None:
+        conv.conv2d_forward(x, weight, bias, *geometry)
+
+    def backward_input() -> None:
+        conv.conv2d_backward_input(grad_output, weight, x.shape, *geometry)
+
+    def backward_weight() -> None:
+        conv.conv2d_backward_weight(x, grad_output, weight.shape, *geometry)
+        grad_output.sum(axis=(0, 2, 3))  # the bias gradient, as PyTorch computes it
+
+    def total() -> None:
         forward()
         backward_input()
         backward_weight()
 
-    result = {
-        "fwd": median_time(forward, REPEATS),
-        "bwd_in": median_time(backward_input, REPEATS),
-        "bwd_w": median_time(backward_weight, REPEATS),
-        "total": median_time(step, REPEATS),
-    }
-    result["flops"] = 3 * 2 * y.size * channels * k * k
-    # SGEMM reference: the forward GEMM's dimensions, as one plain float32 matmul.
-    a = rng.standard_normal((out_channels, channels * k * k), dtype=np.float32)
-    b = rng.standard_normal((channels * k * k, batch * y.shape[2] * y.shape[3]), dtype=np.float32)
-    result["sgemm_gflops"] = (
-        2 * a.shape[0] * a.shape[1] * b.shape[1] / median_time(lambda: a @ b, REPEATS) / 1e9
-    )
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((shape[4], weight[0].size), dtype=np.float32)
+    b = rng.standard_normal((weight[0].size, grad_output[:, 0].size), dtype=np.float32)
+    return {"fwd": forward, "bwd_in": backward_input, "bwd_w": backward_weight,
+            "total": total, "sgemm": lambda: a @ b}  # fmt: skip
 
-    if torch is not None:
+
+def build_torch(case: str) -> dict[str, Callable[[], object]]:
+    import torch
+
+    functional = torch.nn.functional
+    if case in POOL_SHAPES:
+        batch, channels, height, width, k, s = POOL_SHAPES[case]
+        x = np.random.default_rng(0).standard_normal((batch, channels, height, width), np.float32)
         tx = torch.from_numpy(x).requires_grad_()
-        tw = torch.from_numpy(weight).requires_grad_()
-        tb = torch.from_numpy(bias).requires_grad_()
-        tg = torch.from_numpy(grad_output)
 
-        def torch_step():
-            out = torch_f.conv2d(tx, tw, tb, stride=s, padding=p)
-            out.backward(tg)
-            tx.grad = tw.grad = tb.grad = None
-
-        settle()
-        result["torch"] = median_time(torch_step, REPEATS)
-        settle()
-    return result
-
-
-def pool_case(shape: tuple[int, ...], rng: np.random.Generator) -> dict[str, float]:
-    """Time our max_pool2d forward+backward and, if available, torch's."""
-    batch, channels, height, width, k, s = shape
-    x = rng.standard_normal((batch, channels, height, width), dtype=np.float32)
-    y, indices = pool.max_pool2d_forward(x, (k, k), (s, s), (0, 0))
-    grad_output = rng.standard_normal(y.shape, dtype=np.float32)
-
-    def step():
-        _, idx = pool.max_pool2d_forward(x, (k, k), (s, s), (0, 0))
-        pool.max_pool2d_backward(grad_output, idx, x.shape)
-
-    result = {"total": median_time(step, REPEATS)}
-    if torch is not None:
-        tx = torch.from_numpy(x).requires_grad_()
-        tg = torch.from_numpy(grad_output)
-
-        def torch_step():
-            torch_f.max_pool2d(tx, k, s).backward(tg)
+        def pool_step() -> None:
+            out = functional.max_pool2d(tx, k, s)
+            out.backward(torch.ones_like(out))
             tx.grad = None
 
-        settle()
-        result["torch"] = median_time(torch_step, REPEATS)
-        settle()
-    return result
+        return {"total": pool_step}
+    shape = CONV_SHAPES[case]
+    tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in conv_data(shape)[:3])
+    tg = torch.from_numpy(conv_data(shape)[3])
+
+    def conv_step() -> None:
+        functional.conv2d(tx, tw, tb, stride=shape[6], padding=shape[7]).backward(tg)
+        tx.grad = tw.grad = tb.grad = None
+
+    return {"total": conv_step}
+
+
+def build(framework: str, case: str) -> dict[str, Callable[[], object]]:
+    return build_ours(case) if framework == "ours" else build_torch(case)
 
 
 def main() -> None:
-    """Print the conv and pool tables, the geometric mean of ratios and the BLAS in use."""
-    # OpenBLAS workers busy-wait for ~0.1 s after each GEMM and torch's OpenMP workers spin
-    # after each parallel region; on 2 cores either would slow the other library's first
-    # repeats, so each library is timed after a short idle pause.
-    rng = np.random.default_rng(0)
-    print(openblas_info())
-    print(f"numba threads: {__import__('numba').get_num_threads()}, repeats: {REPEATS} (median)")
-    if torch is not None:
-        print(f"torch {torch.__version__}, threads: {torch.get_num_threads()}")
-    print()
-    header = (
-        f"{'conv2d fwd+bwd f32':16s} {'fwd':>7s} {'bwd_in':>7s} {'bwd_w':>7s} {'total':>8s} "
-        f"{'GFLOP/s':>8s} {'sgemm%':>7s} {'torch':>8s} {'ratio':>6s}"
-    )
-    print(header)
-    print("-" * len(header))
-    ratios = []
-    for name, shape in CONV_SHAPES.items():
-        r = conv_case(shape, rng)
-        gflops = r["flops"] / r["total"] / 1e9
-        sgemm = f"{100 * gflops / r['sgemm_gflops']:6.0f}%" if name in GEMM_BOUND else ""
-        line = (
-            f"{name:16s} {r['fwd'] * 1e3:7.2f} {r['bwd_in'] * 1e3:7.2f} {r['bwd_w'] * 1e3:7.2f} "
-            f"{r['total'] * 1e3:8.2f} {gflops:8.1f} {sgemm:>7s}"
-        )
-        if "torch" in r:
-            ratios.append(r["total"] / r["torch"])
-            line += f" {r['torch'] * 1e3:8.2f} {ratios[-1]:6.2f}"
-        print(line)
-        if name in GEMM_BOUND:
-            rate = r["sgemm_gflops"]
-            print(f"{'':16s} (plain SGEMM of the forward GEMM's size: {rate:.1f} GFLOP/s)")
-    if ratios:
-        print(f"geometric mean of conv ratios (ours/torch): {geometric_mean(ratios):.2f}")
-    print()
-    print(f"{'max_pool2d fwd+bwd':24s} {'ours ms':>8s} {'torch ms':>9s} {'ratio':>6s}")
-    for name, shape in POOL_SHAPES.items():
-        r = pool_case(shape, rng)
-        label = f"{name} {shape[:4]}"
-        line = f"{label:24s} {r['total'] * 1e3:8.2f}"
-        if "torch" in r:
-            line += f" {r['torch'] * 1e3:9.2f} {r['total'] / r['torch']:6.2f}"
-        print(line)
+    cases = [*CONV_SHAPES, *POOL_SHAPES]
+    args = _harness.parser(__doc__.splitlines()[0], cases, repeats=7).parse_args()
+    results = _harness.run(sys.argv[0], build, args)
+    if results is None:
+        return
+    chosen = args.only.split(",")
+    convs = [c for c in chosen if c in CONV_SHAPES]
+    print("\nconv2d forward + backward (ms)")
+    _harness.print_table(results, convs, "total")
+    print("\nour parts (ms) and rates; SGEMM: NumPy's on the forward GEMM's sizes, same process")
+    print(f"{'case':16s} {'fwd':>7s} {'bwd_in':>7s} {'bwd_w':>7s} {'GFLOP/s':>8s} "
+          f"{'SGEMM GFLOP/s':>14s} {'of SGEMM':>9s}")  # fmt: skip
+    for case in convs:
+        shape = CONV_SHAPES[case]
+        parts = [results.median("ours", case, m) * 1e3 for m in ("fwd", "bwd_in", "bwd_w")]
+        rate = conv_flops(shape) / results.median("ours", case, "total") / 1e9
+        sgemm = conv_flops(shape) / 3 / results.median("ours", case, "sgemm") / 1e9
+        share = f"{100 * rate / sgemm:8.0f}%" if case in GEMM_BOUND else ""
+        print(f"{case:16s} {parts[0]:7.2f} {parts[1]:7.2f} {parts[2]:7.2f} {rate:8.1f} "
+              f"{sgemm:14.1f} {share:>9s}")  # fmt: skip
+    pools = [c for c in chosen if c in POOL_SHAPES]
+    if pools:
+        print("\nmax_pool2d forward + backward (ms)")
+        _harness.print_table(results, pools, "total")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _timing import environment
+from _harness import describe, environment
 
 import autograd_cv as ag
 from autograd_cv import classic, interpret, nn, optim
@@ -208,7 +208,7 @@ def transfer(data: tuple) -> tuple[float, dict]:
 
 
 def main(names: list[str]) -> None:
-    print(environment())
+    print(describe(environment("ours")))
     print(f"data: {DATA}; load average at start: {os.getloadavg()}")
     started = time.perf_counter()
     tables = {}

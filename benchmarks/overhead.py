@@ -1,48 +1,64 @@
 """Per-op overhead: 1,000 chained elementwise ops on a (4,) float32 tensor, sum, backward.
 
-Prints microseconds per op (forward + backward) for autograd_cv and, when installed,
-PyTorch eager from the same run, and their ratio.
+Prints microseconds per op (forward + backward) for autograd_cv and, when PyTorch is available
+(see benchmarks/_harness.py), PyTorch eager, each in a process of its own over alternating
+rounds, and the ratio of the medians.
+
+    python benchmarks/overhead.py [--rounds 5] [--torch-python /path/to/python]
 """
 
 from __future__ import annotations
 
-import numpy as np
-from _timing import environment, median_seconds, try_torch
+import sys
+from collections.abc import Callable
 
-import autograd_cv as ag
+import _harness
+import numpy as np
 
 N_OPS = 1000
+CASES = ("chain",)
 
 
-def chain_autograd_cv() -> None:
-    x = ag.tensor(np.linspace(0.1, 0.4, 4, dtype=np.float32), requires_grad=True)
-    w = ag.tensor(np.full(4, 0.999, dtype=np.float32))
-    y = x
-    for _ in range(N_OPS // 2):
-        y = y * w
-        y = y + x
-    y.sum().backward()
+def build(framework: str, case: str) -> dict[str, Callable[[], None]]:
+    """One chain of N_OPS ops plus its backward, in `framework`."""
+    if framework == "ours":
+        import autograd_cv as ag
 
+        def chain() -> None:
+            x = ag.tensor(np.linspace(0.1, 0.4, 4, dtype=np.float32), requires_grad=True)
+            w = ag.tensor(np.full(4, 0.999, dtype=np.float32))
+            y = x
+            for _ in range(N_OPS // 2):
+                y = y * w
+                y = y + x
+            y.sum().backward()
 
-def chain_torch(torch) -> None:
-    x = torch.linspace(0.1, 0.4, 4, dtype=torch.float32, requires_grad=True)
-    w = torch.full((4,), 0.999, dtype=torch.float32)
-    y = x
-    for _ in range(N_OPS // 2):
-        y = y * w
-        y = y + x
-    y.sum().backward()
+        return {"chain": chain}
+    import torch
+
+    def torch_chain() -> None:
+        x = torch.linspace(0.1, 0.4, 4, dtype=torch.float32, requires_grad=True)
+        w = torch.full((4,), 0.999, dtype=torch.float32)
+        y = x
+        for _ in range(N_OPS // 2):
+            y = y * w
+            y = y + x
+        y.sum().backward()
+
+    return {"chain": torch_chain}
 
 
 def main() -> None:
-    print(environment())
-    ours = median_seconds(chain_autograd_cv, repeats=15) / N_OPS * 1e6
-    print(f"autograd_cv: {ours:6.2f} us/op (forward + backward, {N_OPS} ops on a (4,) tensor)")
-    torch = try_torch()
-    if torch is not None:
-        theirs = median_seconds(lambda: chain_torch(torch), repeats=15) / N_OPS * 1e6
-        print(f"PyTorch:     {theirs:6.2f} us/op")
-        print(f"ratio autograd_cv / PyTorch: {ours / theirs:.2f}x")
+    args = _harness.parser(__doc__.splitlines()[0], CASES, repeats=15, rounds=5).parse_args()
+    results = _harness.run(sys.argv[0], build, args)
+    if results is None:
+        return
+    print(f"\nmicroseconds per op (forward + backward, {N_OPS} ops on a (4,) tensor)")
+    per_op = _harness.Results()
+    for framework, by_case in results.rounds.items():
+        values = [s / N_OPS for s in by_case["chain"]["chain"]]
+        per_op.rounds[framework] = {"chain, per op": {"op": values}}
+    _harness.print_table(per_op, ["chain, per op"], "op", unit="us")
 
 
 if __name__ == "__main__":

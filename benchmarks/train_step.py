@@ -1,50 +1,34 @@
 """One training step (forward, cross-entropy, backward, SGD-momentum step), float32.
 
 LeNet-5 at batch 64 (1x28x28), MLP 784-256-256-10 at batch 128, AlexNetSmall with the paper's
-LRN and with BatchNorm at batch 128 (3x32x32). Prints ms/step for autograd_cv and, when torch
-is installed, for the same architecture in PyTorch eager (2 threads unless BENCH_THREADS says
-otherwise) and the ratio,
-all from the same run. The two are timed in turns (ours, torch, ours, ...), so a machine
-that gets busier half-way through skews both figures alike rather than the ratio.
+LRN and with BatchNorm at batch 128 (3x32x32). Prints ms/step for autograd_cv and, when PyTorch
+is available (see benchmarks/_harness.py), for the same architecture in PyTorch eager, each in a
+process of its own over alternating rounds, and the ratio of the medians.
 
-    PYTHONPATH=$PWD python benchmarks/train_step.py [--only lenet5,mlp] [--profile lenet5]
+    python benchmarks/train_step.py [--only lenet5,mlp] [--rounds 3] [--profile lenet5]
 
-`--profile NAME` runs cProfile over 20 steps of that model and prints where the time goes
-(top functions by own time).
+Our worker keeps freed memory for reuse, as `autograd-cv train` does. `--profile NAME` runs
+cProfile over 20 of our steps of that model instead and prints where the time goes.
 """
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import pstats
-import time
+import sys
 from collections.abc import Callable
 
+import _harness
 import numpy as np
-from _timing import environment, try_torch
 from _twins import torch_model
 
-import autograd_cv as ag
-from autograd_cv import functional as F
-from autograd_cv import models, optim
-from autograd_cv.memory import retain_freed_memory
-
-# name: (input shape without batch, batch size, repeats)
+# name: (input shape without batch, batch size, timed steps per round)
 SETTINGS = {
     "lenet5": ((1, 28, 28), 64, 30),
     "mlp": ((1, 28, 28), 128, 50),
     "alexnet_small": ((3, 32, 32), 128, 3),
     "alexnet_small_bn": ((3, 32, 32), 128, 3),
 }
-
-
-def build_ours(name: str):
-    if name == "lenet5":
-        return models.LeNet5()
-    if name == "mlp":
-        return models.MLP([784, 256, 256, 10])
-    return models.AlexNetSmall(batch_norm=name.endswith("_bn"))
 
 
 def batch(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -54,9 +38,20 @@ def batch(name: str) -> tuple[np.ndarray, np.ndarray]:
     return x, rng.integers(0, 10, size=size)
 
 
-def ours_step(name: str):
+def ours_step(name: str) -> Callable[[], None]:
+    import autograd_cv as ag
+    from autograd_cv import functional as F
+    from autograd_cv import models, optim
+    from autograd_cv.memory import retain_freed_memory
+
+    retain_freed_memory()
     ag.manual_seed(0)
-    model = build_ours(name)
+    if name == "lenet5":
+        model = models.LeNet5()
+    elif name == "mlp":
+        model = models.MLP([784, 256, 256, 10])
+    else:
+        model = models.AlexNetSmall(batch_norm=name.endswith("_bn"))
     optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x, y = batch(name)
     inputs = ag.tensor(x)
@@ -70,7 +65,9 @@ def ours_step(name: str):
     return step
 
 
-def torch_step(torch, name: str):
+def torch_step(name: str) -> Callable[[], None]:
+    import torch
+
     torch.manual_seed(0)
     model = torch_model(torch, name)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -86,18 +83,8 @@ def torch_step(torch, name: str):
     return step
 
 
-def timed_in_turns(steps: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
-    """Median seconds per call of each step, alternating between them after two warm-ups."""
-    for step in steps.values():
-        step()
-        step()
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(values)) for name, values in times.items()}
+def build(framework: str, name: str) -> dict[str, Callable[[], None]]:
+    return {"step": ours_step(name) if framework == "ours" else torch_step(name)}
 
 
 def profile(name: str, steps: int = 20) -> None:
@@ -113,29 +100,18 @@ def profile(name: str, steps: int = 20) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default=",".join(SETTINGS), help="comma-separated models")
-    parser.add_argument("--profile", default=None, help="profile this model's step")
+    parser = _harness.parser(__doc__.splitlines()[0], list(SETTINGS), repeats=0, rounds=3)
+    parser.add_argument("--profile", default=None, help="profile this model's step instead")
     args = parser.parse_args()
-    # As `autograd-cv train` does; process-wide, so PyTorch's steps reuse freed pages too.
-    retained = retain_freed_memory()
-    print(f"{environment()}, freed memory retained: {retained}")
-    torch = try_torch()
-    for name in args.only.split(","):
-        _, size, repeats = SETTINGS[name]
-        steps = {"ours": ours_step(name)}
-        if torch is not None:
-            steps["torch"] = torch_step(torch, name)
-        medians = {key: value * 1e3 for key, value in timed_in_turns(steps, repeats).items()}
-        line = f"{name:14s} batch {size:4d}: autograd_cv {medians['ours']:9.2f} ms/step"
-        if torch is not None:
-            line += (
-                f" | PyTorch {medians['torch']:9.2f} ms/step"
-                f" | ratio {medians['ours'] / medians['torch']:5.2f}x"
-            )
-        print(line, flush=True)
     if args.profile:
         profile(args.profile)
+        return
+    case_repeats = {name: setting[2] for name, setting in SETTINGS.items()}
+    results = _harness.run(sys.argv[0], build, args, case_repeats)
+    if results is None:
+        return
+    print("\nms per training step (batch: lenet5 64, mlp 128, alexnet_small* 128)")
+    _harness.print_table(results, args.only.split(","), "step")
 
 
 if __name__ == "__main__":

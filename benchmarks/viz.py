@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
-from _timing import environment, median_seconds
+from _harness import describe, environment, median_seconds
 
 import autograd_cv as ag
 from autograd_cv import functional as F
@@ -31,7 +31,7 @@ def chain(length: int) -> ag.Tensor:
 
 def main() -> None:
     """Print median times for building DOT text and for rendering it."""
-    print(environment())
+    print(describe(environment("ours")))
     for length in (1_000, 10_000):
         loss = chain(length)
         seconds = median_seconds(lambda loss=loss: viz.draw_graph(loss).source, repeats=3)

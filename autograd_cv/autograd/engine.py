@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -80,7 +81,8 @@ def _finish_leaf(leaf: Tensor, pending: dict, create_graph: bool) -> None:
         return
     if leaf.hooks:
         grad = _call_hooks(leaf.hooks, grad, create_graph)
-    _accumulate(leaf, grad, create_graph)
+    owned = _exclusive(grad)  # before the call below puts `grad` on the stack
+    _accumulate(leaf, grad, create_graph, owned)
     if leaf.post_accumulate_hooks:
         for hook in list(leaf.post_accumulate_hooks.values()):
             hook(leaf)
@@ -339,11 +341,43 @@ def _call_hooks(hooks: dict, grad: Any, create_graph: bool) -> Any:
     return grad
 
 
-def _accumulate(leaf: Tensor, grad: Any, create_graph: bool) -> None:
-    """Add a finished cotangent into a leaf's `.grad` (a Tensor)."""
+def _exclusive(grad: Any) -> bool:
+    """Whether nothing but the caller's variable references `grad` and its memory.
+
+    Counted references (sys.getrefcount also counts its own argument): the caller's local
+    and this parameter for `grad`; for a whole-array view (a reshaped sum), `grad`'s base
+    pointer. Then no node, hook, user or other leaf holds the memory, and `.grad` may take
+    it without a copy.
+    """
+    if not isinstance(grad, np.ndarray) or sys.getrefcount(grad) > 3:
+        return False
+    base = grad.base
+    if base is None:
+        return True
+    return (
+        isinstance(base, np.ndarray) and base.base is None and base.size == grad.size
+        and sys.getrefcount(base) <= 3  # grad's base pointer, `base`, the argument
+    )  # fmt: skip
+
+
+def _accumulate(leaf: Tensor, grad: Any, create_graph: bool, owned: bool = False) -> None:
+    """Add a finished cotangent into a leaf's `.grad` (a Tensor).
+
+    `owned`: nothing else references `grad`, so a fresh `.grad` may use it as it is when it
+    owns its memory, is contiguous, writeable and of the leaf's dtype (no copy).
+    """
     if create_graph:
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
     elif leaf.grad is None:
-        leaf.grad = Tensor(np.array(grad, dtype=leaf.data.dtype, copy=True))
+        flags = grad.flags if owned else None
+        if (
+            flags is not None
+            and flags.c_contiguous
+            and flags.writeable
+            and (grad.dtype == leaf.data.dtype and grad.shape == leaf.data.shape)
+        ):
+            leaf.grad = Tensor(grad)
+        else:
+            leaf.grad = Tensor(np.array(grad, dtype=leaf.data.dtype, copy=True))
     else:
         leaf.grad.data = leaf.grad.data + grad

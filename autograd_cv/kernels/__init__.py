@@ -4,7 +4,7 @@ Importing this package compiles nothing: every kernel is compiled lazily on firs
 cached on disk.
 """
 
-from autograd_cv.kernels.batch_norm import batch_norm_backward, batch_norm_forward
+from autograd_cv.kernels.batch_norm import batch_norm_backward, batch_norm_forward, channel_sums
 from autograd_cv.kernels.conv import (
     col2im,
     conv2d_backward_input,
@@ -24,6 +24,7 @@ __all__ = [
     "avg_pool2d_forward",
     "batch_norm_backward",
     "batch_norm_forward",
+    "channel_sums",
     "col2im",
     "conv2d_backward_input",
     "conv2d_backward_weight",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["batch_norm_forward", "batch_norm_backward"]
+__all__ = ["batch_norm_forward", "batch_norm_backward", "channel_sums"]
 
 
 @njit(cache=True, nogil=True)
@@ -105,11 +105,22 @@ def batch_norm_forward(
 
 
 def batch_norm_backward(
-    grad: np.ndarray, normalised: np.ndarray, weight: np.ndarray, inv_std: np.ndarray
+    grad: np.ndarray,
+    normalised: np.ndarray,
+    weight: np.ndarray,
+    inv_std: np.ndarray,
+    sums: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients of :func:`batch_norm_forward` for input, weight and bias, from ``grad``."""
+    """Gradients of :func:`batch_norm_forward` for input, weight and bias, from ``grad``.
+
+    ``sums``: :func:`channel_sums` of the same ``grad`` and ``normalised`` when the caller
+    has them already (saves a pass).
+    """
     grad_planes, normalised_planes = _planes(grad), _planes(normalised)
-    sum_grad, sum_projection = _grad_sums(grad_planes, normalised_planes)
+    if sums is None:
+        sum_grad, sum_projection = _grad_sums(grad_planes, normalised_planes)
+    else:
+        sum_grad, sum_projection = sums[0].astype(np.float64), sums[1].astype(np.float64)
     count = grad_planes.shape[0] * grad_planes.shape[2]
     dtype = grad.dtype
     grad_input = np.empty(grad_planes.shape, dtype)
@@ -117,3 +128,17 @@ def batch_norm_backward(
                 (sum_grad / count).astype(dtype), (sum_projection / count).astype(dtype),
                 grad_input)  # fmt: skip
     return grad_input.reshape(grad.shape), sum_projection.astype(dtype), sum_grad.astype(dtype)
+
+
+def channel_sums(grad: np.ndarray, normalised: np.ndarray) -> np.ndarray:
+    """Per-channel sums of ``grad`` and of ``grad * normalised`` (N, C, ...), one pass.
+
+    Returns a (2, C) array in ``grad``'s dtype: the bias and weight gradients of batch norm.
+    """
+    if grad.shape != normalised.shape or grad.ndim < 2:
+        raise ValueError(
+            f"channel_sums: grad of shape {grad.shape} and normalised of shape "
+            f"{normalised.shape} must be equal and (N, C, ...)"
+        )
+    sum_grad, sum_projection = _grad_sums(_planes(grad), _planes(normalised))
+    return np.stack([sum_grad, sum_projection]).astype(grad.dtype)

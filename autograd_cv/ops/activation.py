@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
+from autograd_cv.kernels import activation as kernels
 from autograd_cv.kernels.special import erf as erf_kernel
 from autograd_cv.ops.arguments import (
     apply,
@@ -41,7 +42,24 @@ class ReLU(Node):
 
     def vjp(self, grad, out, x):
         # PyTorch's convention: the gradient at exactly 0 is 0.
-        return (grad * mask_like(data_of(out) > 0, grad),)
+        return (ReLUGrad(data_of(out))(grad),)
+
+
+class ReLUGrad(Node):
+    """The cotangent where relu's (constant) output is positive, else 0: relu's vjp."""
+
+    name = "relu_grad"
+    saves_inputs = False
+
+    def __init__(self, relu_output: np.ndarray) -> None:
+        self.relu_output = relu_output
+
+    def forward(self, grad):
+        return kernels.relu_backward(grad, self.relu_output)
+
+    def vjp(self, cotangent, out, grad):
+        # Linear in grad with a constant mask, so its own vjp is the same mask.
+        return (ReLUGrad(self.relu_output)(cotangent),)
 
 
 class LeakyReLU(Node):

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.ops.arguments import apply
+from autograd_cv.ops.arguments import apply, data_of
 from autograd_cv.tensor import Tensor
 
 
@@ -45,11 +45,21 @@ class MatMul(Node):
             grad_a = grad @ b.swapaxes(-1, -2)
             if a_vector:
                 grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
-        if need_b:
+        if need_b and a.ndim == 2 and b.ndim == 2 and _transposed(b):
+            # b is a transposed view (linear's weight.T): the same GEMM, computed as
+            # (grad^T a)^T so that the gradient comes back in b's layout and the weight's
+            # own gradient is C-contiguous, as the weight is (no copy into .grad).
+            grad_b = (grad.swapaxes(-1, -2) @ a).swapaxes(-1, -2)
+        elif need_b:
             grad_b = a.swapaxes(-1, -2) @ grad
             if b_vector:
                 grad_b = grad_b.reshape(grad_b.shape[:-1])
         return grad_a, grad_b
+
+
+def _transposed(b: Any) -> bool:
+    flags = data_of(b).flags
+    return flags.f_contiguous and not flags.c_contiguous
 
 
 def matmul(a: Any, b: Any) -> Tensor:

@@ -45,15 +45,33 @@ class BatchNorm(Node):
         # On ndarrays these two hand back what forward saved; on Tensors they are recorded
         # functions of x, which is what makes this vjp differentiable again.
         normalised = Normalise(self.eps, self.saved)(x)
-        grad_x = grad_weight = grad_bias = None
+        grad_x = grad_weight = grad_bias = sums = None
+        if need_weight or need_bias:
+            sums = ChannelSums()(grad, normalised)  # one pass for both
+            grad_bias, grad_weight = sums[0], sums[1]
         if need_x:
-            inv_std = InvStd(self.eps, self.saved)(x)
-            grad_x = NormaliseGrad(axes)(grad * weight.reshape(shape), normalised, inv_std)
-        if need_weight:
-            grad_weight = (grad * normalised).sum(axis=axes)
-        if need_bias:
-            grad_bias = grad.sum(axis=axes)
-        return grad_x, grad_weight, grad_bias
+            # The weight is constant per channel, so it folds into the per-channel scale:
+            # no full-size grad * weight pass. The sums are the ones NormaliseGrad's kernel
+            # would compute from the same values; handing them over saves it a pass.
+            scale = InvStd(self.eps, self.saved)(x) * weight.reshape(shape)
+            known = None if sums is None else data_of(sums)
+            grad_x = NormaliseGrad(axes, known)(grad, normalised, scale)
+        return grad_x, grad_weight if need_weight else None, grad_bias if need_bias else None
+
+
+class ChannelSums(Node):
+    """Per-channel sums of g and of g * normalised, stacked as (2, C): batch norm's bias and
+    weight gradients for a cotangent g."""
+
+    name = "channel_sums"
+
+    def forward(self, grad, normalised):
+        return kernels.channel_sums(grad, normalised)
+
+    def vjp(self, cotangent, out, grad, normalised):
+        shape = _channel_shape(grad)
+        per_grad, per_projection = cotangent[0].reshape(shape), cotangent[1].reshape(shape)
+        return per_grad + per_projection * normalised, per_projection * grad
 
 
 class Normalise(Node):
@@ -104,12 +122,14 @@ class NormaliseGrad(Node):
 
     name = "normalise_grad"
 
-    def __init__(self, axes: tuple[int, ...]) -> None:
-        self.axes = axes
+    def __init__(self, axes: tuple[int, ...], sums: np.ndarray | None = None) -> None:
+        # sums: ChannelSums of this node's grad and normalised, when already computed
+        self.axes, self.sums = axes, sums
 
     def forward(self, grad, normalised, inv_std):
         ones = np.ones(grad.shape[1], grad.dtype)
-        return kernels.batch_norm_backward(grad, normalised, ones, inv_std.reshape(-1))[0]
+        scale = inv_std.reshape(-1)
+        return kernels.batch_norm_backward(grad, normalised, ones, scale, self.sums)[0]
 
     def vjp(self, cotangent, out, grad, normalised, inv_std):
         axes = self.axes

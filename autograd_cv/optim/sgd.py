@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from autograd_cv.kernels.optim import sgd_momentum_update
 from autograd_cv.optim.optimizer import Optimizer, required
 
 
@@ -54,6 +55,13 @@ class SGD(Optimizer):
                     continue
                 data = param.data
                 d_p = param.grad.data
+                state = self.state.get(param) if momentum != 0 else None
+                buf = state.get("momentum_buffer") if state is not None else None
+                if buf is not None and sgd_momentum_update(
+                    data, d_p, buf, lr, momentum, dampening, weight_decay, nesterov
+                ):
+                    param.bump_version()  # one fused pass, same arithmetic as below
+                    continue
                 if weight_decay != 0:
                     d_p = d_p + weight_decay * data
                 if momentum != 0:

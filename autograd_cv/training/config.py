@@ -39,6 +39,8 @@ class TrainConfig:
     progress: bool = True
     #: stop (as if interrupted) after this many optimizer steps; for tests and notebooks
     stop_after_steps: int | None = None
+    #: fit BLAS/Numba threads to the cores other processes leave free (autograd_cv.threads)
+    adapt_threads: bool = True
     extra: dict = field(default_factory=dict)
 
     @classmethod

@@ -34,6 +34,7 @@ import autograd_cv as ag
 from autograd_cv import distributed, nn
 from autograd_cv.data import DataLoader
 from autograd_cv.memory import retain_freed_memory
+from autograd_cv.threads import ThreadBudget
 from autograd_cv.training.checkpoint import (
     check_resumable,
     load_weights,
@@ -217,6 +218,16 @@ def _evaluate_shared(
     return float(np.trace(confusion) / max(confusion.sum(), 1)), confusion
 
 
+@contextmanager
+def _restoring(budget: ThreadBudget | None) -> Iterator[None]:
+    """Give the thread pools all cores back when training ends, however it ends."""
+    try:
+        yield
+    finally:
+        if budget is not None:
+            budget.restore()
+
+
 def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
     """Train as configured; write model.npz, metrics.json, curves.png and graph.svg to `out`.
 
@@ -272,7 +283,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
     step_log = (
         open_step_log(out / "metrics.csv", resumed_step) if main_process else open(os.devnull, "w")
     )
-    with step_log, _catch_stop_signals() as stop:
+    budget = ThreadBudget() if config.adapt_threads else None
+    with step_log, _catch_stop_signals() as stop, _restoring(budget):
         ranks = f" on {world.size} processes" if world.size > 1 else ""
         log(f"training {config.model} on {config.dataset}{ranks}: {len(train_set)} images, "
             f"{len(loader)} batches of {config.batch_size} per epoch; Ctrl-C saves a "
@@ -287,6 +299,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
             for index, (images, labels) in enumerate(loader):
                 if index < progress["batch"]:
                     continue  # replayed, not trained: keeps the data order of the first run
+                if budget is not None:
+                    budget.update()
                 scores = forward(stepped, images)
                 loss = loss_fn(model, scores, labels)
                 loss_value = loss.item()

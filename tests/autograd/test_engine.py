@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import autograd_cv as ag
-from autograd_cv.testing import gradcheck
+from autograd_cv.testing import gradcheck, gradgradcheck
 
 
 def leaf(values, dtype=np.float64) -> ag.Tensor:
@@ -336,3 +336,50 @@ def test_repr_and_bool() -> None:
     with pytest.raises(ValueError, match="ambiguous"):
         bool(x > 0)
     assert bool(ag.tensor([1.0]) > 0)
+
+
+def test_leaf_grads_never_alias_each_other_the_callers_array_or_a_hooks_array() -> None:
+    a = ag.tensor(np.ones(3), requires_grad=True)
+    b = ag.tensor(np.ones(3), requires_grad=True)
+    given = np.array([1.0, 2.0, 3.0])
+    (a + b).backward(given)  # add's vjp hands the same cotangent to both leaves
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    assert not np.shares_memory(a.grad.data, given) and not np.shares_memory(b.grad.data, given)
+    a.grad.data *= 0  # in-place changes to one .grad (as clip_grad_norm_ makes) stay there
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(given, [1.0, 2.0, 3.0])
+    leaf = ag.tensor(np.ones(2), requires_grad=True)
+    leaf.backward(given[:2])  # the leaf is the output: its .grad must not be the caller's
+    assert not np.shares_memory(leaf.grad.data, given)
+    kept = np.array([7.0, 7.0])
+    c = ag.tensor(np.ones(2), requires_grad=True)
+    c.register_hook(lambda g: kept)
+    (c * 2).sum().backward()
+    assert not np.shares_memory(c.grad.data, kept)
+    np.testing.assert_array_equal(c.grad.numpy(), [7.0, 7.0])
+
+
+def test_leaf_grad_takes_a_fresh_cotangent_of_its_dtype_and_shape() -> None:
+    x = ag.tensor(np.ones((4, 5), np.float32), requires_grad=True)
+    (x * 3).sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.shape == (4, 5)
+    assert x.grad.data.flags.owndata and x.grad.data.flags.writeable
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((4, 5), 3.0))
+    (x * 3).sum().backward()  # accumulates, as before
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((4, 5), 6.0))
+
+
+def test_matmul_with_a_transposed_weight_gives_its_gradient_in_the_weights_layout() -> None:
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    w = ag.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    g = rng.standard_normal((5, 4))
+    (x @ w.T).backward(g)
+    np.testing.assert_allclose(w.grad.numpy(), g.T @ x.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), g @ w.numpy(), rtol=1e-12)
+    assert w.grad.data.flags.c_contiguous
+    # Gradients and second derivatives through the transposed-layout path, by differences.
+    a = ag.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    b = ag.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    gradcheck(lambda p, q: ((p @ q.T) ** 2).sum(), [a, b])
+    gradgradcheck(lambda p, q: ((p @ q.T) ** 2).sum(), [a, b])

@@ -350,3 +350,71 @@ def test_import_compiles_nothing():
         "assert kernels and all(not v.signatures for v in kernels), kernels\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class _FakeBlas:
+    """Stands in for threadpoolctl's BLAS controller: 3 threads, records what is set."""
+
+    def __init__(self) -> None:
+        self.num_threads, self.calls = 3, []
+
+    def set_num_threads(self, count: int) -> None:
+        self.calls.append(count)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_batch_split_across_threads_matches_the_serial_result(monkeypatch, groups):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((7, 4, 9, 8))
+    weight = rng.standard_normal((6, 4 // groups, 3, 3))
+    bias = rng.standard_normal(6)
+    geometry = dict(stride=(1, 2), padding=(1, 1), dilation=(1, 1), groups=groups)
+    grad_output = _grad_output(x, weight, bias, geometry)
+
+    def run():
+        return (
+            conv.conv2d_forward(x, weight, bias, **geometry),
+            conv.conv2d_backward_input(grad_output, weight, x.shape, **geometry),
+            conv.conv2d_backward_weight(x, grad_output, weight.shape, **geometry),
+        )
+
+    monkeypatch.setattr(conv, "_blas_pools", lambda: [])  # no BLAS threads: serial
+    serial = run()
+    blas = _FakeBlas()
+    monkeypatch.setattr(conv, "_blas_pools", lambda: [blas])
+    monkeypatch.setattr(conv, "SPLIT_MIN_WORK", 0)
+    monkeypatch.setattr(conv, "BLOCK_BYTES", 1)  # blocks inside each part too
+    split = run()
+    assert blas.calls == [1, 3] * 3  # single-threaded BLAS while split, then restored
+    for got, want in zip(split, serial):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(split[0], reference_conv2d(x, weight, bias, **geometry),
+                               atol=1e-12)  # fmt: skip
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_batch_split_works_in_a_forked_child_after_the_parent_used_it(monkeypatch):
+    import os
+
+    blas = _FakeBlas()
+    monkeypatch.setattr(conv, "_blas_pools", lambda: [blas])
+    monkeypatch.setattr(conv, "SPLIT_MIN_WORK", 0)
+    rng = np.random.default_rng(6)
+    x, weight = rng.standard_normal((4, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3))
+    geometry = dict(stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1)
+    expected = conv.conv2d_forward(x, weight, None, **geometry)  # the parent's pool exists now
+    pid = os.fork()
+    if pid == 0:  # the child: the inherited executor has no threads; a hang fails the test
+        ok = np.allclose(conv.conv2d_forward(x, weight, None, **geometry), expected)
+        os._exit(0 if ok else 1)
+    deadline = __import__("time").monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if __import__("time").monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("conv2d_forward hung in a forked child")
+        __import__("time").sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -77,3 +77,26 @@ def test_double_backward_through_sigmoid_matches_its_second_derivative() -> None
     (second,) = ag.grad(first.sum(), x)
     s = 1 / (1 + np.exp(-values))
     np.testing.assert_allclose(second.numpy(), s * (1 - s) * (1 - 2 * s))
+
+
+def test_relu_backward_kernel_matches_the_mask_product_on_any_layout() -> None:
+    from autograd_cv.kernels.activation import relu_backward
+
+    rng = np.random.default_rng(0)
+    out = np.maximum(rng.standard_normal((3, 4, 5, 6)), 0).astype(np.float32)
+    out[0, 0, 0, :3] = [0.0, -0.0, 1e-30]
+    grad = rng.standard_normal((6, 5, 4, 3)).T  # non-contiguous, float64
+    got = relu_backward(grad, out)
+    assert got.dtype == np.float64 and got.shape == out.shape
+    np.testing.assert_array_equal(got, grad * (out > 0))
+    with pytest.raises(ValueError, match=r"relu_backward: grad of shape \(2,\)"):
+        relu_backward(np.ones(2), out)
+
+
+def test_relu_second_derivative_is_zero_and_grad_of_grad_keeps_the_mask() -> None:
+    x = ag.tensor(np.array([-1.0, 0.0, 2.0, 3.0]), requires_grad=True)
+    upstream = ag.tensor(np.array([5.0, 6.0, 7.0, 8.0]), requires_grad=True)
+    (grad,) = ag.grad(F.relu(x), x, upstream, create_graph=True)
+    np.testing.assert_array_equal(grad.numpy(), [0.0, 0.0, 7.0, 8.0])
+    (grad_upstream,) = ag.grad(grad.sum(), upstream)  # d/d upstream of upstream * mask
+    np.testing.assert_array_equal(grad_upstream.numpy(), [0.0, 0.0, 1.0, 1.0])

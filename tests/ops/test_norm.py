@@ -135,3 +135,46 @@ def test_dropout_off_in_eval_and_p_checked() -> None:
     for p in (-0.1, 1.0, 1.5):
         with pytest.raises(ValueError, match=r"dropout: p must lie in \[0, 1\)"):
             F.dropout(x, p)
+
+
+def test_channel_sums_kernel_and_batch_norm_grads_match_numpy() -> None:
+    from autograd_cv.kernels import channel_sums
+
+    rng = np.random.default_rng(3)
+    grad = rng.standard_normal((4, 3, 5, 6)).astype(np.float32)
+    normalised = rng.standard_normal((6, 5, 3, 4)).astype(np.float32).T  # non-contiguous
+    sums = channel_sums(grad, normalised)
+    assert sums.dtype == np.float32 and sums.shape == (2, 3)
+    np.testing.assert_allclose(sums[0], grad.sum(axis=(0, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(sums[1], (grad * normalised).sum(axis=(0, 2, 3)), rtol=1e-5)
+    with pytest.raises(ValueError, match="channel_sums"):
+        channel_sums(grad, normalised[:2])
+    # Through the engine, against the closed form written out in float64.
+    x = ag.tensor(rng.standard_normal((4, 3, 5, 6)), requires_grad=True)
+    w = ag.tensor(rng.standard_normal(3), requires_grad=True)
+    b = ag.tensor(rng.standard_normal(3), requires_grad=True)
+    g = rng.standard_normal(x.shape)
+    F.batch_norm(x, None, None, w, b, training=True).backward(g)
+    axes = (0, 2, 3)
+    mean, var = x.numpy().mean(axes, keepdims=True), x.numpy().var(axes, keepdims=True)
+    inv_std = 1 / np.sqrt(var + 1e-5)
+    n = (x.numpy() - mean) * inv_std
+    expected_x = (w.numpy().reshape(1, 3, 1, 1) * inv_std) * (
+        g - g.mean(axes, keepdims=True) - n * (g * n).mean(axes, keepdims=True)
+    )
+    np.testing.assert_allclose(x.grad.numpy(), expected_x, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(w.grad.numpy(), (g * n).sum(axes), rtol=1e-6)
+    np.testing.assert_allclose(b.grad.numpy(), g.sum(axes), rtol=1e-6)
+
+
+def test_batch_norm_input_gradient_is_the_same_with_and_without_weight_gradients() -> None:
+    rng = np.random.default_rng(4)
+    data, weight = rng.standard_normal((3, 2, 4, 4)), rng.standard_normal(2)
+    g = rng.standard_normal(data.shape)
+    grads = []
+    for weight_requires_grad in (True, False):  # sums shared with ChannelSums, or computed
+        x = ag.tensor(data, requires_grad=True)
+        w = ag.tensor(weight, requires_grad=weight_requires_grad)
+        F.batch_norm(x, None, None, w, ag.tensor(np.zeros(2)), training=True).backward(g)
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=1e-14)

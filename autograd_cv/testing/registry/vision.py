@@ -372,7 +372,7 @@ def _dropout_reference(x, p, seed):
 
 register(
     OpSpec(
-        "relu", F.relu, _unary(kinks=(0.0,)), (activation.ReLU,),
+        "relu", F.relu, _unary(kinks=(0.0,)), (activation.ReLU, activation.ReLUGrad),
         reference=lambda x: np.maximum(x, 0),
     ),
     OpSpec(
@@ -448,7 +448,7 @@ register(
         "batch_norm-training",
         lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
         _batch_norm_args,
-        (norm.BatchNorm, norm.Normalise, norm.InvStd, norm.NormaliseGrad),
+        (norm.BatchNorm, norm.Normalise, norm.InvStd, norm.NormaliseGrad, norm.ChannelSums),
         wrt=(0, 1, 2), atol=1e-4,
         reference=_batch_norm_reference,
     ),

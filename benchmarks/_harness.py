@@ -1,0 +1,342 @@
+"""The one way our benchmarks compare frameworks: each in a process of its own, in rounds.
+
+A benchmark script names its cases and gives `build(framework, case)`, which returns the
+functions to time (a dict, e.g. ``{"step": fn}`` or ``{"fwd": f, "bwd": g}``). `run` then
+starts one worker process per framework per round, alternating which goes first
+(ours, torch / torch, ours / ...), so a machine that gets busier half-way slows both alike.
+A worker builds every case, calls each function twice to warm up, times `repeats` calls
+(the functions of one case in turns) and reports the medians as JSON, with the environment
+it ran in: CPU model, cores it may use, load average, the BLAS / OpenMP pools that are loaded
+(threadpoolctl, or OpenBLAS asked directly where threadpoolctl is missing) and, for PyTorch,
+its own thread count. The parent prints, per case, the median over rounds and the spread
+(lowest and highest round median).
+
+Why processes: in one process OpenBLAS's worker threads keep spinning for a while after every
+GEMM and take the cores of whatever runs next, so the second framework was measured slower
+than it is (PyTorch's LeNet c3 conv took 84 ms that way against 1.2 ms alone).
+`OPENBLAS_CORETYPE` and `OPENBLAS_L2_SIZE` are removed from every worker's environment, so
+both frameworks run the kernels OpenBLAS picks for this CPU.
+
+Which PyTorch: `--torch-python PATH` (or `$BENCH_TORCH_PYTHON`) names the interpreter that
+runs the PyTorch workers; without it, the interpreter running the script is used when it can
+import torch, and PyTorch is left out otherwise. PyTorch workers never import autograd_cv
+(scripts import it inside their "ours" branch), so that interpreter needs only torch and
+NumPy. Threads: `--threads` (default 2) for both, set with torch.set_num_threads for PyTorch;
+our process uses OpenBLAS's and Numba's defaults (one thread per core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+FRAMEWORKS = ("ours", "torch")
+#: Environment variables removed from every worker (both frameworks alike).
+UNSET = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+Build = Callable[[str, str], dict[str, Callable[[], object]]]
+
+
+# ----- environment ------------------------------------------------------------------------
+def cpu_model() -> str:
+    """The CPU's model name as the kernel reports it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> str:
+    """The widest x86 vector extension the CPU reports (what BLAS kernels choose by)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "?"
+    flags = set(text.split("flags", 1)[1].split("\n", 1)[0].split()) if "flags" in text else set()
+    for name in ("avx512f", "avx2", "avx"):
+        if name in flags:
+            return name
+    return "none"
+
+
+def _openblas_direct() -> list[dict]:
+    """NumPy's bundled OpenBLAS asked for its kernels and threads (no threadpoolctl needed)."""
+    import ctypes
+
+    found = []
+    libs_dir = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+    for path in sorted(libs_dir.glob("*openblas*.so*")):
+        library = ctypes.CDLL(str(path))
+        for prefix in ("scipy_openblas_", "openblas_"):
+            for suffix in ("64_", ""):
+                corename = getattr(library, f"{prefix}get_corename{suffix}", None)
+                threads = getattr(library, f"{prefix}get_num_threads{suffix}", None)
+                if corename is None or threads is None:
+                    continue
+                corename.restype = ctypes.c_char_p
+                found.append(
+                    {"internal_api": "openblas", "architecture": corename().decode(),
+                     "num_threads": threads(), "filepath": path.name, "via": "ctypes"}
+                )  # fmt: skip
+                break
+            else:
+                continue
+            break
+    return found
+
+
+def thread_pools() -> list[dict]:
+    """The BLAS and OpenMP libraries loaded in this process, their versions, kernels, threads."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return _openblas_direct()
+    keys = ("internal_api", "version", "architecture", "num_threads", "threading_layer")
+    pools = []
+    for info in threadpool_info():
+        pool = {key: info[key] for key in keys if info.get(key) is not None}
+        pool["filepath"] = Path(info["filepath"]).name
+        pools.append(pool)
+    return pools
+
+
+def environment(framework: str) -> dict:
+    """What this process runs on and with: CPU, cores, load, libraries and their thread pools."""
+    env = {
+        "framework": framework,
+        "cpu": cpu_model(),
+        "vector": cpu_flags(),
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "unset": {name: os.environ.get(name, "(unset)") for name in UNSET},
+        "pools": thread_pools(),
+    }
+    if "numba" in sys.modules:
+        import numba
+
+        env["numba"] = f"{numba.__version__}, {numba.get_num_threads()} threads, " + (
+            f"layer {numba.config.THREADING_LAYER}"
+        )
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        info = torch.__config__.parallel_info().splitlines()
+        libraries = [line.split(" Version")[0].split(" (Git")[0] for line in info
+                     if line.startswith(("OpenMP", "Intel", "ATen parallel"))]  # fmt: skip
+        env["torch"] = (
+            f"{torch.__version__}, {torch.get_num_threads()} threads ({', '.join(libraries)})"
+        )
+    return env
+
+
+def describe(env: dict) -> str:
+    """One paragraph from `environment`'s dict."""
+    pools = "; ".join(
+        f"{p.get('internal_api')} {p.get('version', '')} {p.get('architecture', '')} "
+        f"x{p.get('num_threads')} ({p.get('filepath')})".replace("  ", " ")
+        for p in env["pools"]
+    )
+    extra = "".join(f", {key} {env[key]}" for key in ("numba", "torch") if key in env)
+    return (
+        f"{env['framework']}: {env['cpu']} ({env['vector']}), {env['cores']} cores, load "
+        f"{env['load_average']}, python {env['python']}, numpy {env['numpy']}{extra}; "
+        f"pools: {pools or 'none found'}; {env['unset']}"
+    )
+
+
+def median_seconds(fn: Callable[[], object], repeats: int = 7, warmup: int = 2) -> float:
+    """Median wall time of `fn()` over `repeats` calls after `warmup` calls (one process)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def geometric_mean(values: Sequence[float]) -> float:
+    """Geometric mean of positive numbers."""
+    return float(np.exp(np.mean(np.log(values))))
+
+
+# ----- worker -----------------------------------------------------------------------------
+def import_torch(threads: int):
+    """PyTorch with `threads` threads (the worker's framework)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    return torch
+
+
+def _work(
+    build: Build, framework: str, cases: list[str], repeats: int, case_repeats: dict[str, int]
+) -> dict:
+    results: dict[str, dict[str, float]] = {}
+    for case in cases:
+        functions = build(framework, case)
+        count = repeats if repeats > 0 else case_repeats.get(case, 7)
+        for fn in functions.values():
+            fn()
+            fn()
+        times: dict[str, list[float]] = {metric: [] for metric in functions}
+        for _ in range(count):
+            for metric, fn in functions.items():
+                start = time.perf_counter()
+                fn()
+                times[metric].append(time.perf_counter() - start)
+        results[case] = {metric: float(np.median(t)) for metric, t in times.items()}
+    return {"env": environment(framework), "results": results}
+
+
+# ----- parent -----------------------------------------------------------------------------
+def torch_python(explicit: str | None) -> str | None:
+    """The interpreter for PyTorch workers: explicit, $BENCH_TORCH_PYTHON, or ours if it has
+    torch; None when there is none."""
+    chosen = explicit or os.environ.get("BENCH_TORCH_PYTHON")
+    if chosen:
+        return chosen
+    return sys.executable if importlib.util.find_spec("torch") is not None else None
+
+
+def worker_environment() -> dict[str, str]:
+    """os.environ without the variables that would make the two sides run different kernels."""
+    env = {key: value for key, value in os.environ.items() if key not in UNSET}
+    repo = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, env.get("PYTHONPATH")]))
+    return env
+
+
+class Results:
+    """Round medians per framework, case and metric, with the environments that produced them."""
+
+    def __init__(self) -> None:
+        self.rounds: dict[str, dict[str, dict[str, list[float]]]] = {}
+        self.envs: dict[str, list[dict]] = {}
+
+    def add(self, framework: str, report: dict) -> None:
+        self.envs.setdefault(framework, []).append(report["env"])
+        by_case = self.rounds.setdefault(framework, {})
+        for case, metrics in report["results"].items():
+            for metric, seconds in metrics.items():
+                by_case.setdefault(case, {}).setdefault(metric, []).append(seconds)
+
+    def has(self, framework: str, case: str, metric: str) -> bool:
+        return metric in self.rounds.get(framework, {}).get(case, {})
+
+    def values(self, framework: str, case: str, metric: str) -> list[float]:
+        return self.rounds[framework][case][metric]
+
+    def median(self, framework: str, case: str, metric: str) -> float:
+        return float(np.median(self.values(framework, case, metric)))
+
+    def cell(self, framework: str, case: str, metric: str, scale: float = 1e3) -> str:
+        """'median (lowest-highest)' in milliseconds by default."""
+        values = np.asarray(self.values(framework, case, metric)) * scale
+        low, mid, high = (_figure(v) for v in (values.min(), np.median(values), values.max()))
+        return f"{mid} ({low}-{high})"
+
+
+def _figure(value: float) -> str:
+    """Three significant figures, without exponents."""
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def _run_worker(
+    script: str, python: str, framework: str, cases: list[str], args: argparse.Namespace
+) -> dict:
+    command = [python, script, "--worker", framework, "--cases", ",".join(cases),
+               "--repeats", str(args.repeats), "--threads", str(args.threads)]  # fmt: skip
+    done = subprocess.run(command, env=worker_environment(), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{framework} worker failed (exit {done.returncode}): {' '.join(command)}\n"
+            f"{done.stderr[-4000:]}"
+        )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def parser(description: str, cases: Sequence[str], repeats: int, rounds: int = 3):
+    """The options every benchmark takes (its own may be added before `run`)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--only", default=",".join(cases), help="comma-separated cases")
+    p.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", rounds)))
+    p.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", repeats)))
+    p.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", "2")))
+    p.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="ours,torch or one")
+    p.add_argument("--torch-python", default=None, help="interpreter for the PyTorch workers")
+    p.add_argument("--json", default=None, help="also write every round's medians here")
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--cases", default=None, help=argparse.SUPPRESS)
+    return p
+
+
+def run(
+    script: str, build: Build, args: argparse.Namespace, case_repeats: dict[str, int] | None = None
+) -> Results | None:
+    """In a worker: time and print JSON, return None. In the parent: the rounds' Results.
+
+    `case_repeats` gives each case its own number of timed calls when `--repeats` is 0.
+    """
+    if args.worker:
+        if args.worker == "torch":
+            import_torch(args.threads)
+        report = _work(build, args.worker, args.cases.split(","), args.repeats, case_repeats or {})
+        print(json.dumps(report))
+        return None
+    cases = args.only.split(",")
+    pythons = {"ours": sys.executable, "torch": torch_python(args.torch_python)}
+    frameworks = [f for f in args.frameworks.split(",") if pythons.get(f)]
+    if "torch" in args.frameworks and not pythons["torch"]:
+        print("PyTorch: not importable here and no --torch-python given; ours only")
+    results = Results()
+    for index in range(args.rounds):
+        order = frameworks if index % 2 == 0 else frameworks[::-1]
+        for framework in order:
+            report = _run_worker(script, pythons[framework], framework, cases, args)
+            results.add(framework, report)
+    print(f"{args.rounds} rounds, alternating, each framework in a process of its own; "
+          f"{args.repeats or 'per-case'} timed calls per round (median); figures are the "
+          f"median of the round medians (lowest-highest round)")  # fmt: skip
+    for framework in frameworks:
+        envs = results.envs[framework]
+        print("  " + describe(envs[0]))
+        loads = [env["load_average"][0] for env in envs]
+        print(f"    load average (1 min) at each round: {loads}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rounds": results.rounds, "envs": results.envs}))
+    return results
+
+
+def print_table(results: Results, cases: Sequence[str], metric: str, unit: str = "ms") -> None:
+    """Ours against PyTorch for one metric of each case, with the ratio of the medians."""
+    scale = {"ms": 1e3, "us": 1e6, "s": 1.0}[unit]
+    header = f"{'case':26s} {'autograd_cv ' + unit:>24s} {'PyTorch ' + unit:>24s} {'ratio':>6s}"
+    print(header)
+    print("-" * len(header))
+    ratios = []
+    for case in cases:
+        ours = results.cell("ours", case, metric, scale)
+        line = f"{case:26s} {ours:>24s}"
+        if results.has("torch", case, metric):
+            theirs = results.cell("torch", case, metric, scale)
+            ours_median = results.median("ours", case, metric)
+            ratios.append(ours_median / results.median("torch", case, metric))
+            line += f" {theirs:>24s} {ratios[-1]:6.2f}"
+        print(line)
+    if len(ratios) > 1:
+        print(f"{'geometric mean of ratios':26s} {'':>24s} {'':>24s} {geometric_mean(ratios):6.2f}")

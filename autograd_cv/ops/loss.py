@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
+from autograd_cv.backend import array_module, is_array, to_host
 from autograd_cv.ops.activation import ReLU, Sigmoid, log_softmax
 from autograd_cv.ops.arguments import as_tensor, cast_like, data_of, floating, mask_like
 from autograd_cv.ops.elementwise import Where
@@ -48,7 +49,7 @@ def _class_targets(target: Any, input_shape: tuple[int, ...], ignore_index: int,
         raise ValueError(
             f"{op}: expected an input of shape (N, C) or (N, C, d1, ...), got shape {input_shape}"
         )
-    labels = np.asarray(data_of(target))
+    labels = to_host(data_of(target))  # checked on the host; callers place it
     if labels.dtype.kind not in "iu":
         raise ValueError(
             f"{op}: target must hold integer class indices, got dtype {labels.dtype} "
@@ -70,10 +71,13 @@ def _class_targets(target: Any, input_shape: tuple[int, ...], ignore_index: int,
     return labels.astype(np.int64, copy=False)
 
 
-def _class_weight(weight: Any, classes: int, op: str) -> np.ndarray | None:
+def _class_weight(weight: Any, classes: int, op: str, like: Any = None) -> np.ndarray | None:
     if weight is None:
         return None
-    weight = np.asarray(data_of(weight))
+    weight = data_of(weight)
+    weight = weight if is_array(weight) else np.asarray(weight)
+    # the caller's weights, on the device of the input they weigh
+    weight = array_module(data_of(like)).asarray(weight) if like is not None else weight
     if weight.shape != (classes,):
         raise ValueError(
             f"{op}: weight must have shape ({classes},), one value per class, got {weight.shape}"
@@ -119,7 +123,7 @@ class NLLLoss(Node):
             with np.errstate(invalid="ignore", divide="ignore"):
                 weights = weights / weights.sum()
         # The cotangent is grad times a constant: -weight at each target, 0 elsewhere.
-        scatter = np.zeros(shape, dtype=dtype)
+        scatter = array_module(index).zeros(shape, dtype=dtype)
         np.put_along_axis(scatter, index[:, None], -weights[:, None], axis=1)
         if self.reduction == "none":
             grad = grad.reshape((shape[0], 1, *shape[2:]))
@@ -184,7 +188,8 @@ def nll_loss(
     _check_reduction(reduction, "nll_loss")
     input = as_tensor(input)
     labels = _class_targets(target, input.shape, ignore_index, "nll_loss")
-    class_weight = _class_weight(weight, input.shape[1], "nll_loss")
+    labels = array_module(input.data).asarray(labels)
+    class_weight = _class_weight(weight, input.shape[1], "nll_loss", input)
     return NLLLoss(labels, class_weight, ignore_index, reduction)(input)
 
 
@@ -201,7 +206,8 @@ def cross_entropy(
     input = as_tensor(floating(input))
     target_array = data_of(target)
     probabilities = (
-        np.shape(target_array) == input.shape and np.asarray(target_array).dtype.kind == "f"
+        np.shape(target_array) == input.shape
+        and (target_array if is_array(target_array) else np.asarray(target_array)).dtype.kind == "f"
     )
     if not probabilities:
         # Check the targets before any work, so that errors name cross_entropy.
@@ -210,7 +216,7 @@ def cross_entropy(
     log_probabilities = log_softmax(input, axis=1)
     terms = log_probabilities * _target_like(target, input, "cross_entropy")
     if weight is not None:
-        class_weight = _class_weight(weight, input.shape[1], "cross_entropy")
+        class_weight = _class_weight(weight, input.shape[1], "cross_entropy", input)
         shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
         terms = terms * class_weight.astype(input.dtype).reshape(shape)
     losses = -terms.sum(axis=1)
@@ -237,8 +243,9 @@ def multi_margin_loss(
     labels = _class_targets(target, input.shape, -100, "multi_margin_loss")
     n, classes = input.shape
     # A one-hot product picks x[y] with a cheaper backward than an integer-array index.
-    one_hot = np.zeros(input.shape, dtype=input.dtype)
-    one_hot[np.arange(n), labels] = 1
+    xp = array_module(input.data)
+    one_hot = xp.zeros(input.shape, dtype=input.dtype)
+    one_hot[xp.arange(n), xp.asarray(labels)] = 1
     correct = (input * one_hot).sum(axis=1, keepdims=True)
     others = 1 - one_hot
     hinge = ReLU()(float(margin) - correct + input) * others
@@ -246,7 +253,7 @@ def multi_margin_loss(
         hinge = hinge * hinge
     losses = hinge.sum(axis=1) / classes
     if weight is not None:
-        class_weight = _class_weight(weight, classes, "multi_margin_loss")
+        class_weight = _class_weight(weight, classes, "multi_margin_loss", input)
         losses = losses * class_weight.astype(input.dtype)[labels]
     return _reduce(losses, reduction)
 

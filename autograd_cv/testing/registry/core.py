@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 import autograd_cv as ag
 from autograd_cv.ops import elementwise as ew
 from autograd_cv.ops import linalg, reduce, shape
+from autograd_cv.ops.device import ToDevice
 from autograd_cv.testing import strategies as S
 from autograd_cv.testing.registry.spec import OpSpec, register
 
@@ -178,6 +179,11 @@ register(
     OpSpec(
         "clip", lambda x: ag.clip(x, -0.5, 0.7), _clip_args, (ew.Clip,),
         reference=lambda x: np.clip(x, -0.5, 0.7),
+    ),
+    OpSpec(
+        # CPU to CPU here; tests/test_backend.py and tests/cuda/ move between devices
+        "to-device", lambda x: ToDevice(ag.device("cpu"))(x) * 1.0, _unary(), (ToDevice,),
+        reference=lambda x: x,
     ),
     OpSpec(
         "astype", lambda x: x.astype(np.float64) * 1.0, _unary(), (ew.Cast,),

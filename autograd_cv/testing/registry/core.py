@@ -181,8 +181,8 @@ register(
         reference=lambda x: np.clip(x, -0.5, 0.7),
     ),
     OpSpec(
-        # CPU to CPU here; tests/test_backend.py and tests/cuda/ move between devices
-        "to-device", lambda x: ToDevice(ag.device("cpu"))(x) * 1.0, _unary(), (ToDevice,),
+        # to the input's own device; tests/test_backend.py and tests/cuda/ move across
+        "to-device", lambda x: ToDevice(x.device)(x) * 1.0, _unary(), (ToDevice,),
         reference=lambda x: x,
     ),
     OpSpec(

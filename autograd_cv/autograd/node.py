@@ -245,7 +245,9 @@ def lift(values: tuple[Any, ...]) -> tuple[Tensor, ...]:
 def plain_arrays(op: str, values: tuple[Any, ...]) -> tuple[Any, ...]:
     """A plain-array call's arguments: scalars as arrays of the arrays' dtype and device."""
     arrays = [v for v in values if is_array(v)]
-    like = arrays[0].dtype if arrays else None
+    # NumPy ops on 0-d arrays give NumPy scalars; among themselves those keep their dtype.
+    scalars = [v.dtype for v in values if isinstance(v, np.generic)]
+    like = arrays[0].dtype if arrays else scalars[0] if scalars else None
     backend = same_device(op, arrays) if arrays else CPU
     out = []
     for value in values:

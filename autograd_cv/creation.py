@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv import devices
+from autograd_cv import backend, devices
 from autograd_cv.tensor import DEFAULT_FLOAT, Tensor
 
 _rng = np.random.default_rng()
@@ -43,7 +43,7 @@ def _shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
 
 def _make(array: np.ndarray, device: Any, requires_grad: bool, op: str) -> Tensor:
     if device is not None:
-        devices.resolve(device, op)
+        array = backend.to_device(array, devices.resolve(device, op))
     return Tensor(array, requires_grad=requires_grad)
 
 
@@ -94,7 +94,7 @@ def eye(
 
 
 def _like(x: Any, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = x.data if isinstance(x, Tensor) else x if backend.is_array(x) else np.asarray(x)
     return data.shape, data.dtype if dtype is None else np.dtype(dtype)
 
 
@@ -234,6 +234,6 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """`data` as a tensor, sharing memory with an ndarray when the dtype already fits."""
     if isinstance(data, Tensor):
         if device is not None:
-            devices.resolve(device, "as_tensor")
+            data = data.to(device)
         return data if dtype is None or data.dtype == np.dtype(dtype) else data.astype(dtype)
     return _make(Tensor(data, dtype=dtype).data, device, False, "as_tensor")

@@ -1,8 +1,8 @@
-"""Devices: where a tensor's array lives. This build has one backend, the CPU.
+"""Devices: where a tensor's array lives, and torch's questions about them.
 
-Everything device-shaped sits in this module (`device`, `cuda`, `backends`,
-`accelerator`), so a GPU backend can slot in by teaching `resolve` a second device
-and giving `Tensor.to` something to move to.
+`device` names a place; `autograd_cv/backend.py` holds the arrays and kernels that serve
+each one (NumPy on the CPU, CuPy on NVIDIA GPUs, loaded on first use). `cuda`,
+`backends` and `accelerator` answer torch's questions from what that module could load.
 """
 
 from __future__ import annotations
@@ -62,13 +62,12 @@ CPU = device("cpu")
 
 
 def resolve(where: Any, op: str) -> device:
-    """The device `where` names, if this build can put arrays there (only the CPU)."""
+    """The device `where` names, if arrays can be put there; else one line saying why not."""
+    from autograd_cv.backend import backend_for
+
     target = where if isinstance(where, device) else device(where)
     if target.type != "cpu":
-        raise RuntimeError(
-            f"{op}: device '{target}' is not available: this build of autograd_cv has only the "
-            "CPU backend (no GPU backend yet); use 'cpu'"
-        )
+        backend_for(target, op)
     return target
 
 
@@ -82,42 +81,70 @@ def is_device(value: Any) -> bool:
 
 
 class cuda:  # noqa: N801 - torch's module name
-    """`torch.cuda`'s questions, answered for a CPU-only build."""
+    """`torch.cuda`'s questions: answered by loading the CUDA backend (CuPy) when first asked."""
 
     @staticmethod
     def is_available() -> bool:
-        """False: no CUDA backend in this build."""
-        return False
+        """True when CuPy, numba-cuda and a GPU are all there."""
+        from autograd_cv.backend import available
+
+        return available("cuda")
+
+    @staticmethod
+    def why_unavailable() -> str | None:
+        """One line saying why CUDA is not available (None when it is)."""
+        from autograd_cv.backend import unavailable_reason
+
+        return None if cuda.is_available() else unavailable_reason("cuda")
 
     @staticmethod
     def device_count() -> int:
-        """0: no CUDA devices are usable."""
-        return 0
+        """Number of usable CUDA devices (0 without the backend)."""
+        if not cuda.is_available():
+            return 0
+        from autograd_cv.backend import backend_for
+
+        return backend_for(device("cuda"), "device_count").device_count()
+
+    @staticmethod
+    def synchronize() -> None:
+        """Wait until the GPU has finished all queued work (nothing without one)."""
+        if cuda.is_available():
+            from autograd_cv.backend import backend_for
+
+            backend_for(device("cuda"), "synchronize").synchronize()
 
     @staticmethod
     def manual_seed(seed: int) -> None:
-        """Nothing to seed without a GPU (accepted so seeding code runs)."""
+        """Accepted so seeding code runs: device-side random draws come from `ag.manual_seed`."""
 
     manual_seed_all = manual_seed
 
 
 class accelerator:  # noqa: N801 - torch's module name
-    """`torch.accelerator`: which accelerator the program should use (none here)."""
+    """`torch.accelerator`: which accelerator the program should use (CUDA, when there is one)."""
 
     @staticmethod
     def is_available() -> bool:
-        """False until a GPU backend exists."""
-        return False
+        """True when a CUDA GPU is usable."""
+        return cuda.is_available()
 
     @staticmethod
     def current_accelerator() -> device | None:
-        """None: there is no accelerator."""
-        return None
+        """`device('cuda')` when a GPU is usable, else None."""
+        return device("cuda") if cuda.is_available() else None
 
     @staticmethod
     def device_count() -> int:
-        """0 accelerators."""
-        return 0
+        """Number of usable GPUs."""
+        return cuda.device_count()
+
+
+def pick(name: str) -> device:
+    """`auto` (the GPU when there is one, else the CPU), `cpu` or `cuda`, as a usable device."""
+    if name == "auto":
+        return device("cuda") if cuda.is_available() else CPU
+    return resolve(name, "device")
 
 
 class _Unavailable:

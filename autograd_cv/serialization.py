@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from autograd_cv import devices
+from autograd_cv import backend, devices
 from autograd_cv.tensor import Tensor
 
 STRUCTURE_KEY = "__structure__"
@@ -59,6 +59,8 @@ def _flatten(obj: Any, path: list[str], arrays: dict[str, np.ndarray]) -> Any:
         raise ValueError(f"save: nesting deeper than {MAX_DEPTH} levels at '{_leaf_name(path)}'")
     if isinstance(obj, Tensor):
         obj = obj.data
+    if backend.is_array(obj) and type(obj) is not np.ndarray:
+        obj = backend.to_host(obj)  # files hold host arrays, whatever device they came from
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind == "O":
             raise TypeError(f"save: '{_leaf_name(path)}' is an object array; only plain dtypes")
@@ -229,12 +231,32 @@ def load(
     """Read a file written by `save` (or any `.npz` of plain arrays) without unpickling.
 
     Refuses, before reading them, arrays that would take more than `max_bytes` in all.
-    torch.load's `map_location` (a CPU device) and `weights_only` are accepted: nothing is
-    ever unpickled, so every load is weights-only.
+    torch.load's `map_location` ('cpu', 'cuda', a device) places every array there (host
+    arrays otherwise); `weights_only` is accepted: nothing is ever unpickled, so every load is
+    weights-only.
     """
-    if isinstance(map_location, str | devices.device):
-        devices.resolve(map_location, "load")
-    path = Path(path)
+    if map_location is None or devices.device(map_location) == devices.CPU:
+        return _load(Path(path), max_bytes)
+    where = devices.resolve(map_location, "load")
+    return _place(_load(Path(path), max_bytes), where)
+
+
+def _place(obj: Any, where: devices.device) -> Any:
+    """`obj` with every array leaf moved to `where` (the same containers rebuilt)."""
+    if isinstance(obj, np.ndarray):
+        return backend.to_device(obj, where)
+    if isinstance(obj, OrderedDict):
+        return OrderedDict((key, _place(value, where)) for key, value in obj.items())
+    if isinstance(obj, dict):
+        return {key: _place(value, where) for key, value in obj.items()}
+    if isinstance(obj, list):
+        return [_place(value, where) for value in obj]
+    if isinstance(obj, tuple):
+        return tuple(_place(value, where) for value in obj)
+    return obj
+
+
+def _load(path: Path, max_bytes: int) -> Any:
     with open(path, "rb") as probe:  # FileNotFoundError as it is
         if probe.read(6) == b"\x93NUMPY":
             raise ValueError(f"load: '{path}' holds a single .npy array, not a .npz checkpoint")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autograd_cv.autograd.hooks import RemovableHandle, add_hook
+from autograd_cv.backend import is_array, to_device
 from autograd_cv.devices import resolve
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
     """ndarrays keep their dtype; Python floats become float32; ints stay integers."""
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.ndarray):
+    if is_array(data):  # an ndarray, or an array of a device backend (cupy.ndarray)
         return data if dtype is None else data.astype(dtype, copy=False)
     if dtype is not None:
         return np.asarray(data, dtype=dtype)
@@ -181,6 +182,7 @@ def tensor(
     device: Any = None,
 ) -> Tensor:
     """Make a tensor: ndarrays keep their dtype, Python floats become float32."""
-    if device is not None:
-        resolve(device, "tensor")
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+    if device is None:
+        return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+    array = to_device(_to_array(data, dtype), resolve(device, "tensor"))
+    return Tensor(array, requires_grad=requires_grad, name=name)

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv.autograd.node import Node, observers, set_grad_enabled
+from autograd_cv.autograd.node import Node, as_output, observers, set_grad_enabled
+from autograd_cv.backend import backend_of, is_array
 from autograd_cv.tensor import Tensor
 
 
@@ -123,7 +124,7 @@ def grad(
 def _as_list(values: Any) -> list:
     if values is None:
         return []
-    if isinstance(values, (Tensor, np.ndarray)):
+    if isinstance(values, Tensor) or is_array(values):
         return [values]
     return list(values)
 
@@ -152,7 +153,7 @@ def _seed(
                 )
             grad = np.ones_like(out.data)
         else:
-            grad = given.data if isinstance(given, Tensor) else np.asarray(given)
+            grad = given.data if isinstance(given, Tensor) else as_output(given)
             if grad.shape != out.shape:
                 raise ValueError(
                     f"{where}: gradient of shape {grad.shape} does not match "
@@ -257,6 +258,7 @@ def _call_vjp(node: Node, grad: Any, inputs: tuple[Tensor, ...], create_graph: b
     else:
         input_grads = node.vjp(grad, node.output_data, *[t.data for t in inputs])
     if observers:
+        backend_of(inputs[0].data).synchronize()  # a GPU's queued work belongs to this vjp
         seconds = time.perf_counter() - started
         for observer in list(observers):
             observer.on_backward(node, seconds, input_grads)
@@ -378,6 +380,6 @@ def _accumulate(leaf: Tensor, grad: Any, create_graph: bool, owned: bool = False
         ):
             leaf.grad = Tensor(grad)
         else:
-            leaf.grad = Tensor(np.array(grad, dtype=leaf.data.dtype, copy=True))
+            leaf.grad = Tensor(as_output(grad).astype(leaf.data.dtype, copy=True))
     else:
         leaf.grad.data = leaf.grad.data + grad

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from autograd_cv.backend import CPU, backend_of, is_array
 from autograd_cv.tensor import Tensor, tick
 
 
@@ -147,6 +148,11 @@ class Node:
                     return self._compute(args)
                 inputs = lift(args)
                 break
+        kind = type(inputs[0].data)
+        for value in inputs:
+            if type(value.data) is not kind:  # rare: only then ask which devices they are on
+                same_device(self.name, [t.data for t in inputs])
+                break
         if observers:
             return _observed_call(self, inputs)
         if len(inputs) == 1:
@@ -156,7 +162,7 @@ class Node:
         else:
             out = self.forward(*[t.data for t in inputs])
         if type(out) is not np.ndarray:
-            out = np.asarray(out)
+            out = as_output(out)
         if out.dtype == np.float64:
             out = default_float(out, [t.data for t in inputs])
         return self._record(inputs, out)
@@ -165,12 +171,11 @@ class Node:
         """The plain-array path: forward only, with scalars as weak as beside Tensors."""
         for value in arrays:
             if type(value) is not np.ndarray:
-                like = next((v.dtype for v in arrays if type(v) is np.ndarray), None)
-                arrays = tuple([as_array(v, like) for v in arrays])
+                arrays = plain_arrays(self.name, arrays)
                 break
         out = self.forward(*arrays)
         if type(out) is not np.ndarray:
-            out = np.asarray(out)
+            out = as_output(out)
         return default_float(out, arrays) if out.dtype == np.float64 else out
 
     def _record(self, inputs: tuple[Tensor, ...], out: np.ndarray) -> Tensor:
@@ -215,9 +220,11 @@ def _observed_call(node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
     start = time.perf_counter()
     out = node.forward(*[t.data for t in inputs])
     if type(out) is not np.ndarray:
-        out = np.asarray(out)
+        out = as_output(out)
     if out.dtype == np.float64:
         out = default_float(out, [t.data for t in inputs])
+    # A GPU queues its work: wait for it, so the time is the op's and not its launch's.
+    backend_of(out).synchronize()
     seconds = time.perf_counter() - start
     result = node._record(inputs, out)
     for observer in list(observers):
@@ -242,9 +249,55 @@ def default_float(out: np.ndarray, arrays: Any) -> np.ndarray:
 
 
 def lift(values: tuple[Any, ...]) -> tuple[Tensor, ...]:
-    """Turn an op's non-Tensor arguments into constant Tensors."""
-    like = next((v.dtype for v in values if isinstance(v, Tensor)), None)
-    return tuple(v if isinstance(v, Tensor) else Tensor(as_array(v, like)) for v in values)
+    """Turn an op's non-Tensor arguments into constant Tensors (on the Tensors' device)."""
+    first = next(v.data for v in values if isinstance(v, Tensor))
+    backend = backend_of(first)
+    lifted = []
+    for value in values:
+        if not isinstance(value, Tensor):
+            if not is_array(value):
+                value = as_array(value, first.dtype)
+                if backend is not CPU:
+                    value = backend.xp.asarray(value)
+            value = Tensor(value)
+        lifted.append(value)
+    return tuple(lifted)
+
+
+def plain_arrays(op: str, values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A plain-array call's arguments: scalars as arrays of the arrays' dtype and device."""
+    arrays = [v for v in values if is_array(v)]
+    # NumPy ops on 0-d arrays give NumPy scalars; among themselves those keep their dtype.
+    scalars = [v.dtype for v in values if isinstance(v, np.generic)]
+    like = arrays[0].dtype if arrays else scalars[0] if scalars else None
+    backend = same_device(op, arrays) if arrays else CPU
+    out = []
+    for value in values:
+        if not is_array(value):
+            value = as_array(value, like)
+            if backend is not CPU:
+                value = backend.xp.asarray(value)
+        out.append(value)
+    return tuple(out)
+
+
+def same_device(op: str, arrays: list[Any]) -> Any:
+    """The one backend all `arrays` live on; an op mixing devices is an error naming both."""
+    first = backend_of(arrays[0])
+    where = first.device_of(arrays[0])
+    for array in arrays[1:]:
+        other = backend_of(array).device_of(array)
+        if other != where:
+            raise RuntimeError(
+                f"{op}: expected all tensors on one device, got {where} and {other}; "
+                "move them with .to(device) first"
+            )
+    return first
+
+
+def as_output(value: Any) -> Any:
+    """A forward's result as an array: device arrays stay, NumPy scalars become 0-d arrays."""
+    return value if is_array(value) else np.asarray(value)
 
 
 def as_array(value: Any, like: np.dtype | None = None) -> np.ndarray:

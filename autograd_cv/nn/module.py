@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv import devices
+from autograd_cv import backend, devices
 from autograd_cv.autograd.hooks import RemovableHandle, add_hook
 from autograd_cv.autograd.node import next_sequence
 from autograd_cv.nn.parameter import Parameter
@@ -313,19 +313,29 @@ class Module:
             elif arg is not None:
                 dtype = arg
         if device is not None:
-            devices.resolve(device, "Module.to")
+            self._move(devices.resolve(device, "Module.to"))
         if dtype is not None:
             if np.dtype(dtype).kind != "f":
                 raise TypeError(f"Module.to: dtype must be floating, got {np.dtype(dtype)}")
             self.astype(dtype)
         return self
 
+    def _move(self, where: devices.device) -> None:
+        """Move every parameter, gradient and buffer to `where`, keeping the same Tensors."""
+        for tensor in [*self.parameters(), *self.buffers()]:
+            moved = backend.to_device(tensor.data, where)
+            if moved is not tensor.data:
+                tensor.data = moved
+                tensor.bump_version()
+            if tensor.grad is not None:
+                tensor.grad.data = backend.to_device(tensor.grad.data, where)
+
     def cpu(self) -> Module:
-        """This module (its tensors are already on the CPU)."""
-        return self
+        """This module with its parameters and buffers moved to the CPU, in place."""
+        return self.to(devices.CPU)
 
     def cuda(self, device: Any = None) -> Module:
-        """Refused: this build has no GPU backend."""
+        """This module with its parameters and buffers moved to a CUDA GPU, in place."""
         return self.to(devices.device("cuda", device))
 
     def float(self) -> Module:
@@ -366,7 +376,8 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            value = value.data if isinstance(value, Tensor) else np.asarray(value)
+            value = value.data if isinstance(value, Tensor) else value
+            value = value if backend.is_array(value) else np.asarray(value)
             if value.shape != tensor.data.shape:
                 mismatched.append((key, tuple(tensor.data.shape), tuple(value.shape)))
         if strict and (missing or unexpected or mismatched):
@@ -389,6 +400,8 @@ class Module:
             if key in state_dict and key not in skip:
                 value = state_dict[key]
                 value = value.data if isinstance(value, Tensor) else value
+                value = value if backend.is_array(value) else np.asarray(value)
+                value = backend.to_device(value, backend.device_of(tensor.data))
                 # In place, so optimizers holding these parameters keep working.
                 np.copyto(tensor.data, value, casting="unsafe")
                 tensor.bump_version()

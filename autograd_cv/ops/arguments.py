@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node, as_array
+from autograd_cv.backend import array_module, is_array
 from autograd_cv.tensor import Tensor
 
 
@@ -24,7 +25,7 @@ def as_tensor(value: Any, dtype: Any = None) -> Tensor:
     """`value` as a Tensor (a Tensor is returned as it is unless `dtype` differs)."""
     if isinstance(value, Tensor):
         return value if dtype is None or value.dtype == dtype else value.astype(dtype)
-    return Tensor(np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype))
+    return Tensor(as_plain(value, dtype))
 
 
 def apply(node: Node, *args: Any) -> Tensor:
@@ -35,8 +36,15 @@ def apply(node: Node, *args: Any) -> Tensor:
     for value in args:
         if isinstance(value, Tensor):
             return node(*args)
-    first = args[0] if isinstance(args[0], np.ndarray) else as_array(args[0])
+    first = args[0] if is_array(args[0]) else as_array(args[0])
     return node(Tensor(first), *args[1:])
+
+
+def as_plain(value: Any, dtype: Any = None) -> Any:
+    """`value` as an array: arrays of any device stay where they are, the rest become ndarrays."""
+    if is_array(value):
+        return value if dtype is None else value.astype(dtype, copy=False)
+    return np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype)
 
 
 def mask_like(condition: np.ndarray, like: Any) -> np.ndarray:
@@ -97,7 +105,7 @@ def cast_like(value: Any, dtype: np.dtype) -> Any:
     """`value` in `dtype`: a Tensor through a recorded cast, anything else as an ndarray."""
     if isinstance(value, Tensor):
         return value if value.dtype == dtype else value.astype(dtype)
-    return np.asarray(value, dtype=dtype)
+    return as_plain(value, dtype)
 
 
 def check_float(op: str, argument: str, value: Tensor) -> None:
@@ -114,7 +122,7 @@ def match_dtype(op: str, input: Tensor, value: Any, argument: str) -> Tensor | N
     if value is None:
         return None
     if not isinstance(value, Tensor):
-        return Tensor(np.asarray(value, dtype=input.dtype))
+        return Tensor(array_module(input.data).asarray(as_plain(value), dtype=input.dtype))
     if value.dtype != input.dtype:
         raise ValueError(
             f"{op}: {argument} has dtype {value.dtype} but input has dtype {input.dtype}; "
@@ -160,7 +168,7 @@ def check_window(
 
 def floating(value: Any) -> Any:
     """Integer or bool input of a floating op as float32, so nothing wraps around in uint8."""
-    if np.asarray(data_of(value)).dtype.kind in "biu":
+    if as_plain(data_of(value)).dtype.kind in "biu":
         return as_tensor(value, np.float32)
     return value
 

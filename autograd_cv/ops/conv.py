@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.kernels import conv as kernels
+from autograd_cv.backend import kernels_for
 from autograd_cv.ops.arguments import (
     Pair,
     as_tensor,
@@ -43,7 +43,7 @@ class Conv2d(Node):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
 
     def forward(self, x, weight, bias=None):
-        return kernels.conv2d_forward(
+        return kernels_for(x).conv2d_forward(
             x, weight, bias, self.stride, self.padding, self.dilation, self.groups
         )
 
@@ -76,7 +76,7 @@ class ConvTranspose2d(Node):
         # The transposed weight (in, out / groups, kh, kw) is the OIHW weight of the conv2d
         # that maps this op's output back to its input.
         output_shape = (x.shape[0], weight.shape[1] * self.groups, *self.output_size)
-        return kernels.conv2d_backward_input(
+        return kernels_for(x).conv2d_backward_input(
             x, weight, output_shape, self.stride, self.padding, self.dilation, self.groups
         )
 
@@ -123,7 +123,7 @@ class Conv2dWeightGrad(Node):
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
 
     def forward(self, x, grad_output):
-        return kernels.conv2d_backward_weight(
+        return kernels_for(x).conv2d_backward_weight(
             x, grad_output, self.weight_shape, self.stride, self.padding, self.dilation,
             self.groups,
         )  # fmt: skip

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
+from autograd_cv.backend import array_module, is_array
 from autograd_cv.ops.arguments import apply, data_of, mask_like
 from autograd_cv.tensor import Tensor
 
@@ -245,7 +246,7 @@ class Clip(Node):
     def vjp(self, grad, out, x, *bounds):
         x_raw, shape = data_of(x), data_of(grad).shape
         low, high = self._bounds([data_of(b) for b in bounds])
-        inside = np.ones(shape, dtype=bool)
+        inside = array_module(x_raw).ones(shape, dtype=bool)
         if low is not None:
             inside &= x_raw >= low
         if high is not None:
@@ -356,7 +357,8 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """`a` where `condition` holds, else `b` (the condition gets no gradient)."""
-    cond = np.asarray(data_of(condition), dtype=bool)
+    cond = data_of(condition)
+    cond = cond.astype(bool, copy=False) if is_array(cond) else np.asarray(cond, dtype=bool)
     return apply(Where(cond), a, b)
 
 

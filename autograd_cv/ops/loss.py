@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
+from autograd_cv.backend import array_module, is_array, to_host
 from autograd_cv.ops.activation import ReLU, Sigmoid, Softplus, log_softmax
 from autograd_cv.ops.arguments import as_tensor, cast_like, data_of, floating
 from autograd_cv.ops.distance import pairwise_distance
@@ -49,7 +50,7 @@ def _class_targets(target: Any, input_shape: tuple[int, ...], ignore_index: int,
         raise ValueError(
             f"{op}: expected an input of shape (N, C) or (N, C, d1, ...), got shape {input_shape}"
         )
-    labels = np.asarray(data_of(target))
+    labels = to_host(data_of(target))  # checked on the host; callers place it
     if labels.dtype.kind not in "iu":
         raise ValueError(
             f"{op}: target must hold integer class indices, got dtype {labels.dtype} "
@@ -71,10 +72,13 @@ def _class_targets(target: Any, input_shape: tuple[int, ...], ignore_index: int,
     return labels.astype(np.int64, copy=False)
 
 
-def _class_weight(weight: Any, classes: int, op: str) -> np.ndarray | None:
+def _class_weight(weight: Any, classes: int, op: str, like: Any = None) -> np.ndarray | None:
     if weight is None:
         return None
-    weight = np.asarray(data_of(weight))
+    weight = data_of(weight)
+    weight = weight if is_array(weight) else np.asarray(weight)
+    # the caller's weights, on the device of the input they weigh
+    weight = array_module(data_of(like)).asarray(weight) if like is not None else weight
     if weight.shape != (classes,):
         raise ValueError(
             f"{op}: weight must have shape ({classes},), one value per class, got {weight.shape}"
@@ -122,7 +126,7 @@ class NLLLoss(Node):
             total = weights.sum()
             weights = weights / total if total != 0 else weights * 0
         # The cotangent is grad times a constant: -weight at each target, 0 elsewhere.
-        scatter = np.zeros(shape, dtype=dtype)
+        scatter = array_module(index).zeros(shape, dtype=dtype)
         np.put_along_axis(scatter, index[:, None], -weights[:, None], axis=1)
         if self.reduction == "none":
             grad = grad.reshape((shape[0], 1, *shape[2:]))
@@ -208,7 +212,8 @@ def nll_loss(
         out = nll_loss(input.reshape(1, -1), labels, weight, ignore_index, reduction)
         return out.reshape(()) if reduction == "none" else out
     labels = _class_targets(target, input.shape, ignore_index, "nll_loss")
-    class_weight = _class_weight(weight, input.shape[1], "nll_loss")
+    labels = array_module(input.data).asarray(labels)
+    class_weight = _class_weight(weight, input.shape[1], "nll_loss", input)
     return NLLLoss(labels, class_weight, ignore_index, reduction)(input)
 
 
@@ -239,7 +244,8 @@ def cross_entropy(
         )
         return out.reshape(()) if reduction == "none" else out
     probabilities = (
-        np.shape(target_array) == input.shape and np.asarray(target_array).dtype.kind == "f"
+        np.shape(target_array) == input.shape
+        and (target_array if is_array(target_array) else np.asarray(target_array)).dtype.kind == "f"
     )
     classes = input.shape[1] if input.ndim > 1 else 0
     log_probabilities = log_softmax(input, axis=1)
@@ -250,7 +256,7 @@ def cross_entropy(
         if not label_smoothing:
             return loss
         # PyTorch: (1 - e) nll + e * mean over classes of -weight_c log p_c, over kept targets
-        class_weight = _class_weight(weight, classes, op)
+        class_weight = _class_weight(weight, classes, op, input)
         terms = log_probabilities
         if class_weight is not None:
             shape = (1, classes) + (1,) * (input.ndim - 2)
@@ -272,7 +278,7 @@ def cross_entropy(
         target = target * (1.0 - label_smoothing) + label_smoothing / classes
     terms = log_probabilities * target
     if weight is not None:
-        class_weight = _class_weight(weight, classes, op)
+        class_weight = _class_weight(weight, classes, op, input)
         shape = (1, classes) + (1,) * (input.ndim - 2)
         terms = terms * class_weight.astype(input.dtype).reshape(shape)
     losses = -terms.sum(axis=1)
@@ -304,8 +310,9 @@ def multi_margin_loss(
     labels = _class_targets(target, input.shape, -100, "multi_margin_loss")
     n, classes = input.shape
     # A one-hot product picks x[y] with a cheaper backward than an integer-array index.
-    one_hot = np.zeros(input.shape, dtype=input.dtype)
-    one_hot[np.arange(n), labels] = 1
+    xp = array_module(input.data)
+    one_hot = xp.zeros(input.shape, dtype=input.dtype)
+    one_hot[xp.arange(n), xp.asarray(labels)] = 1
     correct = (input * one_hot).sum(axis=1, keepdims=True)
     others = 1 - one_hot
     hinge = ReLU()(float(margin) - correct + input) * others
@@ -313,7 +320,7 @@ def multi_margin_loss(
         hinge = hinge * hinge
     losses = hinge.sum(axis=1) / classes
     if weight is not None:
-        class_weight = _class_weight(weight, classes, "multi_margin_loss")
+        class_weight = _class_weight(weight, classes, "multi_margin_loss", input)
         losses = losses * class_weight.astype(input.dtype)[labels]
     return _reduce(losses, reduction)
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv import creation, kernels
+from autograd_cv import creation
 from autograd_cv.autograd.node import Node
+from autograd_cv.backend import array_module, kernels_for
 from autograd_cv.ops.arguments import as_tensor, data_of, floating
 from autograd_cv.tensor import Tensor
 
@@ -33,6 +34,7 @@ class BatchNorm(Node):
         self.batch_var: np.ndarray | None = None
 
     def forward(self, x, weight, bias):
+        kernels = kernels_for(x)
         out, normalised, mean, var, inv_std = kernels.batch_norm_forward(x, weight, bias, self.eps)
         # Kept after backward (they are per-channel and small) for the running-stat update.
         self.batch_mean, self.batch_var = mean.astype(x.dtype), var.astype(x.dtype)
@@ -66,7 +68,7 @@ class ChannelSums(Node):
     name = "channel_sums"
 
     def forward(self, grad, normalised):
-        return kernels.channel_sums(grad, normalised)
+        return kernels_for(grad).channel_sums(grad, normalised)
 
     def vjp(self, cotangent, out, grad, normalised):
         shape = _channel_shape(grad)
@@ -127,9 +129,9 @@ class NormaliseGrad(Node):
         self.axes, self.sums = axes, sums
 
     def forward(self, grad, normalised, inv_std):
-        ones = np.ones(grad.shape[1], grad.dtype)
+        ones = array_module(grad).ones(grad.shape[1], grad.dtype)
         scale = inv_std.reshape(-1)
-        return kernels.batch_norm_backward(grad, normalised, ones, scale, self.sums)[0]
+        return kernels_for(grad).batch_norm_backward(grad, normalised, ones, scale, self.sums)[0]
 
     def vjp(self, cotangent, out, grad, normalised, inv_std):
         axes = self.axes
@@ -159,7 +161,8 @@ class ChannelWindowSum(Node):
 
     def forward(self, x):
         channels = x.shape[1]
-        padded = np.zeros((x.shape[0], channels + self.before + self.after, *x.shape[2:]), x.dtype)
+        shape = (x.shape[0], channels + self.before + self.after, *x.shape[2:])
+        padded = array_module(x).zeros(shape, x.dtype)
         padded[:, self.before : self.before + channels] = x
         out = padded[:, :channels].copy()
         for offset in range(1, self.size):  # a loop over window offsets, not channels
@@ -226,16 +229,16 @@ def batch_norm(
     ):
         _check_channels(value, channels, argument, input.shape)
     shape = _channel_shape(input.data)
-    dtype = input.dtype
+    dtype, xp = input.dtype, array_module(input.data)
     if weight is None:
-        weight = np.ones(channels, dtype=dtype)
+        weight = xp.ones(channels, dtype=dtype)
     if bias is None:
-        bias = np.zeros(channels, dtype=dtype)
+        bias = xp.zeros(channels, dtype=dtype)
     if not training:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
-        mean = np.asarray(data_of(running_mean), dtype=dtype)
-        inv_std = ((np.asarray(data_of(running_var), dtype=dtype) + eps) ** -0.5).astype(dtype)
+        mean = xp.asarray(data_of(running_mean), dtype=dtype)
+        inv_std = ((xp.asarray(data_of(running_var), dtype=dtype) + eps) ** -0.5).astype(dtype)
         # (x - mean) * inv_std * weight + bias, as one scale and one shift of x.
         scale = weight * inv_std
         shift = bias - scale * mean
@@ -296,8 +299,10 @@ def dropout(
     if not training or p == 0:
         return input
     rng = generator if generator is not None else creation.generator()
+    # Drawn on the host from the package's generator, so a seed gives the same mask anywhere.
     keep = rng.random(input.shape, dtype=np.float32) >= p
-    return input * (keep.astype(input.dtype) / (1 - p)).astype(input.dtype, copy=False)
+    scale = array_module(input.data).asarray((keep.astype(input.dtype) / (1 - p)), input.dtype)
+    return input * scale
 
 
 # ----- layer, group and instance norm (issue 14) ----------------------------------------

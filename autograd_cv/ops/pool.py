@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.kernels import pool as kernels
+from autograd_cv.backend import array_module, kernels_for
 from autograd_cv.ops.arguments import (
     Pair,
     as_tensor,
@@ -37,7 +37,7 @@ class MaxPool2d(Node):
         self.dilation = dilation
 
     def forward(self, x):
-        out, indices = kernels.max_pool2d_forward(
+        out, indices = kernels_for(x).max_pool2d_forward(
             x, self.kernel_size, self.stride, self.padding, self.dilation
         )
         self.saved = indices
@@ -56,6 +56,7 @@ class MaxPool2dBackward(Node):
         self.indices, self.input_shape = indices, tuple(input_shape)
 
     def forward(self, grad_output):
+        kernels = kernels_for(grad_output)
         return kernels.max_pool2d_backward(grad_output, self.indices, self.input_shape)
 
     def vjp(self, grad, out, grad_output):
@@ -66,7 +67,7 @@ class MaxPool2dBackward(Node):
         empty = flat_indices < 0
         if empty.any():
             flat_indices = np.where(empty, 0, flat_indices)
-        rows = np.arange(n * c)[:, None]
+        rows = array_module(self.indices).arange(n * c)[:, None]
         gathered = grad.reshape(n * c, h * w)[rows, flat_indices]
         if empty.any():
             gathered = gathered * mask_like(~empty, grad)
@@ -83,7 +84,7 @@ class AvgPool2d(Node):
         self.count_include_pad = count_include_pad
 
     def forward(self, x):
-        return kernels.avg_pool2d_forward(
+        return kernels_for(x).avg_pool2d_forward(
             x, self.kernel_size, self.stride, self.padding, self.count_include_pad
         )
 
@@ -110,7 +111,7 @@ class AvgPool2dBackward(Node):
         self.count_include_pad = count_include_pad
 
     def forward(self, grad_output):
-        return kernels.avg_pool2d_backward(
+        return kernels_for(grad_output).avg_pool2d_backward(
             grad_output, self.input_shape, self.kernel_size, self.stride, self.padding,
             self.count_include_pad,
         )  # fmt: skip
@@ -300,18 +301,19 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
     else:
         # Bins are rectangles, so their mean is separable: average rows, then columns,
         # each a product with a constant (out, in) averaging matrix.
-        rows, columns = (_bin_matrix(n, t, batched.dtype) for n, t in zip(spatial, target))
+        xp = array_module(batched.data)
+        rows, columns = (_bin_matrix(n, t, batched.dtype, xp) for n, t in zip(spatial, target))
         out = rows @ (batched @ columns.T)
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
-def _bin_matrix(size: int, bins: int, dtype: np.dtype) -> np.ndarray:
-    """(bins, size) matrix whose row i averages PyTorch's adaptive bin i."""
+def _bin_matrix(size: int, bins: int, dtype: np.dtype, xp: Any = np) -> np.ndarray:
+    """(bins, size) matrix whose row i averages PyTorch's adaptive bin i (built by `xp`)."""
     starts = (np.arange(bins) * size) // bins
     ends = -((-(np.arange(1, bins + 1)) * size) // bins)  # ceil((i + 1) * size / bins)
     positions = np.arange(size)
     inside = (positions >= starts[:, None]) & (positions < ends[:, None])
-    return (inside / inside.sum(axis=1, keepdims=True)).astype(dtype)
+    return xp.asarray((inside / inside.sum(axis=1, keepdims=True)).astype(dtype))
 
 
 # ----- 1-d pools, max_unpool2d, pixel_shuffle (issue 14) ---------------------------------

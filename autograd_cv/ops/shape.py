@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
+from autograd_cv.backend import array_module, backend_of, is_array
 from autograd_cv.ops.arguments import apply, as_tensor, data_of, normalize_axis, pick
 from autograd_cv.tensor import Tensor
 
@@ -138,7 +139,7 @@ class Stack(Node):
 
 def _has_advanced(index: Any) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (np.ndarray, list)) for p in parts)
+    return any(isinstance(p, list) or is_array(p) for p in parts)
 
 
 class GetItem(Node):
@@ -178,9 +179,9 @@ class IndexAdd(Node):
 
 def index_add(values: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
     """zeros(shape) with `values` scattered in at `index`, repeated indices summing."""
-    result = np.zeros(shape, dtype=values.dtype)
+    result = array_module(values).zeros(shape, dtype=values.dtype)
     if _has_advanced(index):
-        np.add.at(result, index, values)
+        backend_of(values).add_at(result, index, values)
     else:
         result[index] = values
     return result

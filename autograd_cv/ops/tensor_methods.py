@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv import devices
+from autograd_cv import backend, devices
 from autograd_cv.autograd.node import is_grad_enabled
 from autograd_cv.ops import activation, elementwise, indexing, linalg, reduce, shape, sort
 from autograd_cv.ops import math as math_ops
 from autograd_cv.ops.arguments import data_of, pick
+from autograd_cv.ops.device import to_device
 from autograd_cv.ops.elementwise import Add, Divide, Multiply, Negative, Subtract
 from autograd_cv.ops.linalg import MatMul
 from autograd_cv.tensor import Tensor
@@ -32,8 +33,10 @@ class TensorMethods:
         return len(self.data)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = np.array2string(backend.to_host(self.data), separator=", ", prefix="tensor(")
         extras = []
+        if self.device != devices.CPU:
+            extras.append(f"device='{self.device}'")
         if self.data.dtype != np.float32:
             extras.append(f"dtype={self.data.dtype}")
         if self.node is not None:
@@ -66,12 +69,17 @@ class TensorMethods:
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
-        """The underlying ndarray (shares memory; no graph)."""
+        """The underlying ndarray (shares memory; no graph); a GPU tensor needs `.cpu()` first."""
+        if type(self.data) is not np.ndarray and self.device != devices.CPU:
+            raise TypeError(
+                f"numpy: can't convert a tensor on device '{self.device}' to a NumPy array; "
+                "call .cpu() first to copy it to host memory"
+            )
         return self.data
 
     def tolist(self) -> Any:
         """The values as nested Python lists."""
-        return self.data.tolist()
+        return backend.to_host(self.data).tolist()
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in `.grad` after backward."""
@@ -345,13 +353,15 @@ class TensorMethods:
 
     @property
     def device(self) -> devices.device:
-        """Where the array lives (the CPU in this build)."""
-        return devices.CPU
+        """Where the array lives: `device('cpu')`, `device('cuda', 0)`, ..."""
+        if type(self.data) is np.ndarray:
+            return devices.CPU
+        return backend.device_of(self.data)
 
     @property
     def is_cuda(self) -> bool:
-        """False: this build keeps every tensor on the CPU."""
-        return False
+        """True when the array lives on a CUDA GPU."""
+        return self.device.type == "cuda"
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """`to(device)`, `to(dtype)`, `to(device, dtype)` or `to(other)`, as torch."""
@@ -362,23 +372,22 @@ class TensorMethods:
             raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
         for arg in args:
             if isinstance(arg, Tensor):
-                dtype = arg.dtype
+                target_device, dtype = arg.device, arg.dtype
             elif devices.is_device(arg):
                 target_device = arg
             elif arg is not None:
                 dtype = arg
-        if target_device is not None:
-            devices.resolve(target_device, "to")
-        if dtype is not None and np.dtype(dtype) != self.dtype:
-            return elementwise.astype(self, dtype)
-        return self.clone() if copy else self
+        moved = self if target_device is None else to_device(self, target_device)
+        if dtype is not None and np.dtype(dtype) != moved.dtype:
+            return elementwise.astype(moved, dtype)
+        return moved.clone() if copy and moved is self else moved
 
     def cpu(self) -> Tensor:
-        """This tensor (it is already on the CPU)."""
-        return self
+        """This tensor on the CPU (itself when it is already there)."""
+        return to_device(self, devices.CPU)
 
     def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
-        """Refused: this build has no GPU backend."""
+        """This tensor on a CUDA GPU (`device` is its index; the current one when None)."""
         return self.to("cuda" if device is None else devices.device("cuda", device))
 
     # ----- torch's method spellings of the elementwise ops ------------------------------------

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
+from autograd_cv import backend
 from autograd_cv.tensor import Tensor
 
 
@@ -93,7 +92,7 @@ class Optimizer:
         for param, values in self.state.items():
             if id(param) in index_of:
                 state[index_of[id(param)]] = {
-                    key: value.copy() if isinstance(value, np.ndarray) else value
+                    key: value.copy() if backend.is_array(value) else value
                     for key, value in values.items()
                 }
         return {"state": state, "param_groups": groups}
@@ -125,14 +124,16 @@ class Optimizer:
                 raise ValueError(f"{name}.load_state_dict: state for unknown parameter {index}")
             restored = {}
             for key, value in values.items():
-                if isinstance(value, np.ndarray) and value.ndim > 0:
+                if backend.is_array(value) and value.ndim > 0:
                     if value.shape != param.shape:
                         raise ValueError(
                             f"{name}.load_state_dict: state '{key}' of parameter {index} has "
                             f"shape {value.shape}, the parameter has shape {param.shape}"
                         )
+                    # state lives where its parameter does, whatever device it was saved from
+                    value = backend.to_device(value, backend.device_of(param.data))
                     restored[key] = value.astype(param.dtype, copy=True)
-                elif isinstance(value, np.ndarray):
+                elif backend.is_array(value):
                     restored[key] = value.item()
                 else:
                     restored[key] = value

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from autograd_cv.kernels.optim import sgd_momentum_update
 from autograd_cv.optim.optimizer import Optimizer, required
 
@@ -70,7 +68,7 @@ class SGD(Optimizer):
                         state = self.state[param] = {}
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = state["momentum_buffer"] = np.array(d_p, copy=True)
+                        buf = state["momentum_buffer"] = d_p.copy()
                     else:
                         buf *= momentum
                         if dampening == 0:

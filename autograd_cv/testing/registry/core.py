@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 import autograd_cv as ag
 from autograd_cv.ops import elementwise as ew
 from autograd_cv.ops import linalg, reduce, shape
+from autograd_cv.ops.device import ToDevice
 from autograd_cv.testing import strategies as S
 from autograd_cv.testing.registry.spec import OpSpec, register
 
@@ -200,6 +201,11 @@ register(
     OpSpec(
         "clip-tensor-bounds", ag.clip, _clip_bounds_args, (ew.Clip,), wrt=(0, 1, 2),
         reference=_clip_bounds_reference,
+    ),
+    OpSpec(
+        # to the input's own device; tests/test_backend.py and tests/cuda/ move across
+        "to-device", lambda x: ToDevice(x.device)(x) * 1.0, _unary(), (ToDevice,),
+        reference=lambda x: x,
     ),
     OpSpec(
         "astype", lambda x: x.astype(np.float64) * 1.0, _unary(), (ew.Cast,),

@@ -31,8 +31,26 @@ def fake():
         yield backend_
 
 
+#: Ops that arrived beside the device backend and still build NumPy arrays or call CPU-only
+#: kernels inside: they run on the CPU only (README, "CUDA"). Strict xfail: a row that starts
+#: passing on the fake device fails here until it leaves this list.
+CPU_ONLY = {
+    "batched_nms", "cosine_embedding_loss", "cross_entropy-label_smoothing", "embedding", "erf",
+    "gather", "gelu", "index_add", "interpolate", "margin_ranking_loss", "max_unpool2d", "nms",
+    "pow", "roi_align", "roi_pool", "scatter_add", "sort", "take_along_axis", "topk",
+}  # fmt: skip
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("name", sorted(ROWS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="CPU-only op"))
+        if name in CPU_ONLY
+        else name
+        for name in sorted(ROWS)
+    ],
+)
 def test_every_row_on_the_fake_device_matches_the_cpu(name: str, dtype, fake) -> None:
     spec = ROWS[name]
     if dtype == np.float32 and not spec.float32:

@@ -4,6 +4,7 @@ Importing this package compiles nothing: every kernel is compiled lazily on firs
 cached on disk.
 """
 
+from autograd_cv.kernels.activation import relu_backward
 from autograd_cv.kernels.batch_norm import batch_norm_backward, batch_norm_forward, channel_sums
 from autograd_cv.kernels.conv import (
     col2im,
@@ -32,4 +33,5 @@ __all__ = [
     "im2col",
     "max_pool2d_backward",
     "max_pool2d_forward",
+    "relu_backward",
 ]

@@ -447,7 +447,8 @@ def conv2d_backward_weight(
     weight_layout = (groups, *(shape if transposed else shape[::-1]))
 
     def samples(low: int, high: int) -> np.ndarray:
-        total = np.empty(weight_layout, x.dtype)
+        # zeros, not empty: an empty batch (no block below) has a zero weight gradient
+        total = np.zeros(weight_layout, x.dtype)
         partial = np.empty_like(total)
         blocks = _Blocks(high - low, out_h * pitch, x.dtype, col_rows, out_channels)
         for start, stop in blocks:

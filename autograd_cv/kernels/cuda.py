@@ -342,6 +342,9 @@ def make_kernels(xp: Any) -> SimpleNamespace:
         grad_input = scale * (grad_planes - mean_grad - normalised_planes * mean_projection)
         return grad_input.reshape(grad.shape), sum_projection.astype(dtype), sum_grad.astype(dtype)
 
+    def relu_backward(grad, out):
+        return grad * (out > 0).astype(grad.dtype)
+
     def channel_sums(grad, normalised):
         grad_planes = xp.ascontiguousarray(grad).reshape(grad.shape[0], grad.shape[1], -1)
         normalised_planes = xp.ascontiguousarray(normalised).reshape(grad_planes.shape)
@@ -356,7 +359,7 @@ def make_kernels(xp: Any) -> SimpleNamespace:
         max_pool2d_forward=max_pool2d_forward, max_pool2d_backward=max_pool2d_backward,
         avg_pool2d_forward=avg_pool2d_forward, avg_pool2d_backward=avg_pool2d_backward,
         batch_norm_forward=batch_norm_forward, batch_norm_backward=batch_norm_backward,
-        channel_sums=channel_sums,
+        channel_sums=channel_sums, relu_backward=relu_backward,
     )  # fmt: skip
 
 

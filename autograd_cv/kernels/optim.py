@@ -37,6 +37,8 @@ def sgd_momentum_update(
 ) -> bool:
     """One in-place SGD-momentum step (after the first); False, doing nothing, unless all
     three arrays are C-contiguous, of one floating dtype and one shape."""
+    if not all(type(a) is np.ndarray for a in (param, grad, buf)):
+        return False  # another backend's arrays: the caller's array expressions
     dtype = param.dtype
     if not (
         dtype.kind == "f" and grad.dtype == dtype and buf.dtype == dtype

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.kernels import activation as kernels
+from autograd_cv.backend import kernels_for
 from autograd_cv.kernels.special import erf as erf_kernel
 from autograd_cv.ops.arguments import (
     apply,
@@ -55,7 +55,7 @@ class ReLUGrad(Node):
         self.relu_output = relu_output
 
     def forward(self, grad):
-        return kernels.relu_backward(grad, self.relu_output)
+        return kernels_for(grad).relu_backward(grad, self.relu_output)
 
     def vjp(self, cotangent, out, grad):
         # Linear in grad with a constant mask, so its own vjp is the same mask.

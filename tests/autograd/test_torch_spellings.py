@@ -131,7 +131,7 @@ def test_casts_clone_and_device_moves():
     (copy * 2).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 2), 2.0))
     for move in (lambda: x.cuda(), lambda: x.to("cuda:0"), lambda: ag.zeros(2, device="cuda")):
-        with pytest.raises(RuntimeError, match="device 'cuda(:0)?' is not available.*CPU"):
+        with pytest.raises(RuntimeError, match="device 'cuda(:0)?' is not available: "):
             move()
 
 

@@ -69,7 +69,9 @@ def detection(name: str, recipe: dict) -> dict:
     found = D.detect(model, test_images, test_proposals, batch_size=4)
     detect_seconds = time.perf_counter() - started
     scores = D.average_precision(found, test_boxes, test_labels)
-    D.plot_detections(test_images[:8], found[:8], IMAGES / f"{name.replace('-', '_')}_boxes.png")
+    D.plot_detections(
+        test_images[:8], found[:8], IMAGES / f"{name.replace('-', '_')}_boxes.png", min_score=0.3
+    )
     return {
         **scores,
         "proposals_per_image": float(np.mean([len(p) for p in test_proposals])),

@@ -44,8 +44,9 @@ __all__ = [
 # They run on one thread on purpose. Each sits between two OpenBLAS GEMMs, and OpenBLAS's
 # worker threads busy-wait (no yield) for tens of milliseconds after every GEMM; a Numba
 # parallel region started then shares a core with that spinner and stalls for scheduler ticks.
-# Measured on the 2-core target, parallel=True made whole conv steps 2-5x slower, so the
-# second core's work here is BLAS's, and these copies stay cache-sized (see BLOCK_BYTES).
+# Measured on the 2-core target, parallel=True made whole conv steps 2-5x slower. Instead
+# the wrappers split the batch across threads (see _over_batch), each running these kernels
+# and single-threaded GEMMs on its own part, and the copies stay cache-sized (BLOCK_BYTES).
 
 
 @njit(cache=True, inline="always")

@@ -6,14 +6,14 @@ NumPy's names and torch's both work: `import autograd_cv as torch` runs PyTorch 
 
 from autograd_cv.autograd.anomaly import AnomalyError, detect_anomaly
 from autograd_cv.autograd.engine import backward, grad
-from autograd_cv.autograd.node import (
-    Node,
+from autograd_cv.autograd.grad_mode import (
     enable_grad,
     inference_mode,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
 )
+from autograd_cv.autograd.node import Node
 from autograd_cv.creation import (
     arange,
     as_tensor,

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv.autograd import engine
+from autograd_cv.autograd import hooks
 from autograd_cv.nn.module import Module
 from autograd_cv.tensor import Tensor
 
@@ -344,7 +344,7 @@ class DistributedDataParallel(Module):
         if not self._active:
             self._active = True
             self.buckets_overlapped = 0
-            engine.queue_callback(self._finish)
+            hooks.queue_callback(self._finish)
         bucket = self._buckets[self._bucket_of[id(param)]]
         bucket.ready += 1
         self._launch_ready(overlapped=True)

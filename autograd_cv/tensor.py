@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autograd_cv.autograd.hooks import RemovableHandle, add_hook
+from autograd_cv.autograd.hooks import RemovableHandle, add_hook, note_post_hooks
 from autograd_cv.backend import is_array, to_device
 from autograd_cv.devices import resolve
 
@@ -137,7 +137,6 @@ class Tensor:
         rest of the graph is still being differentiated (data-parallel training starts its
         gradient communication from here). `ag.grad` does not call it.
         """
-        from autograd_cv.autograd import engine
 
         if self.node is not None or not self.requires_grad:
             raise RuntimeError(
@@ -146,7 +145,7 @@ class Tensor:
             )
         if self.post_accumulate_hooks is None:
             self.post_accumulate_hooks = {}
-        engine.post_hooks_exist()
+        note_post_hooks()
         return add_hook(self.post_accumulate_hooks, hook)
 
     def bump_version(self) -> None:

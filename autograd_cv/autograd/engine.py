@@ -10,14 +10,16 @@
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from autograd_cv.autograd.node import Node, as_output, observers, set_grad_enabled
+from autograd_cv.autograd import hooks
+from autograd_cv.autograd.grad_mode import set_grad_enabled
+from autograd_cv.autograd.node import Node, observers
+from autograd_cv.autograd.values import as_output, exclusive
 from autograd_cv.backend import backend_of, is_array
 from autograd_cv.tensor import Tensor
 
@@ -34,45 +36,12 @@ def backward(
         retain_graph = create_graph
     pending = _seed(outputs, _as_list(grad_tensors), create_graph, "backward")
     try:
-        _walk(pending, outputs, retain_graph, create_graph, finish_leaves=_post_hooks_exist)
+        _walk(pending, outputs, retain_graph, create_graph, finish_leaves=hooks.post_hooks_exist)
         for leaf in list(pending):
             _finish_leaf(leaf, pending, create_graph)
-        callbacks = list(_final_callbacks)
-        _final_callbacks.clear()
-        for callback in callbacks:
-            callback()
+        hooks.run_final_callbacks()
     finally:
-        _final_callbacks.clear()
-
-
-#: set once any leaf gets a post-accumulate-grad hook; until then backward never looks for them
-_post_hooks_exist = False
-#: functions to call once the running backward has accumulated every gradient
-_final_callbacks: list[Callable[[], None]] = []
-
-
-def post_hooks_exist() -> None:
-    """Note that post-accumulate-grad hooks exist, so backward finishes leaves during the walk."""
-    global _post_hooks_exist
-    _post_hooks_exist = True
-
-
-def queue_callback(callback: Callable[[], None]) -> None:
-    """Call `callback()` once, when the running backward has accumulated every gradient."""
-    _final_callbacks.append(callback)
-
-
-def _finishing_nodes(order: list[Node]) -> dict[Node, list[Tensor]]:
-    """For each node, the leaves with post-accumulate hooks that no later node feeds."""
-    last_consumer: dict[Tensor, Node] = {}
-    for node in order:
-        for edge in node.edges:
-            if isinstance(edge, Tensor) and edge.post_accumulate_hooks:
-                last_consumer[edge] = node
-    finishing: dict[Node, list[Tensor]] = {}
-    for leaf, node in last_consumer.items():
-        finishing.setdefault(node, []).append(leaf)
-    return finishing
+        hooks.final_callbacks.clear()
 
 
 def _finish_leaf(leaf: Tensor, pending: dict, create_graph: bool) -> None:
@@ -82,7 +51,7 @@ def _finish_leaf(leaf: Tensor, pending: dict, create_graph: bool) -> None:
         return
     if leaf.hooks:
         grad = _call_hooks(leaf.hooks, grad, create_graph)
-    owned = _exclusive(grad)  # before the call below puts `grad` on the stack
+    owned = exclusive(grad)  # before the call below puts `grad` on the stack
     _accumulate(leaf, grad, create_graph, owned)
     if leaf.post_accumulate_hooks:
         for hook in list(leaf.post_accumulate_hooks.values()):
@@ -208,7 +177,7 @@ def _walk(
     captured: dict[Node, Any] = {}
     order = topological_order([out.node for out in outputs if out.node is not None])
     release = not retain_graph
-    finishing = _finishing_nodes(order) if finish_leaves else None
+    finishing = hooks.finishing_nodes(order) if finish_leaves else None
     with set_grad_enabled(create_graph):
         for node in order:
             grad = pending.pop(node, None)
@@ -341,25 +310,6 @@ def _call_hooks(hooks: dict, grad: Any, create_graph: bool) -> Any:
                 replaced = Tensor(np.asarray(replaced))
             grad = replaced if create_graph else replaced.data
     return grad
-
-
-def _exclusive(grad: Any) -> bool:
-    """Whether nothing but the caller's variable references `grad` and its memory.
-
-    Counted references (sys.getrefcount also counts its own argument): the caller's local
-    and this parameter for `grad`; for a whole-array view (a reshaped sum), `grad`'s base
-    pointer. Then no node, hook, user or other leaf holds the memory, and `.grad` may take
-    it without a copy.
-    """
-    if not isinstance(grad, np.ndarray) or sys.getrefcount(grad) > 3:
-        return False
-    base = grad.base
-    if base is None:
-        return True
-    return (
-        isinstance(base, np.ndarray) and base.base is None and base.size == grad.size
-        and sys.getrefcount(base) <= 3  # grad's base pointer, `base`, the argument
-    )  # fmt: skip
 
 
 def _accumulate(leaf: Tensor, grad: Any, create_graph: bool, owned: bool = False) -> None:

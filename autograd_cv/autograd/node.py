@@ -16,76 +16,16 @@ where every step is itself recorded and can be differentiated again.
 
 from __future__ import annotations
 
-import functools
-import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
 
-from autograd_cv.backend import CPU, backend_of, is_array
+from autograd_cv.autograd.grad_mode import _mode
+from autograd_cv.autograd.values import as_output, default_float, lift, plain_arrays, same_device
+from autograd_cv.backend import backend_of
 from autograd_cv.tensor import Tensor, tick
-
-
-# ----- grad mode: whether ops record the graph (thread-local, as in PyTorch) -------------
-class _GradMode(threading.local):
-    enabled: bool = True
-
-
-_mode = _GradMode()
-
-
-def is_grad_enabled() -> bool:
-    """Return True when ops record the graph in this thread."""
-    return _mode.enabled
-
-
-@contextmanager
-def set_grad_enabled(enabled: bool) -> Iterator[None]:
-    """Turn graph recording on or off in this thread for the body of a `with` block."""
-    previous = _mode.enabled
-    _mode.enabled = bool(enabled)
-    try:
-        yield
-    finally:
-        _mode.enabled = previous
-
-
-def _mode_switch(enabled: bool, func: Callable | None) -> Any:
-    """A context manager, or `func` wrapped to run in that grad mode (a bare decorator)."""
-    if func is None:
-        return set_grad_enabled(enabled)
-    if not callable(func):
-        raise TypeError(f"expected a function to decorate, got {type(func).__name__}")
-
-    @functools.wraps(func)
-    def in_mode(*args: Any, **kwargs: Any) -> Any:
-        with set_grad_enabled(enabled):
-            return func(*args, **kwargs)
-
-    return in_mode
-
-
-def no_grad(func: Callable | None = None) -> AbstractContextManager[None] | Callable:
-    """Stop ops from recording the graph (thread-local): `with no_grad():`, `@no_grad()`
-    or the bare decorator `@no_grad`."""
-    return _mode_switch(False, func)
-
-
-def enable_grad(func: Callable | None = None) -> AbstractContextManager[None] | Callable:
-    """Turn graph recording back on (thread-local); a context manager or decorator."""
-    return _mode_switch(True, func)
-
-
-def inference_mode(mode: Any = True) -> AbstractContextManager[None] | Callable:
-    """torch's inference_mode: no graph recording (here the same as `no_grad`)."""
-    if callable(mode):
-        return _mode_switch(False, mode)
-    return set_grad_enabled(not mode)
-
 
 #: Objects with `on_forward(node, seconds, result)` and `on_backward(node, seconds, grads)`
 #: (the profiler, anomaly mode). Empty in normal use, where the check costs one lookup.
@@ -230,87 +170,3 @@ def _observed_call(node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
     for observer in list(observers):
         observer.on_forward(node if result.node is node else None, seconds, result)
     return result
-
-
-def default_float(out: np.ndarray, arrays: Any) -> np.ndarray:
-    """A float64 result of inputs none of which is float64 becomes float32, as in PyTorch.
-
-    NumPy promotes integers to float64 (`int64 + float32`, `exp(int64)`); PyTorch gives
-    the default float, float32 (or the widest float among the inputs).
-    """
-    floats = []
-    for array in arrays:
-        dtype = getattr(array, "dtype", None)
-        if dtype is not None and dtype.kind in "fc":
-            if dtype == np.float64 or dtype.kind == "c":
-                return out
-            floats.append(dtype)
-    return out.astype(np.result_type(*floats) if floats else np.float32, copy=False)
-
-
-def lift(values: tuple[Any, ...]) -> tuple[Tensor, ...]:
-    """Turn an op's non-Tensor arguments into constant Tensors (on the Tensors' device)."""
-    first = next(v.data for v in values if isinstance(v, Tensor))
-    backend = backend_of(first)
-    lifted = []
-    for value in values:
-        if not isinstance(value, Tensor):
-            if not is_array(value):
-                value = as_array(value, first.dtype)
-                if backend is not CPU:
-                    value = backend.xp.asarray(value)
-            value = Tensor(value)
-        lifted.append(value)
-    return tuple(lifted)
-
-
-def plain_arrays(op: str, values: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A plain-array call's arguments: scalars as arrays of the arrays' dtype and device."""
-    arrays = [v for v in values if is_array(v)]
-    # NumPy ops on 0-d arrays give NumPy scalars; among themselves those keep their dtype.
-    scalars = [v.dtype for v in values if isinstance(v, np.generic)]
-    like = arrays[0].dtype if arrays else scalars[0] if scalars else None
-    backend = same_device(op, arrays) if arrays else CPU
-    out = []
-    for value in values:
-        if not is_array(value):
-            value = as_array(value, like)
-            if backend is not CPU:
-                value = backend.xp.asarray(value)
-        out.append(value)
-    return tuple(out)
-
-
-def same_device(op: str, arrays: list[Any]) -> Any:
-    """The one backend all `arrays` live on; an op mixing devices is an error naming both."""
-    first = backend_of(arrays[0])
-    where = first.device_of(arrays[0])
-    for array in arrays[1:]:
-        other = backend_of(array).device_of(array)
-        if other != where:
-            raise RuntimeError(
-                f"{op}: expected all tensors on one device, got {where} and {other}; "
-                "move them with .to(device) first"
-            )
-    return first
-
-
-def as_output(value: Any) -> Any:
-    """A forward's result as an array: device arrays stay, NumPy scalars become 0-d arrays."""
-    return value if is_array(value) else np.asarray(value)
-
-
-def as_array(value: Any, like: np.dtype | None = None) -> np.ndarray:
-    """An op's argument as an ndarray; a scalar takes its dtype from `like`.
-
-    Python and NumPy scalars are weak, as in PyTorch and NEP 50: `x * 2.0` keeps a
-    float32 `x` float32, and so does `x * np.float64(2.0)`.
-    """
-    if isinstance(value, (bool, int, float, np.generic)) and not isinstance(value, np.bool_):
-        if like is not None and like.kind == "f":
-            return np.asarray(value, dtype=like)
-        if isinstance(value, (float, np.floating)):
-            return np.asarray(value, dtype=np.float32)
-        if like is not None and like.kind in "iu" and not isinstance(value, bool):
-            return np.asarray(value, dtype=like)
-    return np.asarray(value)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.engine import grad
-from autograd_cv.autograd.node import no_grad
+from autograd_cv.autograd.grad_mode import no_grad
 from autograd_cv.tensor import Tensor, tensor
 
 Objective = Callable[[Tensor], Tensor]

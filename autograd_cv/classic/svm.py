@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv import functional as F
-from autograd_cv.autograd.node import no_grad
+from autograd_cv.autograd.grad_mode import no_grad
 from autograd_cv.nn.linear import Linear
 from autograd_cv.nn.module import Module
 from autograd_cv.optim.sgd import SGD

@@ -9,7 +9,7 @@ import numpy as np
 
 from autograd_cv import functional as F
 from autograd_cv.autograd.engine import grad
-from autograd_cv.autograd.node import no_grad
+from autograd_cv.autograd.grad_mode import no_grad
 from autograd_cv.nn.module import Module
 from autograd_cv.tensor import Tensor, tensor
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv.autograd.node import no_grad
+from autograd_cv.autograd.grad_mode import no_grad
 from autograd_cv.interpret._common import as_images
 from autograd_cv.interpret.images import image_grid
 from autograd_cv.nn.module import Module

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv.autograd.node import Node, as_array
+from autograd_cv.autograd.node import Node
+from autograd_cv.autograd.values import as_array
 from autograd_cv.backend import array_module, is_array
 from autograd_cv.tensor import Tensor
 

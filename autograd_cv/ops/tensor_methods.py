@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv import backend, devices
-from autograd_cv.autograd.node import is_grad_enabled
+from autograd_cv.autograd.grad_mode import is_grad_enabled
 from autograd_cv.ops import activation, elementwise, indexing, linalg, reduce, shape, sort
 from autograd_cv.ops import math as math_ops
 from autograd_cv.ops.arguments import data_of, pick

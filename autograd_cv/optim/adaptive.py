@@ -21,7 +21,7 @@ def closure_loss(closure: Callable[[], Any] | None) -> Any:
     """Re-evaluate the model when the caller passes a closure, as torch's step(closure)."""
     if closure is None:
         return None
-    from autograd_cv.autograd.node import enable_grad
+    from autograd_cv.autograd.grad_mode import enable_grad
 
     with enable_grad():
         return closure()

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.engine import grad as autograd_grad
-from autograd_cv.autograd.node import enable_grad, no_grad
+from autograd_cv.autograd.grad_mode import enable_grad, no_grad
 from autograd_cv.tensor import Tensor
 
 #: inputs with more elements than this in total are checked along a random direction

@@ -8,7 +8,7 @@ import pytest
 import autograd_cv as ag
 from autograd_cv import distributed as dist
 from autograd_cv import functional as F
-from autograd_cv.autograd import engine
+from autograd_cv.autograd import hooks
 from autograd_cv.data import ArrayDataset, DataLoader
 from autograd_cv.models import MLP
 
@@ -53,7 +53,7 @@ def test_queued_callback_runs_after_every_gradient_is_accumulated_and_only_once(
     calls = []
 
     def on_ready(leaf):
-        engine.queue_callback(lambda: calls.append((a.grad is not None, b.grad is not None)))
+        hooks.queue_callback(lambda: calls.append((a.grad is not None, b.grad is not None)))
 
     a.register_post_accumulate_grad_hook(on_ready)
     ((a * 2).sum() + (b * 3).sum()).backward()

@@ -102,6 +102,16 @@ def check_4d(op: str, argument: str, value: Tensor, layout: str) -> None:
         raise ValueError(f"{op}: expected a 4-D {layout} {argument}, got shape {value.shape}")
 
 
+def constant_like(value: Any, dtype: Any, convert: Any = None) -> Any:
+    """A Tensor as it is (it stays differentiable); any other value as a constant array of
+    `dtype` (None: its own), or as `convert(value, dtype)` makes it."""
+    if isinstance(value, Tensor):
+        return value
+    if convert is not None:
+        return convert(value, dtype)
+    return np.asarray(value, dtype=dtype)
+
+
 def cast_like(value: Any, dtype: np.dtype) -> Any:
     """`value` in `dtype`: a Tensor through a recorded cast, anything else as an ndarray."""
     if isinstance(value, Tensor):

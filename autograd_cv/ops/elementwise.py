@@ -13,7 +13,7 @@ import numpy as np
 
 from autograd_cv.autograd.node import Node
 from autograd_cv.backend import array_module, is_array
-from autograd_cv.ops.arguments import apply, data_of, mask_like
+from autograd_cv.ops.arguments import apply, constant_like, data_of, mask_like
 from autograd_cv.tensor import Tensor
 
 
@@ -367,7 +367,7 @@ def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Tensor:
     if a_min is None and a_max is None:
         raise ValueError("clip: give a_min, a_max or both")
     dtype = np.result_type(data_of(x))
-    bounds = [b if isinstance(b, Tensor) else _weak(b, dtype) for b in (a_min, a_max)]
+    bounds = [constant_like(b, dtype, convert=_weak) for b in (a_min, a_max)]
     present = [b for b in bounds if b is not None]
     return apply(Clip(a_min is not None, a_max is not None), x, *present)
 

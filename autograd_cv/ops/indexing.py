@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv.ops.arguments import as_tensor, data_of, normalize_axis
+from autograd_cv.ops.arguments import as_tensor, constant_like, data_of, normalize_axis
 from autograd_cv.ops.elementwise import Where
 from autograd_cv.ops.shape import IndexAdd, broadcast_to
 from autograd_cv.tensor import Tensor
@@ -98,7 +98,7 @@ def scatter_add(input: Any, dim: int, index: Any, src: Any) -> Tensor:
     `dim`; repeated positions add up."""
     op = "scatter_add"
     input = as_tensor(input)
-    src = as_tensor(src) if isinstance(src, Tensor) else as_tensor(np.asarray(src, input.dtype))
+    src = as_tensor(constant_like(src, input.dtype))
     index = _integer_index(index, op)
     axis = normalize_axis(dim, input.ndim, op)[0]
     _check_along(op, input.shape, index, axis, exact=False)
@@ -115,7 +115,7 @@ def index_add(input: Any, dim: int, index: Any, source: Any, alpha: float = 1.0)
     position index[i] along `dim` (repeated indices add up)."""
     op = "index_add"
     input = as_tensor(input)
-    source = source if isinstance(source, Tensor) else as_tensor(np.asarray(source, input.dtype))
+    source = as_tensor(constant_like(source, input.dtype))
     index = _integer_index(index, op)
     axis = normalize_axis(dim, input.ndim, op)[0]
     expected = input.shape[:axis] + (len(index),) + input.shape[axis + 1 :]

@@ -15,7 +15,7 @@ import numpy as np
 from autograd_cv.autograd.node import Node
 from autograd_cv.backend import array_module, is_array, to_host
 from autograd_cv.ops.activation import ReLU, Sigmoid, Softplus, log_softmax
-from autograd_cv.ops.arguments import as_tensor, cast_like, data_of, floating
+from autograd_cv.ops.arguments import as_tensor, cast_like, constant_like, data_of, floating
 from autograd_cv.ops.distance import pairwise_distance
 from autograd_cv.ops.elementwise import Log, Where
 from autograd_cv.tensor import Tensor
@@ -287,7 +287,7 @@ def cross_entropy(
 
 def _batch1(target: Any) -> Any:
     """A (C,) probability target as a batch of one."""
-    return target.reshape(1, -1) if isinstance(target, Tensor) else np.reshape(target, (1, -1))
+    return constant_like(target, None).reshape(1, -1)
 
 
 def multi_margin_loss(

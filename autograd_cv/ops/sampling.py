@@ -16,14 +16,11 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.kernels.roi import roi_pool_argmax
+from autograd_cv.ops.arguments import as_tensor
 from autograd_cv.ops.arguments import data_of as raw
 from autograd_cv.tensor import Tensor
 
 INTERPOLATE_MODES = ("nearest", "bilinear")
-
-
-def _as_tensor(value: Any) -> Tensor:
-    return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
 
 
 def _pair(value: Any, name: str, op: str) -> tuple[Any, Any]:
@@ -66,7 +63,7 @@ def interpolate(
     align_corners: bool | None = None,
 ) -> Tensor:
     """Resize (N, C, H, W) images to `size` or by `scale_factor` (torch.nn.functional's rules)."""
-    input = _as_tensor(input)
+    input = as_tensor(input)
     if input.ndim != 4:
         raise ValueError(f"interpolate: expected (N, C, H, W) input, got shape {input.shape}")
     if mode not in INTERPOLATE_MODES:
@@ -180,7 +177,7 @@ def roi_align(
     `boxes`: (K, 5) rows (batch index, x1, y1, x2, y2) or a list of (L, 4) per image; returns
     (K, C, *output_size). `aligned=True` shifts by half a pixel so box edges fall on pixel
     edges; `sampling_ratio <= 0` takes ceil(box size / bins) samples per bin."""
-    input = _as_tensor(input)
+    input = as_tensor(input)
     rois = rois_array(boxes, "roi_align")
     _check_rois(input, rois, "roi_align")
     pooled_h, pooled_w = (int(s) for s in _pair(output_size, "output_size", "roi_align"))
@@ -205,7 +202,7 @@ def roi_pool(
     input: Any, boxes: Any, output_size: int | Sequence[int], spatial_scale: float = 1.0
 ) -> Tensor:
     """Maximum over each of output_size bins per box (torchvision's Fast R-CNN RoIPool)."""
-    input = _as_tensor(input)
+    input = as_tensor(input)
     rois = rois_array(boxes, "roi_pool")
     _check_rois(input, rois, "roi_pool")
     pooled = tuple(int(s) for s in _pair(output_size, "output_size", "roi_pool"))

@@ -43,15 +43,17 @@ class CrossEntropyLoss(_Loss):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(reduction)
-        if label_smoothing != 0.0:
+        if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(
-                "CrossEntropyLoss: label_smoothing is not supported yet (only 0.0); smooth the "
-                "targets into class probabilities and pass those instead"
+                f"CrossEntropyLoss: label_smoothing must lie in [0, 1], got {label_smoothing}"
             )
         self.weight, self.ignore_index = weight, ignore_index
+        self.label_smoothing = float(label_smoothing)
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
-        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction)
+        return F.cross_entropy(
+            input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
+        )
 
 
 class NLLLoss(_Loss):

@@ -56,8 +56,13 @@ def test_classification_losses_equal_the_functional_ones():
     np.testing.assert_allclose(nn.BCELoss()(x.sigmoid(), ag.tensor(labels)).item(), bce)
     with pytest.raises(ValueError, match="MSELoss: reduction must be one of"):
         nn.MSELoss(reduction="avg")
-    with pytest.raises(ValueError, match="CrossEntropyLoss: label_smoothing"):
-        nn.CrossEntropyLoss(label_smoothing=0.1)
+    with pytest.raises(ValueError, match="CrossEntropyLoss: label_smoothing must lie in"):
+        nn.CrossEntropyLoss(label_smoothing=1.5)
+    log_p = LOGITS - np.log(np.exp(LOGITS).sum(axis=1, keepdims=True))
+    smoothed = 0.9 * -log_p[np.arange(5), CLASSES].mean() + 0.1 * -log_p.mean()
+    np.testing.assert_allclose(
+        nn.CrossEntropyLoss(label_smoothing=0.1)(x, ag.tensor(CLASSES)).item(), smoothed
+    )
 
 
 def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():

@@ -88,22 +88,26 @@ class Node:
                     return self._compute(args)
                 inputs = lift(args)
                 break
-        kind = type(inputs[0].data)
-        for value in inputs:
-            if type(value.data) is not kind:  # rare: only then ask which devices they are on
-                same_device(self.name, [t.data for t in inputs])
-                break
         if observers:
             return _observed_call(self, inputs)
         if len(inputs) == 1:
             out = self.forward(inputs[0].data)
         elif len(inputs) == 2:
-            out = self.forward(inputs[0].data, inputs[1].data)
+            first, second = inputs[0].data, inputs[1].data
+            if type(first) is not type(second):  # rare: only then ask which devices
+                same_device(self.name, [first, second])
+            out = self.forward(first, second)
         else:
-            out = self.forward(*[t.data for t in inputs])
+            arrays = [t.data for t in inputs]
+            kind = type(arrays[0])
+            for array in arrays:
+                if type(array) is not kind:
+                    same_device(self.name, arrays)
+                    break
+            out = self.forward(*arrays)
         if type(out) is not np.ndarray:
             out = as_output(out)
-        if out.dtype == np.float64:
+        if out.dtype.char == "d":  # float64: kept only if an input was float64 too
             out = default_float(out, [t.data for t in inputs])
         return self._record(inputs, out)
 
@@ -116,7 +120,7 @@ class Node:
         out = self.forward(*arrays)
         if type(out) is not np.ndarray:
             out = as_output(out)
-        return default_float(out, arrays) if out.dtype == np.float64 else out
+        return default_float(out, arrays) if out.dtype.char == "d" else out
 
     def _record(self, inputs: tuple[Tensor, ...], out: np.ndarray) -> Tensor:
         """The output Tensor; records this node when grad mode is on and an input needs grad."""
@@ -157,12 +161,15 @@ class Node:
 
 def _observed_call(node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
     """__call__ with the forward timed and reported to every observer."""
+    arrays = [t.data for t in inputs]
+    if len({type(array) for array in arrays}) > 1:
+        same_device(node.name, arrays)
     start = time.perf_counter()
-    out = node.forward(*[t.data for t in inputs])
+    out = node.forward(*arrays)
     if type(out) is not np.ndarray:
         out = as_output(out)
-    if out.dtype == np.float64:
-        out = default_float(out, [t.data for t in inputs])
+    if out.dtype.char == "d":
+        out = default_float(out, arrays)
     # A GPU queues its work: wait for it, so the time is the op's and not its launch's.
     backend_of(out).synchronize()
     seconds = time.perf_counter() - start

@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from autograd_cv.autograd import values
 from autograd_cv.autograd.grad_mode import _mode
-from autograd_cv.autograd.values import as_output, default_float, lift, plain_arrays, same_device
 from autograd_cv.backend import backend_of
 from autograd_cv.tensor import Tensor, tick
 
@@ -86,7 +86,7 @@ class Node:
             if not isinstance(value, Tensor):
                 if not any(isinstance(other, Tensor) for other in args):
                     return self._compute(args)
-                inputs = lift(args)
+                inputs = values.lift(args)
                 break
         if observers:
             return _observed_call(self, inputs)
@@ -95,32 +95,28 @@ class Node:
         elif len(inputs) == 2:
             first, second = inputs[0].data, inputs[1].data
             if type(first) is not type(second):  # rare: only then ask which devices
-                same_device(self.name, [first, second])
+                values.same_device(self.name, [first, second])
             out = self.forward(first, second)
         else:
             arrays = [t.data for t in inputs]
-            kind = type(arrays[0])
-            for array in arrays:
-                if type(array) is not kind:
-                    same_device(self.name, arrays)
-                    break
+            values.one_kind(self.name, arrays)
             out = self.forward(*arrays)
         if type(out) is not np.ndarray:
-            out = as_output(out)
+            out = values.as_output(out)
         if out.dtype.char == "d":  # float64: kept only if an input was float64 too
-            out = default_float(out, [t.data for t in inputs])
+            out = values.default_float(out, [t.data for t in inputs])
         return self._record(inputs, out)
 
     def _compute(self, arrays: tuple[Any, ...]) -> np.ndarray:
         """The plain-array path: forward only, with scalars as weak as beside Tensors."""
         for value in arrays:
             if type(value) is not np.ndarray:
-                arrays = plain_arrays(self.name, arrays)
+                arrays = values.plain_arrays(self.name, arrays)
                 break
         out = self.forward(*arrays)
         if type(out) is not np.ndarray:
-            out = as_output(out)
-        return default_float(out, arrays) if out.dtype.char == "d" else out
+            out = values.as_output(out)
+        return values.default_float(out, arrays) if out.dtype.char == "d" else out
 
     def _record(self, inputs: tuple[Tensor, ...], out: np.ndarray) -> Tensor:
         """The output Tensor; records this node when grad mode is on and an input needs grad."""
@@ -162,14 +158,13 @@ class Node:
 def _observed_call(node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
     """__call__ with the forward timed and reported to every observer."""
     arrays = [t.data for t in inputs]
-    if len({type(array) for array in arrays}) > 1:
-        same_device(node.name, arrays)
+    values.one_kind(node.name, arrays)
     start = time.perf_counter()
     out = node.forward(*arrays)
     if type(out) is not np.ndarray:
-        out = as_output(out)
+        out = values.as_output(out)
     if out.dtype.char == "d":
-        out = default_float(out, arrays)
+        out = values.default_float(out, arrays)
     # A GPU queues its work: wait for it, so the time is the op's and not its launch's.
     backend_of(out).synchronize()
     seconds = time.perf_counter() - start

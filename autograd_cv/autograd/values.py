@@ -62,6 +62,15 @@ def plain_arrays(op: str, values: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def one_kind(op: str, arrays: list[Any]) -> None:
+    """Check that an op's arrays are of one array type (else ask `same_device` for the error)."""
+    kind = type(arrays[0])
+    for array in arrays:
+        if type(array) is not kind:
+            same_device(op, arrays)
+            return
+
+
 def same_device(op: str, arrays: list[Any]) -> Any:
     """The one backend all `arrays` live on; an op mixing devices is an error naming both."""
     first = backend_of(arrays[0])

@@ -91,6 +91,7 @@ def _abort_on_uncaught_exceptions() -> None:
 
     def report_and_abort(kind: type, value: BaseException, traceback: Any) -> None:
         previous(kind, value, traceback)
+        sys.stderr.flush()
         _abort("stopped by", f"an uncaught {kind.__name__}")
 
     sys.excepthook = report_and_abort
@@ -125,6 +126,9 @@ def _abort(what: str, reason: str) -> None:
         file=sys.stderr,
         flush=True,
     )
+    # mpiexec forwards each rank's output asynchronously and stops forwarding when the job
+    # is torn down: give it a moment to pass these last lines on before tearing down.
+    time.sleep(0.5)
     current.comm.Abort(1)
     os._exit(1)  # Abort does not return; this is for MPIs where it only asks
 

@@ -1,4 +1,4 @@
-"""What the task loops share: shuffled batches, a seeded start, a log line per epoch."""
+"""What the task loops share: shuffled batches, a seeded start, Adam with cosine decay, a log."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 import autograd_cv as ag
+from autograd_cv import optim
 from autograd_cv.memory import retain_freed_memory
+from autograd_cv.nn.module import Module
 
 Log = Callable[[str], None]
+#: (the batch's indices, the data-order rng) -> the named loss terms whose sum is minimised
+LossTerms = Callable[[np.ndarray, np.random.Generator], dict[str, ag.Tensor]]
 
 
 def batches(count: int, batch_size: int, rng: np.random.Generator | None) -> Iterator[np.ndarray]:
@@ -39,3 +43,40 @@ class EpochLog:
         if self.log is not None:
             shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items())
             self.log(f"epoch {epoch}: {shown} ({record['seconds']:.0f} s)")
+
+
+def fit(
+    model: Module,
+    count: int,
+    loss_terms: LossTerms,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int = 0,
+    log: Log | None = print,
+) -> list[dict]:
+    """Adam over shuffled batches of range(count), the learning rate cosine-decayed per step.
+
+    `loss_terms(index, rng)` gives the batch's named losses; their sum is minimised and
+    each one's epoch mean is logged and returned, one record per epoch."""
+    rng = start(seed)
+    optimizer = optim.Adam(model.parameters(), lr=lr)
+    steps = epochs * -(-count // batch_size)
+    schedule = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    record = EpochLog(log)
+    model.train()
+    for epoch in range(1, epochs + 1):
+        sums: dict[str, float] = {}
+        batches_seen = 0
+        for index in batches(count, batch_size, rng):
+            terms = loss_terms(index, rng)
+            loss = sum(terms.values())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            for name, value in terms.items():
+                sums[name] = sums.get(name, 0.0) + value.item()
+            batches_seen += 1
+        record.epoch(epoch, **{name: total / batches_seen for name, total in sums.items()})
+    return record.history

@@ -16,11 +16,10 @@ import numpy as np
 
 import autograd_cv as ag
 from autograd_cv import functional as F
-from autograd_cv import optim
 from autograd_cv.kernels.regions import component_boxes
 from autograd_cv.nn.module import Module
 from autograd_cv.vision.ops import _iou_matrix, batched_nms
-from autograd_cv.vision.tasks._common import EpochLog, Log, batches, start
+from autograd_cv.vision.tasks._common import Log, batches, fit
 
 BACKGROUND = 10
 #: deltas are divided by these before the loss (R-CNN's normalisation)
@@ -172,32 +171,17 @@ def train_detector(
     log: Log | None = print,
 ) -> list[dict]:
     """Adam on classification + box regression of RoIs sampled per image; cosine decay."""
-    rng = start(seed)
-    optimizer = optim.Adam(model.parameters(), lr=lr)
-    steps, step = epochs * -(-len(images) // batch_size), 0
-    record = EpochLog(log)
-    model.train()
-    for epoch in range(1, epochs + 1):
-        sums = np.zeros(2)
-        count = 0
-        for index in batches(len(images), batch_size, rng):
-            for group in optimizer.param_groups:
-                group["lr"] = lr * 0.5 * (1 + np.cos(np.pi * step / steps))
-            rois, classes, targets = sample_rois(
-                [proposals[i] for i in index], [boxes[i] for i in index],
-                [labels[i] for i in index], rois_per_image, rng,
-            )  # fmt: skip
-            scores, deltas = model(ag.tensor(images[index]), rois)
-            classification, regression = detection_loss(scores, deltas, classes, targets)
-            loss = classification + regression
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            sums += (classification.item(), regression.item())
-            count += 1
-            step += 1
-        record.epoch(epoch, classification=sums[0] / count, regression=sums[1] / count)
-    return record.history
+
+    def loss_terms(index: np.ndarray, rng: np.random.Generator) -> dict[str, ag.Tensor]:
+        rois, classes, targets = sample_rois(
+            [proposals[i] for i in index], [boxes[i] for i in index],
+            [labels[i] for i in index], rois_per_image, rng,
+        )  # fmt: skip
+        scores, deltas = model(ag.tensor(images[index]), rois)
+        classification, regression = detection_loss(scores, deltas, classes, targets)
+        return {"classification": classification, "regression": regression}
+
+    return fit(model, len(images), loss_terms, epochs, batch_size, lr, seed, log)
 
 
 def detect(

@@ -8,9 +8,8 @@ import numpy as np
 
 import autograd_cv as ag
 from autograd_cv import functional as F
-from autograd_cv import optim
 from autograd_cv.nn.module import Module
-from autograd_cv.vision.tasks._common import EpochLog, Log, batches, start
+from autograd_cv.vision.tasks._common import Log, batches, fit
 
 
 class PoseScaler:
@@ -35,24 +34,12 @@ def train_pose(
     log: Log | None = print,
 ) -> list[dict]:  # fmt: skip
     """Adam on smooth L1 (`beta` in scaled units) between outputs and scaled poses."""
-    rng = start(seed)
-    optimizer = optim.Adam(model.parameters(), lr=lr)
-    steps, step = epochs * -(-len(images) // batch_size), 0
-    record = EpochLog(log)
-    model.train()
-    for epoch in range(1, epochs + 1):
-        losses = []
-        for index in batches(len(images), batch_size, rng):
-            for group in optimizer.param_groups:
-                group["lr"] = lr * 0.5 * (1 + np.cos(np.pi * step / steps))
-            loss = F.smooth_l1_loss(model(ag.tensor(images[index])), targets[index], beta=beta)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            step += 1
-        record.epoch(epoch, loss=float(np.mean(losses)))
-    return record.history
+
+    def loss_terms(index: np.ndarray, rng: np.random.Generator) -> dict[str, ag.Tensor]:
+        outputs = model(ag.tensor(images[index]))
+        return {"loss": F.smooth_l1_loss(outputs, targets[index], beta=beta)}
+
+    return fit(model, len(images), loss_terms, epochs, batch_size, lr, seed, log)
 
 
 def predict(model: Module, images: np.ndarray, batch_size: int = 256) -> np.ndarray:

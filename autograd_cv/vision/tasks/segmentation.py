@@ -8,10 +8,9 @@ import numpy as np
 
 import autograd_cv as ag
 from autograd_cv import functional as F
-from autograd_cv import optim
 from autograd_cv.nn.module import Module
 from autograd_cv.vision.datasets.digit_scenes import BACKGROUND, IGNORE
-from autograd_cv.vision.tasks._common import EpochLog, Log, batches, start
+from autograd_cv.vision.tasks._common import Log, batches, fit
 
 
 def train_segmentation(
@@ -25,26 +24,12 @@ def train_segmentation(
     log: Log | None = print,
 ) -> list[dict]:
     """Adam on pixel-wise cross-entropy (ignore_index=255), cosine learning-rate decay."""
-    rng = start(seed)
-    optimizer = optim.Adam(model.parameters(), lr=lr)
-    steps, step = epochs * -(-len(images) // batch_size), 0
-    record = EpochLog(log)
-    model.train()
-    for epoch in range(1, epochs + 1):
-        losses = []
-        for index in batches(len(images), batch_size, rng):
-            for group in optimizer.param_groups:
-                group["lr"] = lr * 0.5 * (1 + np.cos(np.pi * step / steps))
-            loss = F.cross_entropy(
-                model(ag.tensor(images[index])), masks[index], ignore_index=IGNORE
-            )
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            step += 1
-        record.epoch(epoch, loss=float(np.mean(losses)))
-    return record.history
+
+    def loss_terms(index: np.ndarray, rng: np.random.Generator) -> dict[str, ag.Tensor]:
+        logits = model(ag.tensor(images[index]))
+        return {"loss": F.cross_entropy(logits, masks[index], ignore_index=IGNORE)}
+
+    return fit(model, len(images), loss_terms, epochs, batch_size, lr, seed, log)
 
 
 def predict_masks(model: Module, images: np.ndarray, batch_size: int = 64) -> np.ndarray:

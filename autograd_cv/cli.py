@@ -49,6 +49,8 @@ def _train_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-graph", dest="graph", action="store_false", help="skip graph.svg")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bar")  # fmt: skip
+    parser.add_argument("--tensorboard", default=None, metavar="DIR",
+                        help="also write TensorBoard event files to DIR")  # fmt: skip
 
 
 def _eval_parser(commands: argparse._SubParsersAction) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from autograd_cv import nn, optim
 from autograd_cv.training.errors import UsageError
 from autograd_cv.training.registry import DatasetInfo, check_pair
+from autograd_cv.training.tensorboard import check_available
 
 DEFAULT_LR = {"sgd": 0.02, "adam": 1e-3}
 OPTIMIZERS = ("sgd", "adam")
@@ -41,6 +42,8 @@ class TrainConfig:
     stop_after_steps: int | None = None
     #: fit BLAS/Numba threads to the cores other processes leave free (autograd_cv.threads)
     adapt_threads: bool = True
+    #: also write TensorBoard event files here (needs tensorboardX)
+    tensorboard: str | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -73,6 +76,8 @@ class TrainConfig:
             raise UsageError(f"unknown optimizer {self.optimizer!r}; choose sgd or adam")
         if self.schedule not in SCHEDULES:
             raise UsageError(f"unknown schedule {self.schedule!r}; choose constant or cosine")
+        if self.tensorboard is not None:
+            check_available()
         return info
 
 

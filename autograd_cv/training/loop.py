@@ -46,6 +46,7 @@ from autograd_cv.training.config import TrainConfig, make_optimizer, set_learnin
 from autograd_cv.training.errors import Diverged, Interrupted, UsageError
 from autograd_cv.training.registry import DATASETS, build_model, forward, loss_fn, transforms
 from autograd_cv.training.report import plot_confusion, plot_curves, write_graph, write_json
+from autograd_cv.training.tensorboard import ScalarLog
 
 
 def load_dataset(name: str, data_dir: str | None, train: bool) -> Any:
@@ -284,7 +285,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
         open_step_log(out / "metrics.csv", resumed_step) if main_process else open(os.devnull, "w")
     )
     budget = ThreadBudget() if config.adapt_threads else None
-    with step_log, _catch_stop_signals() as stop, _restoring(budget):
+    board = ScalarLog(config.tensorboard if main_process else None)
+    with step_log, board, _catch_stop_signals() as stop, _restoring(budget):
         ranks = f" on {world.size} processes" if world.size > 1 else ""
         log(f"training {config.model} on {config.dataset}{ranks}: {len(train_set)} images, "
             f"{len(loader)} batches of {config.batch_size} per epoch; Ctrl-C saves a "
@@ -325,6 +327,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
                 lr = optimizer.param_groups[0]["lr"]
                 batch_loss = loss_sum / max(seen, 1)
                 step_log.write(f"{epoch + 1},{index + 1},{step},{batch_loss:.6g},{lr:.6g}\n")
+                board.add(step, {"train/loss": batch_loss, "train/lr": lr})
                 progress["loss_sum"] += loss_sum
                 progress["correct"] += correct
                 progress["seen"] += seen
@@ -362,6 +365,12 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
                         "seen": 0, "seconds": 0.0, "history": history}  # fmt: skip
             if main_process:
                 save_checkpoint(checkpoint_path, model, optimizer, config, progress)
+            board.add((epoch + 1) * len(loader), {
+                "epoch/train_loss": record["train_loss"],
+                "epoch/train_accuracy": record["train_accuracy"],
+                "epoch/test_loss": record["test_loss"],
+                "epoch/test_accuracy": test_accuracy,
+            })  # fmt: skip
             log(f"epoch {epoch + 1}/{config.epochs}  train loss {record['train_loss']:.4f}  "
                 f"train acc {record['train_accuracy']:.4f}  test acc {test_accuracy:.4f}  "
                 f"{seconds:.1f} s  {record['images_per_second']:.0f} img/s")  # fmt: skip

@@ -53,6 +53,8 @@ class Node:
     #: False when `vjp` never reads its inputs' values (add, reshape, sum, ...), so an
     #: in-place change to an input after the forward cannot make its gradient wrong
     saves_inputs: ClassVar[bool] = True
+    #: True for a cast, whose float64 output is asked for, not NumPy's promotion
+    casts: ClassVar[bool] = False
 
     # Filled in by __call__ when the application is recorded.
     inputs: tuple[Tensor, ...] | None = None
@@ -103,7 +105,7 @@ class Node:
             out = self.forward(*arrays)
         if type(out) is not np.ndarray:
             out = values.as_output(out)
-        if out.dtype.char == "d":  # float64: kept only if an input was float64 too
+        if out.dtype.char == "d" and not self.casts:  # float64 only from a float64 input
             out = values.default_float(out, [t.data for t in inputs])
         return self._record(inputs, out)
 
@@ -116,7 +118,9 @@ class Node:
         out = self.forward(*arrays)
         if type(out) is not np.ndarray:
             out = values.as_output(out)
-        return values.default_float(out, arrays) if out.dtype.char == "d" else out
+        if out.dtype.char == "d" and not self.casts:
+            out = values.default_float(out, arrays)
+        return out
 
     def _record(self, inputs: tuple[Tensor, ...], out: np.ndarray) -> Tensor:
         """The output Tensor; records this node when grad mode is on and an input needs grad."""

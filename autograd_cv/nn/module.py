@@ -425,7 +425,7 @@ class Module:
             body = repr(module).replace("\n", "\n  ")
             lines.append(f"({name}): {body}")
         head = type(self).__name__ + "("
-        if not self._modules:
+        if not self._modules and "\n" not in extra:
             return head + (extra if extra else "") + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
@@ -593,6 +593,13 @@ class ParameterList(Module):
 
     def __len__(self) -> int:
         return len(self._parameters)
+
+    def extra_repr(self) -> str:
+        """One line per parameter: its index, shape and dtype."""
+        return "\n".join(
+            f"({name}): Parameter of shape {tuple(p.shape)}, {p.dtype}"
+            for name, p in self._parameters.items()
+        )
 
     def __iter__(self) -> Iterator[Parameter]:
         return iter(self._parameters.values())

@@ -268,6 +268,7 @@ class Clip(Node):
 class Cast(Node):
     name = "astype"
     saves_inputs = False
+    casts = True
 
     def __init__(self, dtype: np.dtype) -> None:
         self.to_dtype = dtype

@@ -135,6 +135,19 @@ def test_casts_clone_and_device_moves():
             move()
 
 
+def test_casting_float32_up_to_float64_keeps_float64():
+    # The dispatch turns NumPy's promotions to float64 into float32; a cast asks for it.
+    x = ag.tensor(np.arange(4, dtype=np.float32), requires_grad=True)
+    for wide in (x.double(), x.to(ag.float64), x.type_as(ag.zeros(1, dtype=ag.float64)),
+                 x.astype(np.float64)):  # fmt: skip
+        assert wide.dtype == np.float64
+    (x.double() ** 2).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * np.arange(4))
+    assert ag.nn.Linear(2, 2).double().weight.dtype == np.float64
+    assert (x.long() * 0.5).dtype == np.float32  # the promotion rule itself still holds
+
+
 def test_elementwise_methods_and_comparisons():
     a, b = sample(3), sample(3, seed=1)
     np.testing.assert_allclose(a.add(b, alpha=2).numpy(), a.numpy() + 2 * b.numpy())

@@ -89,6 +89,9 @@ def test_unflatten_module_dict_and_parameter_list():
     weights.append(nn.Parameter(np.zeros(1)))
     assert len(weights) == 3 and all(p.requires_grad for p in weights)
     assert list(weights.state_dict()) == ["0", "1", "2"]
+    shown = repr(weights).splitlines()
+    assert shown[1:3] == ["  (0): Parameter of shape (2,), float64",
+                          "  (1): Parameter of shape (3,), float32"]  # fmt: skip
     model = nn.Module()
     model.heads, model.extra = heads, weights
     assert [name for name, _ in model.named_modules()] == ["", "heads", "heads.a", "heads.b",

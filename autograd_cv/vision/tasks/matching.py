@@ -303,9 +303,11 @@ def _column_title(column: int, neighbours: int) -> str:
 def plot_matching(
     model: Module, queries: np.ndarray, gallery: np.ndarray, distances: dict,
     same: np.ndarray, path: str | Path | None = None, neighbours: int = 4,
+    query_labels: np.ndarray | None = None, gallery_labels: np.ndarray | None = None,
 ):  # fmt: skip
-    """Query patches with their nearest gallery patches (learned embedding, then raw pixels),
-    and histograms of matching / non-matching pair distances; a PNG when `path` is given."""
+    """Query patches with their nearest gallery patches (learned embedding, then raw pixels;
+    framed green where the label matches the query's, red where not, when labels are given),
+    and histograms of matching / non-matching pair `distances`; a PNG when `path` is given."""
     from matplotlib.figure import Figure
 
     found = {
@@ -313,8 +315,8 @@ def plot_matching(
         "pixels": nearest(_flat(queries), _flat(gallery), neighbours),
     }
     rows, columns = len(queries), 1 + 2 * neighbours
-    figure = Figure(figsize=(1.0 * columns + 0.6, 1.05 * rows + 2.6))
-    grid = figure.add_gridspec(rows + 3, columns)
+    figure = Figure(figsize=(1.0 * columns + 0.6, 1.05 * rows + 2.4))
+    grid = figure.add_gridspec(rows + 2, columns)
     for row, query in enumerate(queries):
         panels = [query] + [gallery[i] for i in found["learned"][row]]
         panels += [gallery[i] for i in found["pixels"][row]]
@@ -325,22 +327,24 @@ def plot_matching(
             axis.set_yticks([])
             if row == 0:
                 axis.set_title(_column_title(column, neighbours), fontsize=8)
-            if column in (1, neighbours + 1):
+            if column and query_labels is not None and gallery_labels is not None:
+                method = "learned" if column <= neighbours else "pixels"
+                hit = gallery_labels[found[method][row][(column - 1) % neighbours]]
                 for spine in axis.spines.values():
-                    spine.set_edgecolor("tab:blue" if column == 1 else "tab:orange")
-                    spine.set_linewidth(2)
+                    spine.set_edgecolor("tab:green" if hit == query_labels[row] else "tab:red")
+                    spine.set_linewidth(2.5)
     half = columns // 2
     for span, (name, distance) in zip(
         (slice(0, half), slice(half + 1, columns)), distances.items()
     ):
-        axis = figure.add_subplot(grid[rows + 1 :, span])
+        axis = figure.add_subplot(grid[rows:, span])
         edges = np.linspace(0, distance.max() * 1.02, 40)
         axis.hist(distance[same], edges, alpha=0.6, label="matching", color="tab:green")
         axis.hist(distance[~same], edges, alpha=0.6, label="non-matching", color="tab:red")
         axis.set_title(f"{name}: pair distances (AUC {roc_auc(distance, same):.3f})", fontsize=8)
         axis.tick_params(labelsize=7)
         axis.legend(fontsize=7)
-    figure.subplots_adjust(left=0.03, right=0.97, top=0.95, bottom=0.05, hspace=0.35)
+    figure.subplots_adjust(left=0.04, right=0.97, top=0.95, bottom=0.05, hspace=0.45)
     if path is not None:
         figure.savefig(path, dpi=80)
     return figure

@@ -196,7 +196,7 @@ def roc_auc(distances: np.ndarray, same: np.ndarray) -> float:
             f"shapes {distances.shape} and {same.shape}, {positives} matching"
         )
     # Mann-Whitney: ranks of -distance (average ranks over ties), the positives' rank sum.
-    values, inverse, counts = np.unique(-distances, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(-distances, return_inverse=True, return_counts=True)
     average_rank = np.cumsum(counts) - (counts - 1) / 2
     rank_sum = average_rank[inverse.ravel()][same].sum()
     return float((rank_sum - positives * (positives + 1) / 2) / (positives * negatives))
@@ -218,7 +218,7 @@ def fpr_at_recall(distances: np.ndarray, same: np.ndarray, recall: float = 0.95)
     return float((distances[~same] <= threshold).mean())
 
 
-def nearest(queries: np.ndarray, gallery: np.ndarray, k: int = 1, chunk: int = 1024):
+def nearest(queries: np.ndarray, gallery: np.ndarray, k: int = 1, chunk: int = 1024) -> np.ndarray:
     """(Q, k) indices of each query's k nearest gallery rows (Euclidean), nearest first."""
     queries = queries.reshape(len(queries), -1).astype(np.float64)
     gallery = gallery.reshape(len(gallery), -1).astype(np.float64)

@@ -143,6 +143,8 @@ def test_triplets_and_held_out_pairs_are_what_they_claim(digits) -> None:
     assert all(t.shape == (8, 1, 28, 28) for t in triplet)
     with pytest.raises(ValueError, match="sample_triplets: mode"):
         M.sample_triplets(images, labels, anchors, "pixel", rng)
+    with pytest.raises(ValueError, match=r"train_matching: .*\(400, 1, 28, 28\) and \(399,\)"):
+        M.train_matching(SiameseNet(width=4), images, labels[:-1], log=None)
 
 
 def test_warp_moves_rotates_and_keeps_range() -> None:

@@ -39,6 +39,14 @@ def _check_mode(mode: str, op: str) -> None:
         raise ValueError(f"{op}: mode must be one of {MODES}, got {mode!r}")
 
 
+def _check_digits(images: np.ndarray, labels: np.ndarray, op: str) -> None:
+    if images.ndim != 4 or labels.shape != (len(images),):
+        raise ValueError(
+            f"{op}: expected (N, C, H, W) images and (N,) labels, got shapes {images.shape} "
+            f"and {labels.shape}"
+        )
+
+
 def warp(
     images: np.ndarray, rng: np.random.Generator, shift: float = WARP["shift"],
     angle: float = WARP["angle"], scale: tuple[float, float] = WARP["scale"],
@@ -140,6 +148,7 @@ def train_matching(
 ) -> list[dict]:  # fmt: skip
     """Adam on the triplet margin loss between embeddings (every digit an anchor per epoch)."""
     _check_mode(mode, "train_matching")
+    _check_digits(images, labels, "train_matching")
     table = _by_class(labels)
 
     def loss_terms(index: np.ndarray, rng: np.random.Generator) -> dict[str, ag.Tensor]:
@@ -170,6 +179,7 @@ def held_out_pairs(
     Deterministic for a seed; built from whatever split `images` holds (the test split for
     held-out figures)."""
     _check_mode(mode, "held_out_pairs")
+    _check_digits(images, labels, "held_out_pairs")
     rng = np.random.default_rng((seed, MODES.index(mode), 19))
     table = _by_class(labels)
     anchors = rng.choice(len(images), size=count, replace=count > len(images))
@@ -250,6 +260,7 @@ def retrieval_sets(
     one warp of each of `count` digits queries a gallery of other warps of the same digits;
     the right answer is the same digit (its index)."""
     _check_mode(mode, "retrieval_sets")
+    _check_digits(images, labels, "retrieval_sets")
     rng = np.random.default_rng((seed, MODES.index(mode), 23))
     if mode == "class":
         if 2 * count > len(images):

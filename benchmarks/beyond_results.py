@@ -22,8 +22,10 @@ from _harness import describe, environment
 
 from autograd_cv.models.fcn import FCN
 from autograd_cv.models.rcnn import RCNN, FastRCNN
+from autograd_cv.models.siamese import SiameseNet
 from autograd_cv.vision.datasets import DigitScenes
 from autograd_cv.vision.tasks import detection as D
+from autograd_cv.vision.tasks import matching as M
 from autograd_cv.vision.tasks import segmentation as S
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +37,8 @@ RECIPES = {
     "segmentation": {"train": 6_000, "epochs": 2, "test": 1_000},
     "fast-rcnn": {"train": 800, "epochs": 2, "test": 150},
     "rcnn": {"train": 300, "epochs": 2, "test": 80},
+    # per mode (class, instance): anchor digits (3 patches each), test pairs, retrieval gallery
+    "matching": {"train": 20_000, "epochs": 1, "pairs": 5_000, "gallery": 2_000},
 }
 
 
@@ -81,6 +85,32 @@ def detection(name: str, recipe: dict) -> dict:
     }
 
 
+def matching(recipe: dict) -> dict:
+    images, labels = M.load_patches("mnist", True, DATA, download=False)
+    test_images, test_labels = M.load_patches("mnist", False, DATA, download=False)
+    picked = np.random.default_rng(0).permutation(len(images))[: recipe["train"]]
+    result = {}
+    for mode in M.MODES:
+        model = SiameseNet()
+        started = time.perf_counter()
+        M.train_matching(model, images[picked], labels[picked], mode, epochs=recipe["epochs"])
+        result[f"{mode}_train_seconds"] = time.perf_counter() - started
+        scores = M.evaluate_matching(
+            model, test_images, test_labels, mode, recipe["pairs"], recipe["gallery"]
+        )
+        result.update({f"{mode}_{name}": value for name, value in scores.items()})
+        first, second, same = M.held_out_pairs(test_images, test_labels, recipe["pairs"], mode)
+        queries, query_labels, gallery, gallery_labels = M.retrieval_sets(
+            test_images, test_labels, recipe["gallery"], mode
+        )
+        M.plot_matching(
+            model, queries[:6], gallery, M.pair_distances(model, first, second), same,
+            IMAGES / f"matching_{mode}.png", query_labels=query_labels[:6],
+            gallery_labels=gallery_labels,
+        )  # fmt: skip
+    return result
+
+
 def main(argv: list[str]) -> None:
     quick = "--quick" in argv
     tasks = [a for a in argv if not a.startswith("--")] or list(RECIPES)
@@ -91,7 +121,10 @@ def main(argv: list[str]) -> None:
         if quick:
             recipe = {k: max(1, v // 20) if k != "epochs" else 1 for k, v in recipe.items()}
         print(f"## {task}: {recipe}", flush=True)
-        result = segmentation(recipe) if task == "segmentation" else detection(task, recipe)
+        if task == "matching":
+            result = matching(recipe)
+        else:
+            result = segmentation(recipe) if task == "segmentation" else detection(task, recipe)
         results[task] = {"recipe": recipe, **result}
         shown = {k: round(v, 4) for k, v in result.items() if isinstance(v, float)}
         print(f"| {task} | {recipe} | {shown} |", flush=True)

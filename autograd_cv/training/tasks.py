@@ -306,13 +306,20 @@ def read_task_model(path: str | os.PathLike) -> dict | None:
     if not isinstance(saved, dict) or saved.get("format") != TASK_FORMAT:
         return None
     meta = saved.get("meta")
-    if not isinstance(meta, dict) or meta.get("model") not in TASKS:
-        raise UsageError(f"{str(path)!r} names no known task model")
+    if not isinstance(meta, dict) or not isinstance(meta.get("model"), str):
+        raise UsageError(f"{str(path)!r} is damaged: its meta entry lacks the model")
+    if meta["model"] not in TASKS:
+        raise UsageError(f"{str(path)!r} names an unknown task model {meta['model']!r}")
     try:
         run = TaskRun(**json.loads(meta["config"]))
+        counts = (run.epochs, run.batch_size, run.seed, run.train_size, run.test_size)
+        if run.model != meta["model"] or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts
+        ):
+            raise ValueError("its settings are not those of a run")
         model = TASKS[run.model].build()
         model.load_state_dict(saved["model"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+    except (KeyError, TypeError, ValueError, RuntimeError, RecursionError) as error:
         raise UsageError(f"{str(path)!r} is damaged: {error}") from None
     return {"run": run, "model": model}
 

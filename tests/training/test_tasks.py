@@ -120,3 +120,31 @@ def test_a_new_task_model_is_one_entry(tmp_path: Path, monkeypatch, capsys) -> N
     assert metrics["hyperparameters"]["train_size"] == 8 and "centre_px" in metrics["test"]
     assert main(["train", "--model", "tiny-pose", "--dataset", "digit-scenes-mini"]) == 2
     assert "tiny-pose is a regression model" in capsys.readouterr().err
+
+
+def test_a_damaged_task_model_is_refused_in_one_line(tmp_path: Path, capsys) -> None:
+    import autograd_cv as ag
+
+    out = tmp_path / "pose"
+    assert main(["train", "--model", "pose-regressor", "--dataset", "digit-poses-mini", *SMALL,
+                 "--out", str(out)]) == 0  # fmt: skip
+    saved = ag.load(out / "model.npz")
+    capsys.readouterr()
+    for meta, message in [
+        ({**saved["meta"], "model": ["fcn"]}, "lacks the model"),
+        ({**saved["meta"], "model": "unet"}, "unknown task model 'unet'"),
+        ({**saved["meta"], "model": "fcn"}, "is damaged"),  # meta and settings disagree
+        (
+            {
+                "model": "fcn",
+                "dataset": "digit-scenes-mini",  # fcn's layers, the pose's weights
+                "config": saved["meta"]["config"].replace("pose-regressor", "fcn"),
+            },
+            "is damaged",
+        ),
+        ({**saved["meta"], "config": "[1, 2]"}, "is damaged"),
+    ]:
+        ag.save({**saved, "meta": meta}, tmp_path / "bad.npz")
+        assert main(["eval", "--checkpoint", str(tmp_path / "bad.npz")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1

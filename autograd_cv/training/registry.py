@@ -145,7 +145,7 @@ def check_pair(model: str, dataset: str) -> DatasetInfo | TaskModel:
     if model in TASKS:
         return check_task_pair(model, dataset)
     model_info(model)
-    if dataset in TASK_DATASETS:
+    if dataset in TASK_DATASETS and dataset not in DATASETS:  # a task may use "mnist" too
         raise UsageError(f"{model} is a classifier; {dataset} is for the task models "
                          f"{', '.join(models_for(dataset))}")  # fmt: skip
     info = dataset_info(dataset)

@@ -3,8 +3,20 @@
 Each model name has one `TaskModel` entry: the datasets it trains on, how to build it, how
 to fit it (the task module's train_* function, Adam with a per-step cosine decay) and how
 to score it on the test set (a dict of floats, and its pictures written to --out). Adding
-a task is one `TASK_DATASETS` row for its data and one `TASKS` entry with two small
-functions; `check_pair`, `train`, `eval` and the error messages then know it.
+a task is one `TASK_DATASETS` row for its data (a name may also be a classifier dataset's,
+such as "mnist") and one `TASKS` entry with two small functions; `check_pair`, `train`,
+`eval` and the error messages then know it:
+
+    def _fit_siamese(model, patches, run, log):      # run: TaskRun (epochs, lr, seed, ...)
+        return M.train_siamese(model, ..., epochs=run.epochs, lr=run.lr, seed=run.seed, log=log)
+
+    def _score_siamese(model, patches, out):         # -> (metrics of floats, pictures)
+        ...; M.plot_pairs(..., out / "pairs.png"); return scores, ["pairs.png"]
+
+    TASK_DATASETS["digit-patches"] = TaskDataset(lambda root, train, n, seed: ..., "patches")
+    TASKS["siamese"] = TaskModel("matching", ("digit-patches",), SiameseNet, _fit_siamese,
+                                 _score_siamese, Recipe(epochs=3, batch_size=64, lr=1e-3,
+                                                        train_size=..., test_size=...))
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ def test_graph_offers_every_registry_model_and_train_names_them_all() -> None:
     from autograd_cv.training.tasks import TASKS
 
     assert "alexnet-small-bn" in MODELS and "fcn" in TASKS
-    # graph offers the task models too, to refuse them with a reason (test_tasks.py).
+    # graph offers the task models too, to refuse them with a reason (test_task_models.py).
     assert list(_model_option("graph").choices) == [*MODELS, *TASKS]
     help_text = _model_option("train").help
     assert f"a classifier ({', '.join(MODELS)})" in help_text

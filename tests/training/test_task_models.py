@@ -12,7 +12,7 @@ import pytest
 
 from autograd_cv.cli import main
 from autograd_cv.models.regression import PoseRegressor
-from autograd_cv.training import TrainConfig
+from autograd_cv.training import TrainConfig, check_pair
 from autograd_cv.training import tasks as T
 
 SMALL = ["--train-size", "8", "--test-size", "3", "--epochs", "1", "--batch-size", "4",
@@ -110,14 +110,20 @@ def test_recipe_fills_what_is_not_given_and_classifier_defaults_are_unchanged() 
 
 def test_a_new_task_model_is_one_entry(tmp_path: Path, monkeypatch, capsys) -> None:
     pose = T.TASKS["pose-regressor"]
-    entry = T.TaskModel("regression", ("digit-poses-mini",), lambda: PoseRegressor(width=4),
+    entry = T.TaskModel("regression", ("digit-poses-mini", "mnist-mini"),
+                        lambda: PoseRegressor(width=4),
                         pose.fit, pose.score, T.Recipe(1, 4, 1e-3, 8, 3))  # fmt: skip
     monkeypatch.setitem(T.TASKS, "tiny-pose", entry)
+    # A task dataset may share a classifier dataset's name; classifiers still take theirs.
+    monkeypatch.setitem(T.TASK_DATASETS, "mnist-mini", T.TASK_DATASETS["digit-poses-mini"])
+    assert check_pair("lenet5", "mnist-mini").image_shape == (1, 28, 28)
     out = tmp_path / "tiny"
     assert main(["train", "--model", "tiny-pose", "--dataset", "digit-poses-mini",
                  "--no-progress", "--out", str(out)]) == 0  # fmt: skip
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["hyperparameters"]["train_size"] == 8 and "centre_px" in metrics["test"]
+    assert main(["train", "--model", "tiny-pose", "--dataset", "mnist-mini", "--no-progress",
+                 "--out", str(tmp_path / "named-mnist")]) == 0  # fmt: skip
     assert main(["train", "--model", "tiny-pose", "--dataset", "digit-scenes-mini"]) == 2
     assert "tiny-pose is a regression model" in capsys.readouterr().err
 

@@ -23,24 +23,49 @@ EXIT_DIVERGED = 3
 
 def _train_parser(commands: argparse._SubParsersAction) -> None:
     from autograd_cv.training import DATASETS, MODELS
+    from autograd_cv.training.tasks import TASK_DATASETS, TASKS
 
     parser = commands.add_parser("train", help="train a model on a dataset")
-    parser.add_argument("--model", default="lenet5", help=f"one of {', '.join(MODELS)}")
-    parser.add_argument("--dataset", default="mnist-mini", help=f"one of {', '.join(DATASETS)}")
+    parser.add_argument("--model", default="lenet5", help=f"a classifier ({', '.join(MODELS)}) "
+                        f"or a task model ({', '.join(TASKS)})")  # fmt: skip
+    parser.add_argument("--dataset", default="mnist-mini",
+                        help=f"for classifiers {', '.join(DATASETS)}; for task models "
+                        f"{', '.join(TASK_DATASETS)}")  # fmt: skip
     parser.add_argument(
         "--data-dir",
         default=None,
         help="folder with the dataset files (default: $AUTOGRAD_CV_DATA or the user cache, "
         "downloading MNIST/Fashion-MNIST when missing)",
     )
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=None, help="default: 0.02 sgd, 1e-3 adam")
-    parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="default: 3, or the task model's recipe")  # fmt: skip
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="default: 64, or the task model's recipe")  # fmt: skip
+    parser.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="default: 0.02 sgd, 1e-3 adam; task models: their recipe's",
+    )
+    parser.add_argument("--optimizer", default=None, choices=["sgd", "adam"],
+                        help="default: sgd (task models train with adam only)")  # fmt: skip
     parser.add_argument("--momentum", type=float, default=0.9)
     parser.add_argument("--weight-decay", type=float, default=0.0)
-    parser.add_argument("--schedule", default="constant", choices=["constant", "cosine"],
-                        help="cosine: the learning rate falls to 0 over the epochs")  # fmt: skip
+    parser.add_argument("--schedule", default=None, choices=["constant", "cosine"],
+                        help="cosine: the learning rate falls to 0 over the epochs (default "
+                        "constant; task models: cosine per step, always)")  # fmt: skip
+    parser.add_argument(
+        "--train-size",
+        type=int,
+        default=None,
+        help="task models: how many training scenes (default: the recipe's)",
+    )
+    parser.add_argument(
+        "--test-size",
+        type=int,
+        default=None,
+        help="task models: how many test scenes (default: the recipe's)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/latest", help="folder for model.npz and plots")
     parser.add_argument("--resume", default=None, help="continue from this checkpoint")
@@ -87,6 +112,14 @@ def run_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if not _main_process():
         return 0
+    if "task" in metrics:
+        from autograd_cv.training.tasks import summary
+
+        written = ", ".join(str(out / name) for name in ["model.npz", "metrics.json",
+                                                          *metrics["pictures"]])  # fmt: skip
+        print(f"{metrics['model']} on {metrics['dataset']} test set: {summary(metrics['test'])} "
+              f"({metrics['seconds']:.1f} s training); wrote {written}")  # fmt: skip
+        return 0
     print(f"test accuracy {metrics['test_accuracy']:.4f} after {len(metrics['train_loss'])} "
           f"epochs ({metrics['seconds']:.1f} s); wrote {out / 'model.npz'}, "
           f"{out / 'metrics.json'}, {out / 'curves.png'}")  # fmt: skip
@@ -108,7 +141,12 @@ def run_eval(args: argparse.Namespace) -> int:
         restore_model,
         transforms,
     )  # fmt: skip
+    from autograd_cv.training.tasks import evaluate_task, read_task_model
 
+    if read_task_model(args.checkpoint) is not None:
+        out = Path(args.out) if args.out else Path(args.checkpoint).parent
+        evaluate_task(args.checkpoint, args.dataset, args.data_dir, out)
+        return 0
     checkpoint = read_checkpoint(args.checkpoint)
     model = restore_model(checkpoint, args.checkpoint)
     dataset = args.dataset or checkpoint["meta"]["dataset"]
@@ -171,9 +209,15 @@ def run_predict(args: argparse.Namespace) -> int:
         restore_model,
         transforms,
     )  # fmt: skip
+    from autograd_cv.training.tasks import read_task_model
 
     if args.top < 1:
         raise UsageError(f"--top must be at least 1, not {args.top}")
+    saved = read_task_model(args.checkpoint)
+    if saved is not None:
+        raise UsageError(f"predict classifies images; {args.checkpoint!r} holds "
+                         f"{saved['run'].model}, a task model (see its pictures from "
+                         f"autograd-cv eval)")  # fmt: skip
     checkpoint = read_checkpoint(args.checkpoint)
     model = restore_model(checkpoint, args.checkpoint)
     info = DATASETS[checkpoint["meta"]["dataset"]]

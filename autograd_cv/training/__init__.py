@@ -5,6 +5,7 @@
 - `checkpoint`: resumable checkpoints, written atomically;
 - `loop`: `train` and `evaluate`;
 - `report`: metrics.json, the curves, the confusion matrix, the graph of one step.
+- `tasks`: the task models (fcn, rcnn, fast-rcnn, pose-regressor), their datasets and recipes.
 """
 
 from autograd_cv.training.checkpoint import (

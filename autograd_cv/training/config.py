@@ -9,11 +9,14 @@ from dataclasses import dataclass, field, fields
 from autograd_cv import nn, optim
 from autograd_cv.training.errors import UsageError
 from autograd_cv.training.registry import DatasetInfo, check_pair
+from autograd_cv.training.tasks import TASKS, TaskModel, resolve
 from autograd_cv.training.tensorboard import check_available
 
 DEFAULT_LR = {"sgd": 0.02, "adam": 1e-3}
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "cosine")
+#: what a classifier's run uses where its config says None (a task model uses its recipe's)
+CLASSIFIER_DEFAULTS = {"epochs": 3, "batch_size": 64, "optimizer": "sgd", "schedule": "constant"}
 
 
 @dataclass
@@ -23,14 +26,17 @@ class TrainConfig:
     model: str = "lenet5"
     dataset: str = "mnist-mini"
     data_dir: str | None = None
-    epochs: int = 3
-    batch_size: int = 64
+    #: None: 3 for a classifier, the task's recipe for a task model (as for batch_size and lr)
+    epochs: int | None = None
+    batch_size: int | None = None
     lr: float | None = None
-    optimizer: str = "sgd"
+    #: None: sgd for a classifier; task models train with Adam only
+    optimizer: str | None = None
     momentum: float = 0.9
     weight_decay: float = 0.0
-    #: "cosine": the learning rate falls from lr to 0 over the epochs (per epoch, closed form)
-    schedule: str = "constant"
+    #: "cosine": the learning rate falls from lr to 0 over the epochs (per epoch, closed form);
+    #: None: constant for a classifier (task models decay it by cosine per step)
+    schedule: str | None = None
     seed: int = 0
     out: str = "runs/latest"
     resume: str | None = None
@@ -44,7 +50,16 @@ class TrainConfig:
     adapt_threads: bool = True
     #: also write TensorBoard event files here (needs tensorboardX)
     tensorboard: str | None = None
+    #: how many training / test items a task model uses (None: its recipe's; classifiers: all)
+    train_size: int | None = None
+    test_size: int | None = None
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.model not in TASKS:
+            for name, value in CLASSIFIER_DEFAULTS.items():
+                if getattr(self, name) is None:
+                    setattr(self, name, value)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> TrainConfig:
@@ -55,9 +70,17 @@ class TrainConfig:
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
 
-    def validate(self) -> DatasetInfo:
-        """Refuse what cannot run, before anything is loaded or written; the dataset's entry."""
+    def validate(self) -> DatasetInfo | TaskModel:
+        """Refuse what cannot run, before anything is loaded or written; the dataset's entry
+        (a task model's own entry for a task model)."""
         info = check_pair(self.model, self.dataset)
+        if self.model in TASKS:
+            resolve(self)
+            return info
+        if self.train_size is not None or self.test_size is not None:
+            raise UsageError(f"--train-size and --test-size are for the task models "
+                             f"({', '.join(TASKS)}); {self.model} uses all of "
+                             f"{self.dataset}")  # fmt: skip
         if self.epochs < 1 or self.batch_size < 1:
             raise UsageError("--epochs and --batch-size must be at least 1")
         if self.seed < 0:

@@ -232,8 +232,13 @@ def _restoring(budget: ThreadBudget | None) -> Iterator[None]:
 def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
     """Train as configured; write model.npz, metrics.json, curves.png and graph.svg to `out`.
 
-    Under mpiexec, every rank calls this; it trains data-parallel and rank 0 writes.
+    Under mpiexec, every rank calls this; it trains data-parallel and rank 0 writes. A task
+    model (`training.tasks.TASKS`: fcn, rcnn, ...) is trained by `tasks.train_task` instead.
     """
+    from autograd_cv.training.tasks import TASKS, train_task
+
+    if config.model in TASKS:
+        return train_task(config, log)
     info = config.validate()
     world = distributed.init()
     if config.batch_size % world.size:

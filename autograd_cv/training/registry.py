@@ -26,6 +26,7 @@ from autograd_cv.data import (
 )
 from autograd_cv.models import MLP, AlexNet, AlexNetSmall, LeNet5, Perceptron
 from autograd_cv.training.errors import UsageError
+from autograd_cv.training.tasks import TASK_DATASETS, TASKS, TaskModel, check_task_pair, models_for
 
 
 # ----- datasets -------------------------------------------------------------------------
@@ -70,7 +71,11 @@ DATASETS: dict[str, DatasetInfo] = {
 def dataset_info(name: str) -> DatasetInfo:
     """The named dataset's entry, or a usage error listing the choices."""
     if name not in DATASETS:
-        raise UsageError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
+        if name in TASK_DATASETS:
+            raise UsageError(f"{name} is for the task models {', '.join(models_for(name))}, not "
+                             f"for classifiers ({', '.join(DATASETS)})")  # fmt: skip
+        raise UsageError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)} "
+                         f"(classifiers) or {', '.join(TASK_DATASETS)} (task models)")  # fmt: skip
     return DATASETS[name]
 
 
@@ -128,12 +133,21 @@ MODELS: dict[str, ModelInfo] = {
 def model_info(name: str) -> ModelInfo:
     """The named model's entry, or a usage error listing the choices."""
     if name not in MODELS:
-        raise UsageError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+        if name in TASKS:
+            raise UsageError(f"{name} is a {TASKS[name].task} model, not a classifier")
+        raise UsageError(f"unknown model {name!r}; choose from {', '.join([*MODELS, *TASKS])}")
     return MODELS[name]
 
 
-def check_pair(model: str, dataset: str) -> DatasetInfo:
-    """Refuse a model that cannot take the dataset's images; return the dataset's entry."""
+def check_pair(model: str, dataset: str) -> DatasetInfo | TaskModel:
+    """Refuse a model that cannot take the dataset's images; return the dataset's entry
+    (for a task model, the model's entry in `tasks.TASKS`)."""
+    if model in TASKS:
+        return check_task_pair(model, dataset)
+    model_info(model)
+    if dataset in TASK_DATASETS and dataset not in DATASETS:  # a task may use "mnist" too
+        raise UsageError(f"{model} is a classifier; {dataset} is for the task models "
+                         f"{', '.join(models_for(dataset))}")  # fmt: skip
     info = dataset_info(dataset)
     _check_shape(model, info.image_shape)
     return info

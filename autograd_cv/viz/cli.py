@@ -29,8 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `autograd-cv graph`; its models are the training registry's."""
     from autograd_cv.training.registry import MODELS
+    from autograd_cv.training.tasks import TASKS
 
-    parser.add_argument("--model", required=True, choices=list(MODELS), help="which model to draw")
+    # Task models are choices too, so that they are refused with a reason, not "invalid choice".
+    parser.add_argument("--model", required=True, choices=[*MODELS, *TASKS],
+                        help=f"which classifier to draw ({', '.join(MODELS)})")  # fmt: skip
     parser.add_argument("--batch", type=int, default=2, help="batch size (default 2)")
     parser.add_argument("--grads", action="store_true", help="colour by gradient norm")
     parser.add_argument(
@@ -73,6 +76,14 @@ def run(options: argparse.Namespace) -> int:
     from autograd_cv import functional as F
     from autograd_cv import viz
     from autograd_cv.training.registry import MODELS, build_model
+    from autograd_cv.training.tasks import TASKS
+
+    if options.model in TASKS:
+        print(f"autograd-cv graph: {options.model} is a {TASKS[options.model].task} model; "
+              f"graph draws a classifier's training step ({', '.join(MODELS)}); draw a task "
+              "model's loss in Python with autograd_cv.viz.draw_graph(loss, model=model)",
+              file=sys.stderr)  # fmt: skip
+        return 2
 
     spec = MODELS[options.model]
     ag.manual_seed(options.seed)

@@ -31,10 +31,14 @@ def _model_option(command: str):
 
 def test_graph_offers_every_registry_model_and_train_names_them_all() -> None:
     from autograd_cv.training import MODELS
+    from autograd_cv.training.tasks import TASKS
 
-    assert "alexnet-small-bn" in MODELS
-    assert list(_model_option("graph").choices) == list(MODELS)
-    assert _model_option("train").help == f"one of {', '.join(MODELS)}"
+    assert "alexnet-small-bn" in MODELS and "fcn" in TASKS
+    # graph offers the task models too, to refuse them with a reason (test_task_models.py).
+    assert list(_model_option("graph").choices) == [*MODELS, *TASKS]
+    help_text = _model_option("train").help
+    assert f"a classifier ({', '.join(MODELS)})" in help_text
+    assert f"a task model ({', '.join(TASKS)})" in help_text
 
 
 def test_graph_command_draws_alexnet_small_bn(tmp_path, capsys) -> None:

@@ -1,4 +1,4 @@
-"""The task models of `autograd-cv train`: segmentation, detection and pose regression.
+"""The task models of `autograd-cv train`: segmentation, detection, pose regression, matching.
 
 Each model name has one `TaskModel` entry: the datasets it trains on, how to build it, how
 to fit it (the task module's train_* function, Adam with a per-step cosine decay) and how
@@ -37,9 +37,11 @@ from autograd_cv import nn
 from autograd_cv.models.fcn import FCN
 from autograd_cv.models.rcnn import RCNN, FastRCNN
 from autograd_cv.models.regression import PoseRegressor
+from autograd_cv.models.siamese import SiameseNet
 from autograd_cv.training.errors import Diverged, UsageError
 from autograd_cv.vision.datasets import DigitPoses, DigitScenes
 from autograd_cv.vision.tasks import detection as D
+from autograd_cv.vision.tasks import matching as M
 from autograd_cv.vision.tasks import regression as R
 from autograd_cv.vision.tasks import segmentation as S
 
@@ -68,6 +70,26 @@ def _poses(source: str) -> Callable[[str | None, bool, int, int], DigitPoses]:
     )
 
 
+@dataclass(frozen=True)
+class Patches:
+    """Digits for matching: (N, 1, 28, 28) images in [0, 1] and their (N,) labels."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def _patches(source: str) -> Callable[[str | None, bool, int, int], Patches]:
+    def load(root: str | None, train: bool, length: int, seed: int) -> Patches:
+        images, labels = M.load_patches(source, train, root)
+        picked = np.random.default_rng((seed, train)).permutation(len(labels))[:length]
+        return Patches(images[picked], labels[picked])
+
+    return load
+
+
 TASK_DATASETS: dict[str, TaskDataset] = {
     "digit-scenes": TaskDataset(_scenes("mnist"), "64x64 scenes of 1-4 MNIST digits"),
     "digit-scenes-mini": TaskDataset(
@@ -76,6 +98,10 @@ TASK_DATASETS: dict[str, TaskDataset] = {
     "digit-poses": TaskDataset(_poses("mnist"), "48x48 canvases, one turned and scaled digit"),
     "digit-poses-mini": TaskDataset(
         _poses("mnist-mini"), "digit-poses from the embedded MNIST subset"
+    ),
+    "digit-patches": TaskDataset(_patches("mnist"), "28x28 MNIST digits, for matching"),
+    "digit-patches-mini": TaskDataset(
+        _patches("mnist-mini"), "digit-patches from the embedded MNIST subset"
     ),
 }
 
@@ -159,6 +185,26 @@ def _score_pose(model: nn.Module, poses: DigitPoses, out: Path):
     return R.pose_errors(predicted, truth), ["poses.png"]
 
 
+def _fit_siamese(model: nn.Module, patches: Patches, config: Any, log: Log | None):
+    return M.train_matching(model, patches.images, patches.labels, "class",
+                            epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                            seed=config.seed, log=log)  # fmt: skip
+
+
+def _score_siamese(model: nn.Module, patches: Patches, out: Path):
+    """Class matching on held-out pairs and top-1 retrieval, learned against raw pixels."""
+    images, labels, count = patches.images, patches.labels, len(patches)
+    scores = M.evaluate_matching(model, images, labels, "class", pairs=count, gallery=count // 2)
+    first, second, same = M.held_out_pairs(images, labels, count, "class")
+    queries, query_labels, gallery, gallery_labels = M.retrieval_sets(
+        images, labels, count // 2, "class"
+    )
+    M.plot_matching(model, queries[:6], gallery, M.pair_distances(model, first, second), same,
+                    out / "matching.png", query_labels=query_labels[:6],
+                    gallery_labels=gallery_labels)  # fmt: skip
+    return scores, ["matching.png"]
+
+
 _SCENES = ("digit-scenes", "digit-scenes-mini")
 TASKS: dict[str, TaskModel] = {
     "fcn": TaskModel("segmentation", _SCENES, FCN, _fit_segmentation, _score_segmentation,
@@ -170,6 +216,10 @@ TASKS: dict[str, TaskModel] = {
     "pose-regressor": TaskModel(
         "regression", ("digit-poses", "digit-poses-mini"), PoseRegressor, _fit_pose, _score_pose,
         Recipe(epochs=5, batch_size=64, lr=2e-3, train_size=20000, test_size=2000),
+    ),
+    "siamese": TaskModel(
+        "matching", ("digit-patches", "digit-patches-mini"), SiameseNet, _fit_siamese,
+        _score_siamese, Recipe(epochs=1, batch_size=64, lr=2e-3, train_size=20000, test_size=2000),
     ),
 }  # fmt: skip
 

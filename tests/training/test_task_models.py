@@ -26,6 +26,7 @@ SMALL = ["--train-size", "8", "--test-size", "3", "--epochs", "1", "--batch-size
         ("rcnn", "digit-scenes-mini", {"map", "proposals_per_image"}, "boxes.png"),
         ("fast-rcnn", "digit-scenes-mini", {"map", "proposal_recall_05"}, "boxes.png"),
         ("pose-regressor", "digit-poses-mini", {"centre_px", "angle_degrees"}, "poses.png"),
+        ("siamese", "digit-patches-mini", {"auc", "fpr95", "top1", "pixel_auc"}, "matching.png"),
     ],
 )
 def test_a_few_steps_write_metrics_settings_and_pictures_and_eval_agrees(

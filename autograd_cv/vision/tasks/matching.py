@@ -321,6 +321,7 @@ def plot_matching(
     and histograms of matching / non-matching pair `distances`; a PNG when `path` is given."""
     from matplotlib.figure import Figure
 
+    neighbours = min(neighbours, len(gallery))  # a small gallery shows all it has
     found = {
         "learned": nearest(embed(model, queries), embed(model, gallery), neighbours),
         "pixels": nearest(_flat(queries), _flat(gallery), neighbours),

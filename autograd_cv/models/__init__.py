@@ -2,6 +2,7 @@
 
 from autograd_cv.models import transfer
 from autograd_cv.models.alexnet import AlexNet, AlexNetSmall
+from autograd_cv.models.generator import UpConvGenerator
 from autograd_cv.models.lenet import LeNet5
 from autograd_cv.models.mlp import MLP
 from autograd_cv.models.perceptron import Perceptron
@@ -9,5 +10,5 @@ from autograd_cv.models.transfer import freeze, load_backbone, replace_classifie
 
 __all__ = [
     "MLP", "AlexNet", "AlexNetSmall", "LeNet5", "Perceptron", "freeze", "load_backbone",
-    "replace_classifier", "transfer", "unfreeze",
+    "replace_classifier", "transfer", "unfreeze", "UpConvGenerator",
 ]  # fmt: skip

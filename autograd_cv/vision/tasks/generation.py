@@ -297,6 +297,17 @@ def style_morph(
     return drawn.reshape(len(classes), steps, *drawn.shape[1:])
 
 
+def ink_extremes(digits: np.ndarray, labels: np.ndarray) -> tuple[int, int]:
+    """Indices of the thinnest and the thickest digit: least and most ink relative to the
+    mean ink of its class (a proxy for stroke thickness)."""
+    _check_digits("ink_extremes", digits, labels)
+    ink = digits.reshape(len(digits), -1).sum(axis=1, dtype=np.float64)
+    mean = np.array([ink[labels == c].mean() if np.any(labels == c) else 1.0
+                     for c in range(int(labels.max()) + 1)])  # fmt: skip
+    relative = ink / mean[labels]
+    return int(relative.argmin()), int(relative.argmax())
+
+
 def train_classifier(
     model: Module, images: np.ndarray, labels: np.ndarray, epochs: int = 1,
     batch_size: int = 64, lr: float = 2e-3, seed: int = 0, log: Log | None = print,

@@ -211,3 +211,15 @@ def test_classifier_accuracy_per_class() -> None:
     result = G.classifier_accuracy(_Fixed(), images, labels, num_classes=3)
     assert result["accuracy"] == 0.75
     assert result["per_class"] == [1.0, 2 / 3, None]
+
+
+def test_ink_extremes_pick_thin_and_thick_relative_to_the_class() -> None:
+    digits = np.zeros((6, 28, 28), np.uint8)
+    # Class 0 has much more ink than class 1; within each class one thin and one thick digit.
+    for i, rows in enumerate([10, 14, 12, 2, 1, 3]):
+        digits[i, :rows] = 255
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    # Relative ink: 10/12, 14/12, 1, 1, 1/2, 3/2: the thinnest is digit 4, the thickest 5.
+    assert G.ink_extremes(digits, labels, quantile=0.0) == (4, 5)
+    with pytest.raises(ValueError, match=r"ink_extremes: quantile must be in \[0, 0.5\)"):
+        G.ink_extremes(digits, labels, quantile=0.5)

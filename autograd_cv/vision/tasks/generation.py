@@ -297,15 +297,19 @@ def style_morph(
     return drawn.reshape(len(classes), steps, *drawn.shape[1:])
 
 
-def ink_extremes(digits: np.ndarray, labels: np.ndarray) -> tuple[int, int]:
-    """Indices of the thinnest and the thickest digit: least and most ink relative to the
-    mean ink of its class (a proxy for stroke thickness)."""
+def ink_extremes(digits: np.ndarray, labels: np.ndarray, quantile: float = 0.05) -> tuple[int, int]:
+    """Indices of a thin and a thick digit: those at the `quantile` and 1 - `quantile`
+    quantiles of ink relative to the mean ink of their class (a proxy for stroke thickness;
+    the very extremes are oddities rather than styles)."""
     _check_digits("ink_extremes", digits, labels)
+    if not 0 <= quantile < 0.5:
+        raise ValueError(f"ink_extremes: quantile must be in [0, 0.5), got {quantile}")
     ink = digits.reshape(len(digits), -1).sum(axis=1, dtype=np.float64)
     mean = np.array([ink[labels == c].mean() if np.any(labels == c) else 1.0
                      for c in range(int(labels.max()) + 1)])  # fmt: skip
-    relative = ink / mean[labels]
-    return int(relative.argmin()), int(relative.argmax())
+    order = np.argsort(ink / mean[labels], kind="stable")
+    last = len(order) - 1
+    return int(order[round(quantile * last)]), int(order[round((1 - quantile) * last)])
 
 
 def train_classifier(
@@ -361,9 +365,11 @@ def plot_generation(
                 axis.set_ylabel(row_labels[r], fontsize=8)
             if r == 0 and column_labels is not None:
                 axis.set_title(column_labels[c], fontsize=8)
+    top = 1.0
     if title:
         figure.suptitle(title, fontsize=9)
-    figure.tight_layout(pad=0.3)
+        top = 1 - 0.3 / figure.get_figheight()  # room for the title above the column labels
+    figure.tight_layout(pad=0.3, rect=(0, 0, 1, top))
     if path is not None:
         figure.savefig(path, dpi=80)
     return figure

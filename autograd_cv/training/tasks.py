@@ -1,4 +1,5 @@
-"""The task models of `autograd-cv train`: segmentation, detection, pose regression, matching.
+"""The task models of `autograd-cv train`: segmentation, detection, pose regression,
+matching and generation.
 
 Each model name has one `TaskModel` entry: the datasets it trains on, how to build it, how
 to fit it (the task module's train_* function, Adam with a per-step cosine decay) and how
@@ -35,12 +36,15 @@ import numpy as np
 import autograd_cv as ag
 from autograd_cv import nn
 from autograd_cv.models.fcn import FCN
+from autograd_cv.models.generator import UpConvGenerator
 from autograd_cv.models.rcnn import RCNN, FastRCNN
 from autograd_cv.models.regression import PoseRegressor
 from autograd_cv.models.siamese import SiameseNet
 from autograd_cv.training.errors import Diverged, UsageError
 from autograd_cv.vision.datasets import DigitPoses, DigitScenes
+from autograd_cv.vision.datasets.digit_scenes import load_digits
 from autograd_cv.vision.tasks import detection as D
+from autograd_cv.vision.tasks import generation as G
 from autograd_cv.vision.tasks import matching as M
 from autograd_cv.vision.tasks import regression as R
 from autograd_cv.vision.tasks import segmentation as S
@@ -72,7 +76,8 @@ def _poses(source: str) -> Callable[[str | None, bool, int, int], DigitPoses]:
 
 @dataclass(frozen=True)
 class Patches:
-    """Digits for matching: (N, 1, 28, 28) images in [0, 1] and their (N,) labels."""
+    """Digits: (N, 1, 28, 28) images in [0, 1] for matching, (N, 28, 28) uint8 for the
+    generator, and their (N,) labels."""
 
     images: np.ndarray
     labels: np.ndarray
@@ -90,6 +95,15 @@ def _patches(source: str) -> Callable[[str | None, bool, int, int], Patches]:
     return load
 
 
+def _digits(source: str) -> Callable[[str | None, bool, int, int], Patches]:
+    def load(root: str | None, train: bool, length: int, seed: int) -> Patches:
+        digits, labels = load_digits(source, train, root)
+        picked = np.random.default_rng((seed, train)).permutation(len(labels))[:length]
+        return Patches(digits[picked], labels[picked].astype(np.int64))
+
+    return load
+
+
 TASK_DATASETS: dict[str, TaskDataset] = {
     "digit-scenes": TaskDataset(_scenes("mnist"), "64x64 scenes of 1-4 MNIST digits"),
     "digit-scenes-mini": TaskDataset(
@@ -103,6 +117,8 @@ TASK_DATASETS: dict[str, TaskDataset] = {
     "digit-patches-mini": TaskDataset(
         _patches("mnist-mini"), "digit-patches from the embedded MNIST subset"
     ),
+    "mnist": TaskDataset(_digits("mnist"), "MNIST digits, turned and scaled as they are drawn"),
+    "mnist-mini": TaskDataset(_digits("mnist-mini"), "the embedded MNIST subset, likewise"),
 }
 
 
@@ -205,6 +221,39 @@ def _score_siamese(model: nn.Module, patches: Patches, out: Path):
     return scores, ["matching.png"]
 
 
+def _fit_generator(model: nn.Module, digits: Patches, config: Any, log: Log | None):
+    """The generator with one GLO style code per training digit (started from PCA); the
+    codes serve training only: a test digit's code is fitted to it when scored."""
+    start = G.pca_codes(digits.images, digits.labels, model.style_dim)
+    codes = G.StyleCodes(len(digits), model.style_dim, start=start)
+    return G.train_generator(model, codes, digits.images, digits.labels, epochs=config.epochs,
+                             batch_size=config.batch_size, lr=config.lr, seed=config.seed,
+                             log=log)  # fmt: skip
+
+
+def _score_generator(model: nn.Module, digits: Patches, out: Path):
+    """Test digits drawn at angles never trained on, from a code fitted to their upright
+    view (and from the mean code); every class at every angle in the picture."""
+    images, labels = digits.images, digits.labels
+    fitted = G.fit_codes(model, images, labels, steps=50, lr=0.05)
+    rng = np.random.default_rng(0)
+    angles, scales = G.held_out_angles(rng, len(labels)), rng.uniform(*G.SCALES, len(labels))
+    scores = {
+        "test_mse_held_out_angles": G.reconstruction_error(
+            model, images, labels, fitted, angles, scales
+        ),
+        "test_mse_mean_code": G.reconstruction_error(
+            model, images, labels, fitted.mean(axis=0), angles, scales
+        ),
+    }
+    shown = np.arange(-40, 41, 10.0)
+    G.plot_generation(G.class_grid(model, fitted.mean(axis=0), shown), out / "generated.png",
+                      row_labels=[str(c) for c in range(model.num_classes)],
+                      column_labels=[f"{a:.0f}°" for a in shown],
+                      title="classes x angles (15-25° never seen in training)")  # fmt: skip
+    return scores, ["generated.png"]
+
+
 _SCENES = ("digit-scenes", "digit-scenes-mini")
 TASKS: dict[str, TaskModel] = {
     "fcn": TaskModel("segmentation", _SCENES, FCN, _fit_segmentation, _score_segmentation,
@@ -220,6 +269,11 @@ TASKS: dict[str, TaskModel] = {
     "siamese": TaskModel(
         "matching", ("digit-patches", "digit-patches-mini"), SiameseNet, _fit_siamese,
         _score_siamese, Recipe(epochs=1, batch_size=64, lr=2e-3, train_size=20000, test_size=2000),
+    ),
+    "upconv-generator": TaskModel(
+        "generation", ("mnist", "mnist-mini"), UpConvGenerator, _fit_generator,
+        _score_generator,
+        Recipe(epochs=3, batch_size=64, lr=2e-3, train_size=60000, test_size=1000),
     ),
 }  # fmt: skip
 

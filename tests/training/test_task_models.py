@@ -27,6 +27,12 @@ SMALL = ["--train-size", "8", "--test-size", "3", "--epochs", "1", "--batch-size
         ("fast-rcnn", "digit-scenes-mini", {"map", "proposal_recall_05"}, "boxes.png"),
         ("pose-regressor", "digit-poses-mini", {"centre_px", "angle_degrees"}, "poses.png"),
         ("siamese", "digit-patches-mini", {"auc", "fpr95", "top1", "pixel_auc"}, "matching.png"),
+        (
+            "upconv-generator",
+            "mnist-mini",
+            {"test_mse_held_out_angles", "test_mse_mean_code"},
+            "generated.png",
+        ),
     ],
 )
 def test_a_few_steps_write_metrics_settings_and_pictures_and_eval_agrees(

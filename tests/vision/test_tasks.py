@@ -56,6 +56,34 @@ def test_box_deltas_round_trip() -> None:
     np.testing.assert_allclose(decoded, targets, atol=1e-4)
 
 
+def test_pair_iou_matches_box_iou() -> None:
+    from autograd_cv.vision.ops import box_iou
+
+    rng = np.random.default_rng(1)
+    corners = rng.uniform(0, 30, (12, 2))
+    boxes = np.concatenate([corners, corners + rng.uniform(1, 20, (12, 2))], 1)
+    np.testing.assert_allclose(
+        D.pair_iou(boxes[:7], boxes[7:]), box_iou(boxes[:7], boxes[7:]).numpy(), atol=1e-12
+    )
+    assert D.pair_iou(boxes[:1], boxes[:1])[0, 0] == pytest.approx(1.0)
+
+
+def test_sampled_rois_hold_the_positive_fraction() -> None:
+    truth = np.array([[10, 10, 30, 30.0]])
+    proposals = np.array([[10, 10, 30, 31.0], [11, 10, 30, 30], [40, 40, 60, 60], [0, 0, 8, 8],
+                          [30, 30, 50, 50], [12, 12, 31, 29]])  # fmt: skip
+    labelled = D.label_all([proposals], [truth], [np.array([7])])
+    candidates, classes, _ = labelled[0]
+    assert len(candidates) == 7  # the true box joins the proposals
+    np.testing.assert_array_equal(classes, [7, 7, 10, 10, 10, 7, 7])
+    rois, cls, deltas = D.sample_rois(labelled, 4, np.random.default_rng(0), 0.5)
+    assert rois.shape == (4, 5) and (rois[:, 0] == 0).all()
+    assert (cls == 7).sum() == 2 and (cls == 10).sum() == 2
+    truth_row = np.flatnonzero((rois[:, 1:] == truth).all(1))
+    if len(truth_row):  # the true box's own deltas are zero
+        np.testing.assert_allclose(deltas[truth_row], 0, atol=1e-6)
+
+
 def test_component_boxes_find_each_blob() -> None:
     mask = np.zeros((1, 10, 12), dtype=bool)
     mask[0, 1:4, 1:3] = True  # 6 pixels

@@ -48,6 +48,17 @@ def test_average_precision_is_one_for_the_truth_and_lower_for_a_false_alarm() ->
     assert 0.5 < result["ap"][0] < 1.0 and result["ap"][1] == 1.0
 
 
+def test_average_precision_of_the_true_boxes_of_real_scenes_is_one(scenes) -> None:
+    _, _, boxes, labels = scenes
+    truth = [{"boxes": b, "labels": lab, "scores": np.ones(len(lab))}
+             for b, lab in zip(boxes, labels)]  # fmt: skip
+    assert D.average_precision(truth, boxes, labels)["map"] == 1.0
+    # Every box shifted by half its width: IoU 1/3, no hit at 0.5.
+    shifted = [dict(d, boxes=d["boxes"] + (d["boxes"][:, 2:3] - d["boxes"][:, 0:1]) / 2
+                    * np.array([1, 0, 1, 0])) for d in truth]  # fmt: skip
+    assert D.average_precision(shifted, boxes, labels)["map"] == 0.0
+
+
 def test_box_deltas_round_trip() -> None:
     rng = np.random.default_rng(0)
     proposals = np.concatenate([rng.uniform(0, 30, (20, 2)), rng.uniform(31, 60, (20, 2))], 1)

@@ -33,7 +33,7 @@ RESULTS = ROOT / "benchmarks" / "beyond_results.json"
 #: per task: training scenes, epochs, batch (scenes per step), learning rate, test scenes
 #: (64x64, 1-4 digits, seed 0); detectors sample 32 RoIs per scene, half of them digits
 RECIPES = {
-    "segmentation": {"train": 16_000, "epochs": 3, "batch": 16, "lr": 3e-3, "test": 1_000},
+    "segmentation": {"train": 30_000, "epochs": 3, "batch": 16, "lr": 3e-3, "test": 1_000},
     "fast-rcnn": {"train": 20_000, "epochs": 2, "batch": 8, "lr": 2e-3, "test": 500},
     "rcnn": {"train": 6_000, "epochs": 2, "batch": 8, "lr": 2e-3, "test": 300},
 }

@@ -48,12 +48,51 @@ def test_average_precision_is_one_for_the_truth_and_lower_for_a_false_alarm() ->
     assert 0.5 < result["ap"][0] < 1.0 and result["ap"][1] == 1.0
 
 
+def test_average_precision_of_the_true_boxes_of_real_scenes_is_one(scenes) -> None:
+    _, _, boxes, labels = scenes
+    truth = [{"boxes": b, "labels": lab, "scores": np.ones(len(lab))}
+             for b, lab in zip(boxes, labels)]  # fmt: skip
+    assert D.average_precision(truth, boxes, labels)["map"] == 1.0
+    # Every box shifted by half its width: IoU 1/3, no hit at 0.5.
+    shifted = [dict(d, boxes=d["boxes"] + (d["boxes"][:, 2:3] - d["boxes"][:, 0:1]) / 2
+                    * np.array([1, 0, 1, 0])) for d in truth]  # fmt: skip
+    assert D.average_precision(shifted, boxes, labels)["map"] == 0.0
+
+
 def test_box_deltas_round_trip() -> None:
     rng = np.random.default_rng(0)
     proposals = np.concatenate([rng.uniform(0, 30, (20, 2)), rng.uniform(31, 60, (20, 2))], 1)
     targets = proposals + rng.uniform(-3, 3, proposals.shape)
     decoded = D.decode_deltas(proposals, D.encode_deltas(proposals, targets))
     np.testing.assert_allclose(decoded, targets, atol=1e-4)
+
+
+def test_pair_iou_matches_box_iou() -> None:
+    from autograd_cv.vision.ops import box_iou
+
+    rng = np.random.default_rng(1)
+    corners = rng.uniform(0, 30, (12, 2))
+    boxes = np.concatenate([corners, corners + rng.uniform(1, 20, (12, 2))], 1)
+    np.testing.assert_allclose(
+        D.pair_iou(boxes[:7], boxes[7:]), box_iou(boxes[:7], boxes[7:]).numpy(), atol=1e-12
+    )
+    assert D.pair_iou(boxes[:1], boxes[:1])[0, 0] == pytest.approx(1.0)
+
+
+def test_sampled_rois_hold_the_positive_fraction() -> None:
+    truth = np.array([[10, 10, 30, 30.0]])
+    proposals = np.array([[10, 10, 30, 31.0], [11, 10, 30, 30], [40, 40, 60, 60], [0, 0, 8, 8],
+                          [30, 30, 50, 50], [12, 12, 31, 29]])  # fmt: skip
+    labelled = D.label_all([proposals], [truth], [np.array([7])])
+    candidates, classes, _ = labelled[0]
+    assert len(candidates) == 7  # the true box joins the proposals
+    np.testing.assert_array_equal(classes, [7, 7, 10, 10, 10, 7, 7])
+    rois, cls, deltas = D.sample_rois(labelled, 4, np.random.default_rng(0), 0.5)
+    assert rois.shape == (4, 5) and (rois[:, 0] == 0).all()
+    assert (cls == 7).sum() == 2 and (cls == 10).sum() == 2
+    truth_row = np.flatnonzero((rois[:, 1:] == truth).all(1))
+    if len(truth_row):  # the true box's own deltas are zero
+        np.testing.assert_allclose(deltas[truth_row], 0, atol=1e-6)
 
 
 def test_component_boxes_find_each_blob() -> None:

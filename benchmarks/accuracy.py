@@ -1,6 +1,8 @@
 """Accuracy and speed on the full datasets (not run in CI).
 
-    python benchmarks/accuracy.py [mnist] [fashion-mnist] [cifar10] [--resume]
+    python benchmarks/accuracy.py [mnist] [fashion-mnist] [cifar10] [--resume] [--epochs N]
+
+`--epochs N` replaces the recipes' epochs (for a timing run: `cifar10 --epochs 1`).
 
 `--resume` continues a run that was stopped (Ctrl-C or SIGTERM save a checkpoint) from
 runs/accuracy-<name>/model.npz; seconds per epoch then count only the last part.
@@ -117,7 +119,7 @@ def torch_epoch(python: str, config) -> tuple[float, float | None, dict]:
     return report["seconds"], report["accuracy"], report["env"]
 
 
-def main(names: list[str], resume: bool = False) -> None:
+def main(names: list[str], resume: bool = False, epochs: int | None = None) -> None:
     from autograd_cv.memory import retain_freed_memory
     from autograd_cv.training import train
 
@@ -129,6 +131,7 @@ def main(names: list[str], resume: bool = False) -> None:
     recipes = runs()
     for name in names or list(recipes):
         config = recipes[name]
+        config.epochs = epochs or config.epochs
         config.data_dir, config.out, config.graph = DATA, f"runs/accuracy-{name}", False
         config.force = True  # a new run replaces this script's last one
         config.progress = sys.stderr.isatty()
@@ -161,4 +164,9 @@ if __name__ == "__main__":
     if arguments[:1] == ["--torch-worker"]:
         torch_worker(*arguments[1:3])
         sys.exit(0)
-    main([a for a in arguments if a != "--resume"], resume="--resume" in arguments)
+    epochs = None
+    if "--epochs" in arguments:
+        at = arguments.index("--epochs")
+        epochs = int(arguments[at + 1])
+        del arguments[at : at + 2]
+    main([a for a in arguments if a != "--resume"], resume="--resume" in arguments, epochs=epochs)

@@ -96,6 +96,14 @@ def pair(value: Any, argument: str, op: str) -> Pair:
     return int(values[0]), int(values[1])
 
 
+def single(value: Any, argument: str, op: str) -> int:
+    """An int or a 1-tuple of ints (the 1-d ops' kernel_size, stride, ...), as an int."""
+    values = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != 1 or not isinstance(values[0], (int, np.integer)):
+        raise ValueError(f"{op}: {argument} must be an int or a 1-tuple of ints, got {value!r}")
+    return int(values[0])
+
+
 def check_4d(op: str, argument: str, value: Tensor, layout: str) -> None:
     """Refuse anything but a 4-D tensor, naming its layout."""
     if value.ndim != 4:

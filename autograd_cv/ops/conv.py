@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from autograd_cv.autograd.node import Node
 from autograd_cv.backend import kernels_for
 from autograd_cv.ops.arguments import (
@@ -29,6 +27,7 @@ from autograd_cv.ops.arguments import (
     data_of,
     match_dtype,
     pair,
+    single,
 )
 from autograd_cv.ops.shape import Pad
 from autograd_cv.tensor import Tensor
@@ -296,13 +295,6 @@ def conv_transpose2d(
 
 
 # ----- conv1d (issue 14): conv2d over a height of one -------------------------------------
-def _single(value: Any, argument: str, op: str) -> int:
-    values = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(values) != 1 or not isinstance(values[0], (int, np.integer)):
-        raise ValueError(f"{op}: {argument} must be an int or a 1-tuple of ints, got {value!r}")
-    return int(values[0])
-
-
 def conv1d(
     input: Any,
     weight: Any,
@@ -321,9 +313,9 @@ def conv1d(
     weight = as_tensor(weight)
     if weight.ndim != 3:
         raise ValueError(f"{op}: expected a 3-D (out, in / groups, k) weight, got {weight.shape}")
-    stride, dilation = _single(stride, "stride", op), _single(dilation, "dilation", op)
+    stride, dilation = single(stride, "stride", op), single(dilation, "dilation", op)
     if not isinstance(padding, str):
-        padding = (0, _single(padding, "padding", op))
+        padding = (0, single(padding, "padding", op))
     out = conv2d(
         input.reshape(*input.shape[:-1], 1, input.shape[-1]),
         weight.reshape(*weight.shape[:2], 1, weight.shape[2]),

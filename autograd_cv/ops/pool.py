@@ -24,6 +24,7 @@ from autograd_cv.ops.arguments import (
     data_of,
     mask_like,
     pair,
+    single,
 )
 from autograd_cv.ops.shape import Pad
 from autograd_cv.tensor import Tensor
@@ -395,13 +396,6 @@ def _from_2d(out: Tensor, unbatched: bool) -> Tensor:
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
-def _one(value: Any, argument: str, op: str) -> int:
-    values = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(values) != 1:
-        raise ValueError(f"{op}: {argument} must be an int or a 1-tuple, got {value!r}")
-    return int(values[0])
-
-
 def max_pool1d(
     input: Any,
     kernel_size: Any,
@@ -414,10 +408,10 @@ def max_pool1d(
     """Maximum over each window of an (N, C, L) or (C, L) input (max_pool2d over a height of 1)."""
     op = "max_pool1d"
     x, unbatched = _as_2d(op, input)
-    k = _one(kernel_size, "kernel_size", op)
-    s = k if stride is None else _one(stride, "stride", op)
-    out = max_pool2d(x, (1, k), (1, s), (0, _one(padding, "padding", op)),
-                     (1, _one(dilation, "dilation", op)), ceil_mode, True)  # fmt: skip
+    k = single(kernel_size, "kernel_size", op)
+    s = k if stride is None else single(stride, "stride", op)
+    out = max_pool2d(x, (1, k), (1, s), (0, single(padding, "padding", op)),
+                     (1, single(dilation, "dilation", op)), ceil_mode, True)  # fmt: skip
     values, indices = out
     values = _from_2d(values, unbatched)
     if not return_indices:
@@ -437,9 +431,9 @@ def avg_pool1d(
     """Mean over each window of an (N, C, L) or (C, L) input (avg_pool2d over a height of 1)."""
     op = "avg_pool1d"
     x, unbatched = _as_2d(op, input)
-    k = _one(kernel_size, "kernel_size", op)
-    s = k if stride is None else _one(stride, "stride", op)
-    out = avg_pool2d(x, (1, k), (1, s), (0, _one(padding, "padding", op)), ceil_mode,
+    k = single(kernel_size, "kernel_size", op)
+    s = k if stride is None else single(stride, "stride", op)
+    out = avg_pool2d(x, (1, k), (1, s), (0, single(padding, "padding", op)), ceil_mode,
                      count_include_pad)  # fmt: skip
     return _from_2d(out, unbatched)
 

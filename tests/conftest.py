@@ -1,10 +1,15 @@
-"""Shared test set-up: hypothesis profiles (quick by default, thorough in CI) and data paths."""
+"""Shared test set-up: hypothesis profiles (quick by default, thorough in CI), data paths and a
+local HTTP server for the download tests."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
+import threading
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -28,3 +33,26 @@ SHARED_DATA = Path(
         "AUTOGRAD_CV_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
     )
 )
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # keep the test output clean
+        pass
+
+
+@pytest.fixture
+def serve():
+    """Start an HTTP server on 127.0.0.1 for a folder; yields a function folder -> base URL."""
+    servers = []
+
+    def start(folder):
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

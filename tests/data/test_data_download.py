@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
 import socket
-import threading
 
 import numpy as np
 import pytest
@@ -15,29 +12,6 @@ import autograd_cv.data.download as download_module
 from autograd_cv.data import MNIST, ChecksumError, DatasetNotFoundError
 
 TEST_FILES = ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # keep the test output clean
-        pass
-
-
-@pytest.fixture
-def serve(tmp_path):
-    """Start an HTTP server on 127.0.0.1 for a folder; yields a function folder -> base URL."""
-    servers = []
-
-    def start(folder):
-        handler = functools.partial(_QuietHandler, directory=str(folder))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

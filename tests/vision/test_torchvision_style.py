@@ -3,14 +3,11 @@ pickles), per-sample transforms and utils.make_grid / save_image."""
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
-import http.server
 import io
 import shutil
 import tarfile
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -38,28 +35,6 @@ def mnist_files():
     if not (SHARED / "mnist").is_dir():
         pytest.skip("real MNIST not found in shared/data")
     return SHARED / "mnist"
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def serve():
-    servers = []
-
-    def start(folder):
-        handler = functools.partial(_Quiet, directory=str(folder))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 def test_mnist_in_torchvision_layout_gives_pil_images(tmp_path, mnist_files):

@@ -10,17 +10,7 @@ from autograd_cv.ops import elementwise as ew
 from autograd_cv.ops import linalg, reduce, shape
 from autograd_cv.ops.device import ToDevice
 from autograd_cv.testing import strategies as S
-from autograd_cv.testing.registry.spec import OpSpec, register
-
-
-def _unary(low: float = -2.0, high: float = 2.0, kinks: tuple[float, ...] = ()):
-    def draw():
-        values = S.arrays(S.shapes(), low=low, high=high)
-        if kinks:
-            values = S.away_from(values, kinks)
-        return values.map(lambda a: (a,))
-
-    return draw
+from autograd_cv.testing.registry.spec import OpSpec, register, unary
 
 
 def _binary(low_b: float = -2.0, high_b: float = 2.0, distinct: bool = False, kinks_b=()):
@@ -166,11 +156,11 @@ register(
     OpSpec(
         "div", lambda a, b: a / b, _binary(0.5, 2.0), (ew.Divide,), wrt=(0, 1), reference=np.divide
     ),
-    OpSpec("neg", lambda x: -x, _unary(), (ew.Negative,), reference=np.negative),
+    OpSpec("neg", lambda x: -x, unary(), (ew.Negative,), reference=np.negative),
     OpSpec(
         "pow-scalar",
         lambda x: x**3 + x**2 + x**0.5 + x**1 + x**0,
-        _unary(0.1, 2.0),
+        unary(0.1, 2.0),
         (ew.PowerScalar,),
         reference=lambda x: x**3 + x**2 + x**0.5 + x + 1,
     ),
@@ -178,10 +168,10 @@ register(
         "pow", lambda a, b: (a * a + 0.5) ** b, _binary(-1.5, 1.5), (ew.Power,),
         wrt=(0, 1), reference=lambda a, b: (a * a + 0.5) ** b,
     ),
-    OpSpec("exp", ag.exp, _unary(), (ew.Exp,), reference=np.exp),
-    OpSpec("log", ag.log, _unary(0.2, 3.0), (ew.Log,), reference=np.log),
-    OpSpec("sqrt", ag.sqrt, _unary(0.2, 3.0), (ew.Sqrt,), reference=np.sqrt),
-    OpSpec("abs", ag.abs, _unary(kinks=(0.0,)), (ew.Abs,), reference=np.abs),
+    OpSpec("exp", ag.exp, unary(), (ew.Exp,), reference=np.exp),
+    OpSpec("log", ag.log, unary(0.2, 3.0), (ew.Log,), reference=np.log),
+    OpSpec("sqrt", ag.sqrt, unary(0.2, 3.0), (ew.Sqrt,), reference=np.sqrt),
+    OpSpec("abs", ag.abs, unary(kinks=(0.0,)), (ew.Abs,), reference=np.abs),
     OpSpec(
         "maximum", ag.maximum, _binary(distinct=True), (ew.Maximum,), wrt=(0, 1),
         reference=np.maximum,
@@ -204,11 +194,11 @@ register(
     ),
     OpSpec(
         # to the input's own device; tests/test_backend.py and tests/cuda/ move across
-        "to-device", lambda x: ToDevice(x.device)(x) * 1.0, _unary(), (ToDevice,),
+        "to-device", lambda x: ToDevice(x.device)(x) * 1.0, unary(), (ToDevice,),
         reference=lambda x: x,
     ),
     OpSpec(
-        "astype", lambda x: x.astype(np.float64) * 1.0, _unary(), (ew.Cast,),
+        "astype", lambda x: x.astype(np.float64) * 1.0, unary(), (ew.Cast,),
         reference=lambda x: x, float32=False,  # it changes the dtype by definition
     ),
     OpSpec(
@@ -254,7 +244,7 @@ register(
         reference=lambda x, axes: x.transpose(axes),
     ),
     OpSpec(
-        "T-swapaxes", lambda x: x.T + 0 if x.ndim < 2 else x.swapaxes(0, -1), _unary(),
+        "T-swapaxes", lambda x: x.T + 0 if x.ndim < 2 else x.swapaxes(0, -1), unary(),
         (shape.Transpose,), reference=lambda x: x.T if x.ndim < 2 else x.swapaxes(0, -1),
     ),
     OpSpec(
@@ -264,7 +254,7 @@ register(
     OpSpec(
         "expand_dims-squeeze-flatten",
         lambda x: ag.squeeze(ag.expand_dims(x, 0), 0).flatten(),
-        _unary(),
+        unary(),
         (shape.Reshape,),
         reference=lambda x: x.flatten(),
     ),

@@ -17,19 +17,9 @@ from autograd_cv import functional as F
 from autograd_cv.ops import activation, conv, einsum, elementwise, loss, pool, reduce, shape
 from autograd_cv.ops import math as math_ops
 from autograd_cv.testing import strategies as S
-from autograd_cv.testing.registry.spec import OpSpec, register
+from autograd_cv.testing.registry.spec import OpSpec, register, unary
 
 _erf = np.vectorize(math.erf, otypes=[float])
-
-
-def _unary(low=-2.0, high=2.0, kinks=()):
-    def draw():
-        values = S.arrays(S.shapes(), low=low, high=high)
-        if kinks:
-            values = S.away_from(values, kinks)
-        return values.map(lambda a: (a,))
-
-    return draw
 
 
 def _sigmoid(x):
@@ -597,47 +587,47 @@ register(
     ),
     # ----- activations ---------------------------------------------------------------------
     OpSpec(
-        "gelu", F.gelu, _unary(-3, 3), (activation.GELU, math_ops.Erf, elementwise.Exp),
+        "gelu", F.gelu, unary(-3, 3), (activation.GELU, math_ops.Erf, elementwise.Exp),
         reference=lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))),
     ),
     OpSpec(
-        "gelu-tanh", lambda x: F.gelu(x, approximate="tanh"), _unary(-3, 3),
+        "gelu-tanh", lambda x: F.gelu(x, approximate="tanh"), unary(-3, 3),
         (activation.GELU, activation.Tanh),
         reference=lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
     ),
     OpSpec(
-        "silu", F.silu, _unary(-4, 4), (activation.SiLU, activation.Sigmoid),
+        "silu", F.silu, unary(-4, 4), (activation.SiLU, activation.Sigmoid),
         reference=lambda x: x * _sigmoid(x),
     ),
     OpSpec(
-        "elu", lambda x: F.elu(x, 0.7), _unary(kinks=(0.0,)), (activation.ELU, elementwise.Where),
+        "elu", lambda x: F.elu(x, 0.7), unary(kinks=(0.0,)), (activation.ELU, elementwise.Where),
         reference=lambda x: np.where(x > 0, x, 0.7 * (np.exp(np.minimum(x, 0)) - 1)),
     ),
     OpSpec(
-        "softplus", lambda x: F.softplus(x, beta=2.0, threshold=3.0), _unary(-3, 3, kinks=(1.5,)),
+        "softplus", lambda x: F.softplus(x, beta=2.0, threshold=3.0), unary(-3, 3, kinks=(1.5,)),
         (activation.Softplus, activation.Sigmoid),
         reference=lambda x: np.where(2 * x > 3, x, np.log1p(np.exp(2 * x)) / 2),
     ),
     OpSpec(
-        "logsigmoid", F.logsigmoid, _unary(-6, 6), (activation.LogSigmoid, activation.Sigmoid),
+        "logsigmoid", F.logsigmoid, unary(-6, 6), (activation.LogSigmoid, activation.Sigmoid),
         reference=lambda x: np.log(_sigmoid(x)),
     ),
     OpSpec(
         "hardtanh-relu6", lambda x: F.hardtanh(x, -0.5, 0.8) + F.relu6(x * 4),
-        _unary(kinks=(-0.5, 0.8, 0.0, 1.5)), (activation.Hardtanh,),
+        unary(kinks=(-0.5, 0.8, 0.0, 1.5)), (activation.Hardtanh,),
         reference=lambda x: np.clip(x, -0.5, 0.8) + np.clip(4 * x, 0, 6),
     ),
     # ----- math ----------------------------------------------------------------------------
     OpSpec(
-        "sin-cos", lambda x: ag.sin(x) * 2 + ag.cos(x), _unary(-4, 4), (math_ops.Sin, math_ops.Cos),
+        "sin-cos", lambda x: ag.sin(x) * 2 + ag.cos(x), unary(-4, 4), (math_ops.Sin, math_ops.Cos),
         reference=lambda x: 2 * np.sin(x) + np.cos(x),
     ),
-    OpSpec("log2", ag.log2, _unary(0.2, 3.0), (math_ops.Log2,), reference=np.log2),
+    OpSpec("log2", ag.log2, unary(0.2, 3.0), (math_ops.Log2,), reference=np.log2),
     OpSpec(
-        "sign", lambda x: ag.sign(x) * x, _unary(kinks=(0.0,)), (math_ops.Sign,),
+        "sign", lambda x: ag.sign(x) * x, unary(kinks=(0.0,)), (math_ops.Sign,),
         reference=lambda x: np.sign(x) * x,
     ),
-    OpSpec("erf", ag.erf, _unary(-3, 3), (math_ops.Erf,), reference=_erf),
+    OpSpec("erf", ag.erf, unary(-3, 3), (math_ops.Erf,), reference=_erf),
     # ----- shape, indexing, reductions, sort, einsum ------------------------------------------
     OpSpec("flip", ag.flip, _axis_args, (shape.Flip,), reference=np.flip),
     OpSpec("roll", ag.roll, _roll_args, (shape.Roll,), reference=np.roll),

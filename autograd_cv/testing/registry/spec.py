@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograd_cv.autograd.node import Node
+from autograd_cv.testing import strategies as S
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,15 @@ def register(*specs: OpSpec) -> None:
             raise ValueError(f"registry: a row named {spec.name!r} already exists")
         names.add(spec.name)
         OPS.append(spec)
+
+
+def unary(low: float = -2.0, high: float = 2.0, kinks: tuple[float, ...] = ()):
+    """A row's `draw` for one-input ops: arrays in [low, high], kept away from `kinks`."""
+
+    def draw():
+        values = S.arrays(S.shapes(), low=low, high=high)
+        if kinks:
+            values = S.away_from(values, kinks)
+        return values.map(lambda a: (a,))
+
+    return draw

@@ -13,7 +13,7 @@ from autograd_cv import functional as F
 from autograd_cv.ops import activation, conv, loss, norm, pool
 from autograd_cv.ops import elementwise as ew
 from autograd_cv.testing import strategies as S
-from autograd_cv.testing.registry.spec import OpSpec, register
+from autograd_cv.testing.registry.spec import OpSpec, register, unary
 
 # ----- references -------------------------------------------------------------------------
 
@@ -158,16 +158,6 @@ def _adaptive_reference(x, output_size):
 
 
 # ----- strategies -------------------------------------------------------------------------
-
-
-def _unary(low=-2.0, high=2.0, kinks=()):
-    def draw():
-        values = S.arrays(S.shapes(), low=low, high=high)
-        if kinks:
-            values = S.away_from(values, kinks)
-        return values.map(lambda a: (a,))
-
-    return draw
 
 
 @st.composite
@@ -372,18 +362,18 @@ def _dropout_reference(x, p, seed):
 
 register(
     OpSpec(
-        "relu", F.relu, _unary(kinks=(0.0,)), (activation.ReLU, activation.ReLUGrad),
+        "relu", F.relu, unary(kinks=(0.0,)), (activation.ReLU, activation.ReLUGrad),
         reference=lambda x: np.maximum(x, 0),
     ),
     OpSpec(
-        "leaky_relu", lambda x: F.leaky_relu(x, 0.2), _unary(kinks=(0.0,)),
+        "leaky_relu", lambda x: F.leaky_relu(x, 0.2), unary(kinks=(0.0,)),
         (activation.LeakyReLU,), reference=lambda x: np.where(x > 0, x, 0.2 * x),
     ),
     OpSpec(
-        "sigmoid", F.sigmoid, _unary(-6, 6), (activation.Sigmoid,),
+        "sigmoid", F.sigmoid, unary(-6, 6), (activation.Sigmoid,),
         reference=lambda x: 1 / (1 + np.exp(-x)),
     ),
-    OpSpec("tanh", F.tanh, _unary(-3, 3), (activation.Tanh,), reference=np.tanh),
+    OpSpec("tanh", F.tanh, unary(-3, 3), (activation.Tanh,), reference=np.tanh),
     OpSpec(
         "softmax", F.softmax, _with_axis, (activation.Softmax,),
         reference=lambda x, axis: np.exp(x) / np.exp(x).sum(axis=axis, keepdims=True),

@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from autograd_cv.kernels._split import blas_pools
+
 __all__ = ["ThreadBudget", "other_runnable_threads"]
 
 
@@ -66,7 +68,7 @@ class ThreadBudget:
         self.threads = cores
         self._others = 0.0
         self._last = -math.inf
-        self._blas = _blas_pools()
+        self._blas = blas_pools()
 
     def update(self) -> int:
         """Sample the load if `interval` has passed; set and return the thread count."""
@@ -96,14 +98,3 @@ class ThreadBudget:
     def restore(self) -> None:
         """Give the pools all `cores` threads again."""
         self.set(self.cores)
-
-
-def _blas_pools() -> list:
-    """threadpoolctl's controllers of the BLAS libraries NumPy loaded (none if unavailable)."""
-    import numpy  # noqa: F401 - its BLAS must be loaded for threadpoolctl to find it
-
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return []
-    return [pool for pool in ThreadpoolController().lib_controllers if pool.user_api == "blas"]

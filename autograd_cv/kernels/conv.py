@@ -12,7 +12,6 @@ rows, so the copies vectorise.
 
 from __future__ import annotations
 
-import os
 import threading
 
 import numpy as np
@@ -28,6 +27,7 @@ from autograd_cv.kernels._geometry import (
     check_same_dtype,
     check_shape4,
 )
+from autograd_cv.kernels._split import over_batch
 
 __all__ = [
     "im2col",
@@ -45,7 +45,7 @@ __all__ = [
 # worker threads busy-wait (no yield) for tens of milliseconds after every GEMM; a Numba
 # parallel region started then shares a core with that spinner and stalls for scheduler ticks.
 # Measured on the 2-core target, parallel=True made whole conv steps 2-5x slower. Instead
-# the wrappers split the batch across threads (see _over_batch), each running these kernels
+# the wrappers split the batch across threads (see _split.over_batch), each running these kernels
 # and single-threaded GEMMs on its own part, and the copies stay cache-sized (BLOCK_BYTES).
 
 
@@ -358,7 +358,7 @@ def conv2d_forward(
             _grouped_matmul(weight_groups, col, rows, groups)
             _rows_to_nchw(rows, bias, out_w, pitch, out_planes[low + start : low + stop])
 
-    _over_batch(samples, batch, out.size * col_rows // groups)
+    over_batch(samples, batch, out.size * col_rows // groups)
     return out
 
 
@@ -406,7 +406,7 @@ def conv2d_backward_input(
             _grouped_matmul(weight_t, rows, col, groups)
             _col2im_kernel(col, geometry, out_h, out_w, pitch, grad_input[low + start : low + stop])
 
-    _over_batch(samples, batch, grad_output.size * col_rows // groups)
+    over_batch(samples, batch, grad_output.size * col_rows // groups)
     return grad_input
 
 
@@ -470,7 +470,7 @@ def conv2d_backward_weight(
                 total += partial
         return total
 
-    parts = _over_batch(samples, batch, grad_output.size * col_rows // groups)
+    parts = over_batch(samples, batch, grad_output.size * col_rows // groups)
     grad_weight = parts[0]
     for part in parts[1:]:
         grad_weight += part
@@ -537,81 +537,6 @@ class _Blocks:
         col = self._col[: self.col_rows * columns].reshape(self.col_rows, columns)
         rows = self._rows[: self.out_channels * columns].reshape(self.out_channels, columns)
         return col, rows
-
-
-#: Conv calls with fewer multiply-adds than this stay on the calling thread.
-SPLIT_MIN_WORK = 2_000_000
-
-_POOL: list = []  # [ThreadPoolExecutor, the pid that made it], made on first use
-_POOL_LOCK = threading.Lock()
-
-
-def _over_batch(samples, batch: int, work: int) -> list:
-    """Run ``samples(low, high)`` over the batch, split across as many threads as BLAS has.
-
-    One thread pool instead of two: while the batch is split, each part runs its own copies
-    and single-threaded GEMMs on its own core, rather than one thread copying while
-    OpenBLAS's workers spin waiting for the next GEMM (measured in issue 17: -21% to -33% on
-    the conv kernels). The thread count follows BLAS's, so autograd_cv.threads.ThreadBudget
-    (or threadpoolctl) lowering it to 1 keeps everything on the calling thread. Returns the
-    parts' results in batch order.
-    """
-    blas = _blas_pools()
-    previous = [pool.num_threads for pool in blas]
-    threads = min(batch, max(previous, default=1))
-    if threads < 2 or work < SPLIT_MIN_WORK or getattr(_IN_SPLIT, "active", False):
-        return [samples(0, batch)]
-    bounds = [batch * i // threads for i in range(threads + 1)]
-    for pool in blas:
-        pool.set_num_threads(1)
-    try:
-        executor = _executor(threads - 1)
-        futures = [executor.submit(_in_split, samples, bounds[i], bounds[i + 1])
-                   for i in range(1, threads)]  # fmt: skip
-        first = _in_split(samples, bounds[0], bounds[1])
-        return [first, *(future.result() for future in futures)]
-    finally:
-        for pool, count in zip(blas, previous):
-            pool.set_num_threads(count)
-
-
-_IN_SPLIT = threading.local()
-
-
-def _in_split(samples, low: int, high: int):
-    # A conv called from inside a split part (none today) must not split again.
-    _IN_SPLIT.active = True
-    try:
-        return samples(low, high)
-    finally:
-        _IN_SPLIT.active = False
-
-
-def _executor(workers: int):
-    from concurrent.futures import ThreadPoolExecutor
-
-    with _POOL_LOCK:
-        # A forked child inherits the executor but not its threads: make a fresh one there.
-        if not _POOL or _POOL[1] != os.getpid() or _POOL[0]._max_workers < workers:
-            executor = ThreadPoolExecutor(workers, thread_name_prefix="autograd_cv-conv")
-            _POOL[:] = [executor, os.getpid()]
-        return _POOL[0]
-
-
-_BLAS: list = []
-
-
-def _blas_pools() -> list:
-    """threadpoolctl's controllers of the loaded BLAS libraries, found once."""
-    if not _BLAS:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - a dependency; without it nothing splits
-            _BLAS.append(None)
-        else:
-            found = [p for p in ThreadpoolController().lib_controllers if p.user_api == "blas"]
-            _BLAS.append(found)
-    return _BLAS[0] or []
 
 
 def _pitch(

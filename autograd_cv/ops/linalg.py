@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
+from autograd_cv.kernels import _split
 from autograd_cv.ops.arguments import apply, data_of
 from autograd_cv.tensor import Tensor
 
@@ -22,7 +23,7 @@ class MatMul(Node):
         if inner_a != inner_b:
             raise ValueError(f"matmul: {a.shape} @ {b.shape} (inner sizes {inner_a} != {inner_b})")
         try:
-            return np.matmul(a, b)
+            return _split.matmul(a, b)
         except ValueError:
             raise ValueError(
                 f"matmul: batch shapes do not broadcast in {a.shape} @ {b.shape}"
@@ -42,19 +43,26 @@ class MatMul(Node):
             grad = grad.reshape(grad.shape + (1,))
         grad_a = grad_b = None
         if need_a:
-            grad_a = grad @ b.swapaxes(-1, -2)
+            grad_a = _product(grad, b.swapaxes(-1, -2))
             if a_vector:
                 grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
         if need_b and a.ndim == 2 and b.ndim == 2 and _transposed(b):
             # b is a transposed view (linear's weight.T): the same GEMM, computed as
             # (grad^T a)^T so that the gradient comes back in b's layout and the weight's
             # own gradient is C-contiguous, as the weight is (no copy into .grad).
-            grad_b = (grad.swapaxes(-1, -2) @ a).swapaxes(-1, -2)
+            grad_b = _product(grad.swapaxes(-1, -2), a).swapaxes(-1, -2)
         elif need_b:
-            grad_b = a.swapaxes(-1, -2) @ grad
+            grad_b = _product(a.swapaxes(-1, -2), grad)
             if b_vector:
                 grad_b = grad_b.reshape(grad_b.shape[:-1])
         return grad_a, grad_b
+
+
+def _product(a: Any, b: Any) -> Any:
+    """a @ b: on ndarrays split over the kernels' thread pool, on Tensors a recorded op."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return _split.matmul(a, b)
+    return a @ b
 
 
 def _transposed(b: Any) -> bool:

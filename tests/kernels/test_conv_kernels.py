@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from autograd_cv.kernels import conv
+from autograd_cv.kernels import _split, conv
 
 # The first example of each test pays Numba's compile (or cache load), so no deadline.
 jit_settings = settings(deadline=None)
@@ -378,11 +378,11 @@ def test_batch_split_across_threads_matches_the_serial_result(monkeypatch, group
             conv.conv2d_backward_weight(x, grad_output, weight.shape, **geometry),
         )
 
-    monkeypatch.setattr(conv, "_blas_pools", lambda: [])  # no BLAS threads: serial
+    monkeypatch.setattr(_split, "blas_pools", lambda: [])  # no BLAS threads: serial
     serial = run()
     blas = _FakeBlas()
-    monkeypatch.setattr(conv, "_blas_pools", lambda: [blas])
-    monkeypatch.setattr(conv, "SPLIT_MIN_WORK", 0)
+    monkeypatch.setattr(_split, "blas_pools", lambda: [blas])
+    monkeypatch.setattr(_split, "SPLIT_MIN_WORK", 0)
     monkeypatch.setattr(conv, "BLOCK_BYTES", 1)  # blocks inside each part too
     split = run()
     assert blas.calls == [1, 3] * 3  # single-threaded BLAS while split, then restored
@@ -397,8 +397,8 @@ def test_batch_split_works_in_a_forked_child_after_the_parent_used_it(monkeypatc
     import os
 
     blas = _FakeBlas()
-    monkeypatch.setattr(conv, "_blas_pools", lambda: [blas])
-    monkeypatch.setattr(conv, "SPLIT_MIN_WORK", 0)
+    monkeypatch.setattr(_split, "blas_pools", lambda: [blas])
+    monkeypatch.setattr(_split, "SPLIT_MIN_WORK", 0)
     rng = np.random.default_rng(6)
     x, weight = rng.standard_normal((4, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3))
     geometry = dict(stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1)

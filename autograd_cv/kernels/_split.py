@@ -1,0 +1,135 @@
+"""One thread pool for the kernels' BLAS work: split the batch (or a GEMM's rows) across it.
+
+OpenBLAS's worker threads busy-wait for a long while after every multi-threaded GEMM. A
+thread of ours that then needs that core (a conv's second half, a Numba kernel) shares it
+with a spinner and stalls for scheduler ticks: in a LeNet-5 training step the convolutions
+took twice their stand-alone time after the linear layers' GEMMs had woken OpenBLAS's pool.
+So every GEMM the kernels make runs with BLAS on one thread, and the parallelism comes from
+splitting the work into as many parts as BLAS has threads, one part per thread of this pool.
+The count follows BLAS's, so `autograd_cv.threads.ThreadBudget` (or threadpoolctl) setting
+it to 1 keeps everything on the calling thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+#: Calls with fewer multiply-adds than this stay on the calling thread.
+SPLIT_MIN_WORK = 2_000_000
+
+_POOL: list = []  # [ThreadPoolExecutor, the pid that made it], made on first use
+_POOL_LOCK = threading.Lock()
+_IN_SPLIT = threading.local()
+_BLAS: list = []
+
+
+def over_batch(samples: Callable[[int, int], Any], batch: int, work: int) -> list:
+    """Run ``samples(low, high)`` over ``range(batch)`` in parts, one per BLAS thread.
+
+    Each part runs on its own thread with BLAS on one thread; below ``SPLIT_MIN_WORK``
+    multiply-adds the whole range runs on the calling thread, also with one BLAS thread
+    (waking BLAS's pool for a small GEMM costs more than it gives). A batch of one keeps
+    BLAS's own threads. Returns the parts' results in batch order.
+    """
+    blas = blas_pools()
+    previous = [pool.num_threads for pool in blas]
+    most = max(previous, default=1)
+    if most < 2 or batch < 2 or getattr(_IN_SPLIT, "active", False):
+        return [samples(0, batch)]  # BLAS on one thread already, or a batch of one
+    threads = min(batch, most) if work >= SPLIT_MIN_WORK else 1
+    bounds = [batch * i // threads for i in range(threads + 1)]
+    for pool in blas:
+        pool.set_num_threads(1)
+    try:
+        if threads == 1:
+            return [_in_split(samples, 0, batch)]
+        executor = _executor(threads - 1)
+        futures = [executor.submit(_in_split, samples, bounds[i], bounds[i + 1])
+                   for i in range(1, threads)]  # fmt: skip
+        first = _in_split(samples, bounds[0], bounds[1])
+        return [first, *(future.result() for future in futures)]
+    finally:
+        for pool, count in zip(blas, previous):
+            pool.set_num_threads(count)
+
+
+#: GEMMs with fewer multiply-adds than this run with BLAS on one thread (see `matmul`).
+THREADED_GEMM_MIN_WORK = 16_000_000
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b``; a small 2-D float product runs with BLAS on one thread (see module doc).
+
+    Splitting a GEMM's rows across this pool measured slower than BLAS's own threads up to
+    MLP sizes (128 x 784 x 256: 370-540 us against 290-390), so big products keep those;
+    small ones (LeNet-5's linear layers) gain little from two threads and would wake them.
+    Anything else (other ranks, array types, mixed dtypes) goes to ``np.matmul`` as it is.
+    """
+    if (
+        type(a) is np.ndarray
+        and type(b) is np.ndarray
+        and a.ndim == 2
+        and b.ndim == 2
+        and a.dtype == b.dtype
+        and a.dtype.kind == "f"
+        and a.shape[1] == b.shape[0]
+        and a.shape[0] * a.shape[1] * b.shape[1] < THREADED_GEMM_MIN_WORK
+    ):
+        with one_blas_thread():
+            return np.matmul(a, b)
+    return np.matmul(a, b)
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS on one thread inside the block, its previous count restored after."""
+    blas = blas_pools()
+    previous = [pool.num_threads for pool in blas]
+    for pool, count in zip(blas, previous):
+        if count != 1:
+            pool.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for pool, count in zip(blas, previous):
+            if count != 1:
+                pool.set_num_threads(count)
+
+
+def _in_split(samples: Callable[[int, int], Any], low: int, high: int) -> Any:
+    # A kernel called from inside a part must not split again.
+    _IN_SPLIT.active = True
+    try:
+        return samples(low, high)
+    finally:
+        _IN_SPLIT.active = False
+
+
+def _executor(workers: int):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _POOL_LOCK:
+        # A forked child inherits the executor but not its threads: make a fresh one there.
+        if not _POOL or _POOL[1] != os.getpid() or _POOL[0]._max_workers < workers:
+            executor = ThreadPoolExecutor(workers, thread_name_prefix="autograd_cv-split")
+            _POOL[:] = [executor, os.getpid()]
+        return _POOL[0]
+
+
+def blas_pools() -> list:
+    """threadpoolctl's controllers of the loaded BLAS libraries, found once."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - a dependency; without it nothing splits
+            _BLAS.append(None)
+        else:
+            found = [p for p in ThreadpoolController().lib_controllers if p.user_api == "blas"]
+            _BLAS.append(found)
+    return _BLAS[0] or []

@@ -60,7 +60,7 @@ def over_batch(samples: Callable[[int, int], Any], batch: int, work: int) -> lis
 
 
 #: GEMMs with fewer multiply-adds than this run with BLAS on one thread (see `matmul`).
-THREADED_GEMM_MIN_WORK = 16_000_000
+THREADED_GEMM_MIN_WORK = 4_000_000
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -482,12 +482,17 @@ def conv2d_backward_weight(
 # ---------------------------------------------------------------------------------------------
 # Helpers for the wrappers.
 
-# The batch is processed in blocks whose col fits comfortably in the last-level cache: im2col
-# writes a block, the GEMM reads it back while it is still cached, and the same buffers serve
-# every block, so big batches neither stream col through DRAM nor page-fault a fresh
-# multi-hundred-MB array on every call. Blocks hold whole samples; a block still spans
-# thousands of GEMM columns, which keeps BLAS near its full-matrix rate.
-BLOCK_BYTES = 8 * 2**20
+# The batch is processed in blocks whose col fits in a core's L2 cache: im2col writes a
+# block, the GEMM reads it back while it is still there, and the same buffers serve every
+# block, so big batches neither stream col through DRAM nor page-fault a fresh
+# multi-hundred-MB array on every call. Blocks hold whole samples (at least one, whatever its
+# size). Measured on LeNet-5's convs (Intel Xeon, 2 MB of L2 per core): 0.5 MB blocks against
+# 8 MB took c1's forward from 1.24 to 0.88 ms and its weight gradient from 1.69 to 1.08; the
+# CIFAR and mid convs were level.
+BLOCK_BYTES = 2**19
+
+#: Work buffers up to this size are kept for the next call (one per thread, name and dtype).
+KEEP_SCRATCH_BYTES = 32 * 2**20
 
 #: Outputs narrower than this take the wide col layout (see _pitch): measured on LeNet-5's c3.
 WIDE_MAX_OUT_W = 32
@@ -510,7 +515,7 @@ def _scratch(name: str, size: int, dtype) -> np.ndarray:
     buffer = pool.get(key)
     if buffer is None or buffer.size < size:
         buffer = np.empty(max(size, 1), dtype)
-        if size * buffer.itemsize <= 4 * BLOCK_BYTES:  # keep only block-sized buffers
+        if size * buffer.itemsize <= KEEP_SCRATCH_BYTES:
             pool[key] = buffer
     return buffer[:size]
 

@@ -29,12 +29,15 @@ _IN_SPLIT = threading.local()
 _BLAS: list = []
 
 
-def over_batch(samples: Callable[[int, int], Any], batch: int, work: int) -> list:
+def over_batch(
+    samples: Callable[[int, int], Any], batch: int, work: int, min_work: int | None = None
+) -> list:
     """Run ``samples(low, high)`` over ``range(batch)`` in parts, one per BLAS thread.
 
-    Each part runs on its own thread with BLAS on one thread; below ``SPLIT_MIN_WORK``
-    multiply-adds the whole range runs on the calling thread, also with one BLAS thread
-    (waking BLAS's pool for a small GEMM costs more than it gives). A batch of one keeps
+    Each part runs on its own thread with BLAS on one thread; below ``min_work`` units of
+    work (default ``SPLIT_MIN_WORK`` multiply-adds) the whole range runs on the calling
+    thread, also with one BLAS thread (waking BLAS's pool for a small GEMM costs more than
+    it gives). A batch of one keeps
     BLAS's own threads. Returns the parts' results in batch order.
     """
     blas = blas_pools()
@@ -42,7 +45,8 @@ def over_batch(samples: Callable[[int, int], Any], batch: int, work: int) -> lis
     most = max(previous, default=1)
     if most < 2 or batch < 2 or getattr(_IN_SPLIT, "active", False):
         return [samples(0, batch)]  # BLAS on one thread already, or a batch of one
-    threads = min(batch, most) if work >= SPLIT_MIN_WORK else 1
+    enough = work >= (SPLIT_MIN_WORK if min_work is None else min_work)
+    threads = min(batch, most) if enough else 1
     bounds = [batch * i // threads for i in range(threads + 1)]
     for pool in blas:
         pool.set_num_threads(1)

@@ -26,6 +26,7 @@ from autograd_cv.kernels._geometry import (
     check_geometry,
     check_shape4,
 )
+from autograd_cv.kernels._split import over_batch
 
 __all__ = [
     "max_pool2d_forward",
@@ -46,6 +47,10 @@ __all__ = [
 # Window taps. Smaller pools ran slower in parallel inside a training step, stalling beside
 # OpenBLAS's spinning threads (measured by benchmarks/train_step.py, LeNet-5 row).
 PARALLEL_MIN_WORK = 1 << 22
+
+#: The unrolled max pools split their rows across the kernels' threads (kernels/_split.py)
+#: from this many window taps (about 0.1 ms on one thread).
+SPLIT_MIN_TAPS = 200_000
 
 
 @njit(cache=True, inline="always")
@@ -147,18 +152,19 @@ def _avg_unpool_plane(grad_output, geometry, count_include_pad, grad_input):
 
 
 @njit(cache=True, nogil=True)
-def _max_pool_2x2(x, out, indices):  # pragma: no cover - compiled
-    # The 2x2, stride-2, unpadded pool of LeNet and AlexNet, over all planes' output rows at
-    # once with flat offsets. The comparisons are written so that LLVM emits selects rather
-    # than data-dependent branches (random activations mispredict about half of those); the
-    # generic plane loop measured 3-5x slower on LeNet-5's and AlexNetSmall's shapes.
+def _max_pool_2x2(x, out, indices, first, end):  # pragma: no cover - compiled
+    # The 2x2, stride-2, unpadded pool of LeNet, over output rows first..end of all planes
+    # (row r is row r % out_h of plane r // out_h) with flat offsets. The comparisons are
+    # written so that LLVM emits selects rather than data-dependent branches (random
+    # activations mispredict about half of those); the generic plane loop measured 3-5x
+    # slower on LeNet-5's and AlexNetSmall's shapes.
     planes, height, width = x.shape
     out_h, out_w = out.shape[1], out.shape[2]
     x_flat, out_flat, index_flat = x.reshape(-1), out.reshape(-1), indices.reshape(-1)
-    for r in range(planes * out_h):
+    for r in range(first, end):
         local = (r % out_h) * 2 * width
         start = (r // out_h) * height * width + local
-        first = r * out_w
+        o = r * out_w
         for ow in range(out_w):
             s = start + 2 * ow
             best, tap = x_flat[s], 0
@@ -167,8 +173,32 @@ def _max_pool_2x2(x, out, indices):  # pragma: no cover - compiled
                 wins = not (value <= best or best != best)
                 best = value if wins else best
                 tap = offset if wins else tap
-            out_flat[first + ow] = best
-            index_flat[first + ow] = local + 2 * ow + tap
+            out_flat[o + ow] = best
+            index_flat[o + ow] = local + 2 * ow + tap
+
+
+@njit(cache=True, nogil=True)
+def _max_pool_3x3s2(x, out, indices, first, end):  # pragma: no cover - compiled
+    # AlexNet's overlapping 3x3, stride-2, unpadded pool, as _max_pool_2x2 (the taps unrolled:
+    # (128,64,32,32) took 26 ms on one thread against 83 for the generic plane loop).
+    planes, height, width = x.shape
+    out_h, out_w = out.shape[1], out.shape[2]
+    x_flat, out_flat, index_flat = x.reshape(-1), out.reshape(-1), indices.reshape(-1)
+    two = 2 * width
+    for r in range(first, end):
+        local = (r % out_h) * two
+        start = (r // out_h) * height * width + local
+        o = r * out_w
+        for ow in range(out_w):
+            s = start + 2 * ow
+            best, tap = x_flat[s], 0
+            for offset in (1, 2, width, width + 1, width + 2, two, two + 1, two + 2):
+                value = x_flat[s + offset]
+                wins = not (value <= best or best != best)
+                best = value if wins else best
+                tap = offset if wins else tap
+            out_flat[o + ow] = best
+            index_flat[o + ow] = local + 2 * ow + tap
 
 
 @njit(cache=True)
@@ -289,8 +319,15 @@ def max_pool2d_forward(
     planes = np.ascontiguousarray(x).reshape(batch * channels, height, width)
     out_planes = out.reshape(batch * channels, out_h, out_w)
     index_planes = indices.reshape(batch * channels, out_h, out_w)
-    if kernel_size == stride == (2, 2) and padding == (0, 0) and dilation == (1, 1):
-        _max_pool_2x2(planes, out_planes, index_planes)
+    unrolled = {(2, 2): _max_pool_2x2, (3, 3): _max_pool_3x3s2}.get(kernel_size)
+    if unrolled is not None and stride == (2, 2) and padding == (0, 0) and dilation == (1, 1):
+        rows = planes.shape[0] * out_h
+
+        def part(first: int, end: int) -> None:
+            unrolled(planes, out_planes, index_planes, first, end)
+
+        taps = rows * out_w * kernel_size[0] * kernel_size[1]
+        over_batch(part, rows, taps, min_work=SPLIT_MIN_TAPS)
         return out, indices
     geometry = (*kernel_size, *stride, *padding, *dilation)
     run = _driver(_max_pool_serial, _max_pool_parallel, out.shape, kernel_size)

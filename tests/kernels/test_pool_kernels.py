@@ -149,18 +149,25 @@ def test_max_pool_backward_matches_central_differences(case):
 @given(
     st.integers(1, 3),
     st.integers(1, 4),
-    st.integers(2, 9),
-    st.integers(2, 9),
+    st.integers(3, 11),
+    st.integers(3, 11),
     st.integers(0, 2**32 - 1),
+    st.sampled_from([2, 3]),
+    st.booleans(),
 )
-def test_max_pool_2x2_fast_path_matches_reference_with_ties_and_nan(batch, channels, h, w, seed):
-    # kernel 2, stride 2, no padding takes its own kernel (LeNet's and AlexNet's pool); odd
-    # sizes drop the last row/column, small integers make ties, and some taps are NaN.
+def test_unrolled_max_pools_match_reference_with_ties_and_nan(
+    batch, channels, h, w, seed, kernel, split
+):
+    # Kernels 2 and 3 at stride 2 without padding take their own unrolled kernels (LeNet's
+    # and AlexNet's pools); odd sizes drop the last row/column, small integers make ties, and
+    # some taps are NaN. `split` cuts the rows across threads at any size.
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 3, size=(batch, channels, h, w)).astype(np.float32)
     x[rng.random(x.shape) < 0.1] = np.nan
-    out, indices = pool.max_pool2d_forward(x, (2, 2), (2, 2))
-    want_out, want_indices = reference_max_pool(x, (2, 2), (2, 2), (0, 0), (1, 1))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pool, "SPLIT_MIN_TAPS", 0 if split else pool.SPLIT_MIN_TAPS)
+        out, indices = pool.max_pool2d_forward(x, (kernel, kernel), (2, 2))
+    want_out, want_indices = reference_max_pool(x, (kernel, kernel), (2, 2), (0, 0), (1, 1))
     np.testing.assert_array_equal(out, want_out)
     np.testing.assert_array_equal(indices, want_indices)
 

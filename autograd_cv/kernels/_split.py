@@ -23,6 +23,10 @@ import numpy as np
 #: Calls with fewer multiply-adds than this stay on the calling thread.
 SPLIT_MIN_WORK = 2_000_000
 
+#: One-pass, memory-bound kernels (pooling, batch norm) split from this many elements or
+#: window taps: about 0.1-0.2 ms on one thread, a few times a thread hand-off.
+SPLIT_MIN_PASS = 200_000
+
 _POOL: list = []  # [ThreadPoolExecutor, the pid that made it], made on first use
 _POOL_LOCK = threading.Lock()
 _IN_SPLIT = threading.local()

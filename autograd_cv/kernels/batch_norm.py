@@ -11,33 +11,35 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from autograd_cv.kernels import _split
+from autograd_cv.kernels._split import over_batch
+
 __all__ = ["batch_norm_forward", "batch_norm_backward", "channel_sums"]
 
 
-@njit(cache=True, nogil=True)
-def _channel_mean_var(x):  # pragma: no cover - compiled
-    # Two passes (mean, then the mean of squared deviations): no cancellation when the
-    # mean is large against the spread, unlike E[x^2] - E[x]^2.
+# The reductions may reassociate their sums (fastmath "reassoc" only: no other IEEE rule is
+# relaxed, so NaN and infinity propagate as before): LLVM then vectorises them, 3-7x faster
+# on AlexNetSmall's shapes, with float64 sums that differ only in their last bits.
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _channel_sums_of(x, shift):  # pragma: no cover - compiled
+    # Per channel: the sum of x - shift[c] and of its square, over the batch and plane.
     batch, channels, plane = x.shape
-    mean = np.zeros(channels)
-    var = np.zeros(channels)
+    sums = np.zeros(channels)
+    squares = np.zeros(channels)
     for n in range(batch):
         for c in range(channels):
+            m = shift[c]
             total = 0.0
-            for k in range(plane):
-                total += x[n, c, k]
-            mean[c] += total
-    mean /= batch * plane
-    for n in range(batch):
-        for c in range(channels):
-            m = mean[c]
-            total = 0.0
+            square = 0.0
             for k in range(plane):
                 d = x[n, c, k] - m
-                total += d * d
-            var[c] += total
-    var /= batch * plane
-    return mean, var
+                total += d
+                square += d * d
+            sums[c] += total
+            squares[c] += square
+    return sums, squares
 
 
 @njit(cache=True, nogil=True)
@@ -53,7 +55,7 @@ def _normalise(x, mean, inv_std, weight, bias, normalised, out):  # pragma: no c
                 out[n, c, k] = value * w + b
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
 def _grad_sums(grad, normalised):  # pragma: no cover - compiled
     batch, channels, plane = grad.shape
     sum_grad = np.zeros(channels)
@@ -86,6 +88,16 @@ def _planes(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
 
 
+def _over_batch(run, planes: np.ndarray) -> list:
+    """``run(low, high)`` over parts of the batch, split across the kernels' threads if big."""
+    return over_batch(run, planes.shape[0], planes.size, min_work=_split.SPLIT_MIN_PASS)
+
+
+def _added(parts: list) -> tuple:
+    """The parts' per-channel sums (tuples of arrays), added."""
+    return tuple(sum(values[1:], values[0].copy()) for values in zip(*parts))
+
+
 def batch_norm_forward(
     x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -95,13 +107,33 @@ def batch_norm_forward(
     float64 per channel, ``inv_std`` is in ``x``'s dtype.
     """
     planes = _planes(x)
-    mean, var = _channel_mean_var(planes)
+    count = planes.shape[0] * planes.shape[2]
+    # Two passes, the second about the first's mean, with the corrected two-pass formula:
+    # no cancellation when the mean is large against the spread, unlike E[x^2] - E[x]^2.
+    zero = np.zeros(planes.shape[1])
+    (sums, _) = _added(_over_batch(lambda lo, hi: _channel_sums_of(planes[lo:hi], zero), planes))
+    mean = sums / max(count, 1)
+    deviations, squares = _added(
+        _over_batch(lambda lo, hi: _channel_sums_of(planes[lo:hi], mean), planes)
+    )
+    var = (squares - deviations * deviations / max(count, 1)) / max(count, 1)
     inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
     normalised = np.empty(planes.shape, x.dtype)
     out = np.empty(planes.shape, x.dtype)
-    _normalise(planes, mean, inv_std, weight.astype(x.dtype, copy=False),
-               bias.astype(x.dtype, copy=False), normalised, out)  # fmt: skip
+    weight, bias = weight.astype(x.dtype, copy=False), bias.astype(x.dtype, copy=False)
+
+    def normalise(lo: int, hi: int) -> None:
+        _normalise(planes[lo:hi], mean, inv_std, weight, bias, normalised[lo:hi], out[lo:hi])
+
+    _over_batch(normalise, planes)
     return out.reshape(x.shape), normalised.reshape(x.shape), mean, var, inv_std
+
+
+def _grad_sums_split(grad_planes: np.ndarray, normalised_planes: np.ndarray) -> tuple:
+    def part(lo: int, hi: int) -> tuple:
+        return _grad_sums(grad_planes[lo:hi], normalised_planes[lo:hi])
+
+    return _added(_over_batch(part, grad_planes))
 
 
 def batch_norm_backward(
@@ -118,15 +150,21 @@ def batch_norm_backward(
     """
     grad_planes, normalised_planes = _planes(grad), _planes(normalised)
     if sums is None:
-        sum_grad, sum_projection = _grad_sums(grad_planes, normalised_planes)
+        sum_grad, sum_projection = _grad_sums_split(grad_planes, normalised_planes)
     else:
         sum_grad, sum_projection = sums[0].astype(np.float64), sums[1].astype(np.float64)
     count = grad_planes.shape[0] * grad_planes.shape[2]
     dtype = grad.dtype
     grad_input = np.empty(grad_planes.shape, dtype)
-    _input_grad(grad_planes, normalised_planes, (weight * inv_std).astype(dtype),
-                (sum_grad / count).astype(dtype), (sum_projection / count).astype(dtype),
-                grad_input)  # fmt: skip
+    scale = (weight * inv_std).astype(dtype)
+    mean_grad = (sum_grad / count).astype(dtype)
+    mean_projection = (sum_projection / count).astype(dtype)
+
+    def input_grad(lo: int, hi: int) -> None:
+        _input_grad(grad_planes[lo:hi], normalised_planes[lo:hi], scale, mean_grad,
+                    mean_projection, grad_input[lo:hi])  # fmt: skip
+
+    _over_batch(input_grad, grad_planes)
     return grad_input.reshape(grad.shape), sum_projection.astype(dtype), sum_grad.astype(dtype)
 
 
@@ -140,5 +178,5 @@ def channel_sums(grad: np.ndarray, normalised: np.ndarray) -> np.ndarray:
             f"channel_sums: grad of shape {grad.shape} and normalised of shape "
             f"{normalised.shape} must be equal and (N, C, ...)"
         )
-    sum_grad, sum_projection = _grad_sums(_planes(grad), _planes(normalised))
+    sum_grad, sum_projection = _grad_sums_split(_planes(grad), _planes(normalised))
     return np.stack([sum_grad, sum_projection]).astype(grad.dtype)

@@ -19,6 +19,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from autograd_cv.kernels import _split
 from autograd_cv.kernels._geometry import (
     Pair,
     as_pair,
@@ -47,10 +48,6 @@ __all__ = [
 # Window taps. Smaller pools ran slower in parallel inside a training step, stalling beside
 # OpenBLAS's spinning threads (measured by benchmarks/train_step.py, LeNet-5 row).
 PARALLEL_MIN_WORK = 1 << 22
-
-#: The unrolled max pools split their rows across the kernels' threads (kernels/_split.py)
-#: from this many window taps (about 0.1 ms on one thread).
-SPLIT_MIN_TAPS = 200_000
 
 
 @njit(cache=True, inline="always")
@@ -327,7 +324,7 @@ def max_pool2d_forward(
             unrolled(planes, out_planes, index_planes, first, end)
 
         taps = rows * out_w * kernel_size[0] * kernel_size[1]
-        over_batch(part, rows, taps, min_work=SPLIT_MIN_TAPS)
+        over_batch(part, rows, taps, min_work=_split.SPLIT_MIN_PASS)  # split by rows
         return out, indices
     geometry = (*kernel_size, *stride, *padding, *dilation)
     run = _driver(_max_pool_serial, _max_pool_parallel, out.shape, kernel_size)

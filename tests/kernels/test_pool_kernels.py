@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograd_cv.kernels import pool
+from autograd_cv.kernels import _split, pool
 
 # The first example of each test pays Numba's compile (or cache load), so no deadline.
 jit_settings = settings(deadline=None)
@@ -165,7 +165,7 @@ def test_unrolled_max_pools_match_reference_with_ties_and_nan(
     x = rng.integers(0, 3, size=(batch, channels, h, w)).astype(np.float32)
     x[rng.random(x.shape) < 0.1] = np.nan
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pool, "SPLIT_MIN_TAPS", 0 if split else pool.SPLIT_MIN_TAPS)
+        patch.setattr(_split, "SPLIT_MIN_PASS", 0 if split else _split.SPLIT_MIN_PASS)
         out, indices = pool.max_pool2d_forward(x, (kernel, kernel), (2, 2))
     want_out, want_indices = reference_max_pool(x, (kernel, kernel), (2, 2), (0, 0), (1, 1))
     np.testing.assert_array_equal(out, want_out)
@@ -297,7 +297,7 @@ _THREADS_SCRIPT = """
 import threading
 import numba
 import numpy as np
-from autograd_cv.kernels import pool
+from autograd_cv.kernels import _split, pool
 
 x = np.random.default_rng(0).random((64, 64, 32, 32), dtype=np.float32)
 errors = []

@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["relu_backward"]
+from autograd_cv.kernels import _split
+from autograd_cv.kernels._split import over_batch
+
+__all__ = ["relu", "relu_backward"]
 
 
 @njit(cache=True, nogil=True)
@@ -23,8 +26,31 @@ def relu_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
             f"relu_backward: grad of shape {grad.shape} does not match out of shape {out.shape}"
         )
     result = np.empty(grad.shape, grad.dtype)
-    _relu_backward(
-        np.ascontiguousarray(grad).reshape(-1), np.ascontiguousarray(out).reshape(-1),
-        result.reshape(-1),
-    )  # fmt: skip
+    flat_grad = np.ascontiguousarray(grad).reshape(-1)
+    flat_out, flat_result = np.ascontiguousarray(out).reshape(-1), result.reshape(-1)
+
+    def part(lo: int, hi: int) -> None:
+        _relu_backward(flat_grad[lo:hi], flat_out[lo:hi], flat_result[lo:hi])
+
+    _over_elements(part, result.size)
     return result
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """``max(x, 0)`` in ``x``'s dtype (NaN stays NaN), split across the kernels' threads."""
+    if not x.flags.c_contiguous:
+        return np.maximum(x, 0).astype(x.dtype, copy=False)
+    result = np.empty(x.shape, x.dtype)
+    flat_x, flat_result = x.reshape(-1), result.reshape(-1)
+    zero = x.dtype.type(0)
+
+    def part(lo: int, hi: int) -> None:
+        np.maximum(flat_x[lo:hi], zero, out=flat_result[lo:hi])  # releases the GIL
+
+    _over_elements(part, result.size)
+    return result
+
+
+def _over_elements(part, size: int) -> None:
+    """``part(lo, hi)`` over a flat range, split across the kernels' threads when big."""
+    over_batch(part, size, size, min_work=_split.SPLIT_MIN_PASS)

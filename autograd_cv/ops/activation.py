@@ -16,6 +16,7 @@ import numpy as np
 
 from autograd_cv.autograd.node import Node
 from autograd_cv.backend import kernels_for
+from autograd_cv.kernels import activation as activation_kernels
 from autograd_cv.kernels.special import erf as erf_kernel
 from autograd_cv.ops.arguments import (
     apply,
@@ -38,6 +39,8 @@ class ReLU(Node):
     saves_output = True
 
     def forward(self, x):
+        if type(x) is np.ndarray and x.dtype.kind == "f":
+            return activation_kernels.relu(x)  # split across threads when big
         return np.maximum(x, 0).astype(x.dtype, copy=False)
 
     def vjp(self, grad, out, x):

@@ -79,3 +79,38 @@ def test_a_batch_of_one_keeps_blas_threads(blas, monkeypatch):
     monkeypatch.setattr(_split, "SPLIT_MIN_WORK", 0)
     assert _split.over_batch(lambda lo, hi: blas.num_threads, 1, 10**9) == [2]
     assert blas.calls == []
+
+
+def test_split_one_pass_kernels_match_their_serial_references(blas, monkeypatch):
+    # relu, relu_backward, batch norm and the unrolled pools cut their range across threads
+    # from _split.SPLIT_MIN_PASS; at 0 every call splits.
+    from autograd_cv.kernels import activation, batch_norm, pool
+
+    monkeypatch.setattr(_split, "SPLIT_MIN_PASS", 0)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((5, 3, 6, 7)).astype(np.float32)
+    x[0, 0, 0, :3] = [np.nan, 0.0, -0.0]
+    grad = rng.standard_normal(x.shape).astype(np.float32)
+    out = activation.relu(x)
+    np.testing.assert_array_equal(out, np.maximum(x, 0))
+    assert out.dtype == np.float32 and np.isnan(out[0, 0, 0, 0])
+    np.testing.assert_array_equal(activation.relu(x[:, :, ::2]), np.maximum(x[:, :, ::2], 0))
+    np.testing.assert_array_equal(activation.relu_backward(grad, out), np.where(out > 0, grad, 0))
+    x = rng.standard_normal((5, 3, 6, 7)) * 3 + 100  # float64; far from zero
+    y, normalised, mean, var, inv_std = batch_norm.batch_norm_forward(
+        x, np.full(3, 2.0), np.full(3, 0.5), 1e-5
+    )
+    np.testing.assert_allclose(mean, x.mean(axis=(0, 2, 3)), rtol=1e-14)
+    np.testing.assert_allclose(var, x.var(axis=(0, 2, 3)), rtol=1e-12)
+    want = (x - x.mean(axis=(0, 2, 3), keepdims=True)) / np.sqrt(
+        x.var(axis=(0, 2, 3), keepdims=True) + 1e-5
+    )
+    np.testing.assert_allclose(y, 2 * want + 0.5, rtol=1e-12, atol=1e-12)
+    grad = rng.standard_normal(x.shape)
+    sums = batch_norm.channel_sums(grad, normalised)
+    np.testing.assert_allclose(sums[0], grad.sum(axis=(0, 2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(sums[1], (grad * want).sum(axis=(0, 2, 3)), rtol=1e-9)
+    pooled, indices = pool.max_pool2d_forward(x, (3, 3), (2, 2))
+    windows = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(2, 3))[:, :, ::2, ::2]
+    np.testing.assert_array_equal(pooled, windows.max(axis=(-2, -1)))
+    assert blas.calls  # the parts ran with BLAS pinned, so they went through over_batch

@@ -531,7 +531,11 @@ class _Blocks:
         per_sample = (col_rows + out_channels) * plane * np.dtype(dtype).itemsize
         fits = BLOCK_BYTES // max(per_sample, 1)
         wide_enough = -(-MIN_BLOCK_COLUMNS // max(plane, 1))
-        self.size = max(1, min(batch, max(fits, wide_enough)))
+        size = max(1, min(batch, max(fits, wide_enough)))
+        # Equal blocks: 64 samples at 21 a block ran 21 + 21 + 21 + 1, and the last
+        # one-sample GEMM is the slowest per column; 16 + 16 + 16 + 16 does not have it.
+        count = -(-batch // size)
+        self.size = max(1, -(-batch // max(count, 1)))
         self.batch, self.plane = batch, plane
         self.col_rows, self.out_channels = col_rows, out_channels
         columns = self.size * plane

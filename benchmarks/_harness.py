@@ -5,7 +5,8 @@ functions to time (a dict, e.g. ``{"step": fn}`` or ``{"fwd": f, "bwd": g}``). `
 starts one worker process per framework per round, alternating which goes first
 (ours, torch / torch, ours / ...), so a machine that gets busier half-way slows both alike.
 A worker builds every case, calls each function twice to warm up, times `repeats` calls
-(the functions of one case in turns) and reports the medians as JSON, with the environment
+(the functions of one case in turns; a BLAS reference such as NumPy's SGEMM after all
+other cases, see TIMED_LAST) and reports the medians as JSON, with the environment
 it ran in: CPU model, cores it may use, load average, the BLAS / OpenMP pools that are loaded
 (threadpoolctl, or OpenBLAS asked directly where threadpoolctl is missing) and, for PyTorch,
 its own thread count. The parent prints, per case, the median over rounds and the spread
@@ -183,24 +184,42 @@ def import_torch(threads: int):
     return torch
 
 
+#: Metrics timed after every other metric of every case: a multi-threaded BLAS reference
+#: (NumPy's own SGEMM) leaves OpenBLAS's workers spinning for a while, and the function
+#: timed next shared its cores with them (our LeNet convs measured 1.5-2x slower that way).
+TIMED_LAST = ("sgemm",)
+
+
 def _work(
     build: Build, framework: str, cases: list[str], repeats: int, case_repeats: dict[str, int]
 ) -> dict:
     results: dict[str, dict[str, float]] = {}
+    last: list[tuple[str, dict[str, Callable[[], object]], int]] = []
     for case in cases:
         functions = build(framework, case)
         count = repeats if repeats > 0 else case_repeats.get(case, 7)
-        for fn in functions.values():
-            fn()
-            fn()
-        times: dict[str, list[float]] = {metric: [] for metric in functions}
-        for _ in range(count):
-            for metric, fn in functions.items():
-                start = time.perf_counter()
-                fn()
-                times[metric].append(time.perf_counter() - start)
-        results[case] = {metric: float(np.median(t)) for metric, t in times.items()}
+        later = {m: fn for m, fn in functions.items() if m in TIMED_LAST}
+        now = {m: fn for m, fn in functions.items() if m not in TIMED_LAST}
+        results[case] = _time_in_turns(now, count)
+        if later:
+            last.append((case, later, count))
+    for case, functions, count in last:
+        results[case].update(_time_in_turns(functions, count))
     return {"env": environment(framework), "results": results}
+
+
+def _time_in_turns(functions: dict[str, Callable[[], object]], count: int) -> dict[str, float]:
+    """Two warm-up calls each, then `count` rounds calling each function in turn: medians."""
+    for fn in functions.values():
+        fn()
+        fn()
+    times: dict[str, list[float]] = {metric: [] for metric in functions}
+    for _ in range(count):
+        for metric, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            times[metric].append(time.perf_counter() - start)
+    return {metric: float(np.median(t)) for metric, t in times.items()}
 
 
 # ----- parent -----------------------------------------------------------------------------

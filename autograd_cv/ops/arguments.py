@@ -90,18 +90,27 @@ Pair = tuple[int, int]
 
 def pair(value: Any, argument: str, op: str) -> Pair:
     """An int or an (h, w) pair of ints, as a pair."""
-    values = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(values) != 2 or not all(isinstance(v, (int, np.integer)) for v in values):
-        raise ValueError(f"{op}: {argument} must be an int or a pair of ints, got {value!r}")
-    return int(values[0]), int(values[1])
+    values = _ints(value, 2, argument, op, "an int or a pair of ints")
+    return values[0], values[1]
 
 
 def single(value: Any, argument: str, op: str) -> int:
     """An int or a 1-tuple of ints (the 1-d ops' kernel_size, stride, ...), as an int."""
-    values = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(values) != 1 or not isinstance(values[0], (int, np.integer)):
-        raise ValueError(f"{op}: {argument} must be an int or a 1-tuple of ints, got {value!r}")
-    return int(values[0])
+    return _ints(value, 1, argument, op, "an int or a 1-tuple of ints")[0]
+
+
+def _ints(value: Any, count: int, argument: str, op: str, expected: str) -> tuple[int, ...]:
+    """An int repeated `count` times, or a sequence of `count` ints; else a ValueError that
+    names the argument (a float 2.5 or a string is refused, not truncated)."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * count
+    try:
+        values = tuple(value)
+    except TypeError:
+        values = ()
+    if len(values) != count or not all(isinstance(v, (int, np.integer)) for v in values):
+        raise ValueError(f"{op}: {argument} must be {expected}, got {value!r}")
+    return tuple(int(v) for v in values)
 
 
 def check_4d(op: str, argument: str, value: Tensor, layout: str) -> None:

@@ -172,6 +172,14 @@ def test_conv2d_errors_name_the_argument_and_shapes() -> None:
          TypeError, ["avg_pool2d", "input", "float32 or float64", "int64"]),
         (lambda: F.conv2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), stride=(2, "a")),
          ValueError, ["conv2d", "stride", "pair of ints"]),
+        (lambda: F.conv2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), stride=1.5),
+         ValueError, ["conv2d", "stride", "pair of ints", "1.5"]),
+        (lambda: F.max_pool2d(np.zeros((1, 1, 4, 4)), 2.5),
+         ValueError, ["max_pool2d", "kernel_size", "pair of ints", "2.5"]),
+        (lambda: F.max_pool1d(np.zeros((1, 1, 4)), 2.5),
+         ValueError, ["max_pool1d", "kernel_size", "1-tuple of ints", "2.5"]),
+        (lambda: F.conv1d(np.zeros((1, 1, 4)), np.zeros((1, 1, 2)), stride=None),
+         ValueError, ["conv1d", "stride", "1-tuple of ints", "None"]),
     ],
 )  # fmt: skip
 def test_op_layer_explains_what_the_kernels_only_assert(call, error, words) -> None:

@@ -8,7 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv.optim.optimizer import Optimizer
+from autograd_cv.optim.optimizer import Optimizer, check_betas, check_non_negative
+
+
+def adam_state(data: np.ndarray, **extra: Any) -> dict[str, Any]:
+    """A parameter's fresh Adam-family state: step 0 and zero first and second moments."""
+    return {"step": 0, **extra, "exp_avg": np.zeros_like(data), "exp_avg_sq": np.zeros_like(data)}
 
 
 class Adam(Optimizer):
@@ -31,17 +36,11 @@ class Adam(Optimizer):
         amsgrad: bool = False,
     ) -> None:
         name = type(self).__name__
-        if lr < 0.0:
-            raise ValueError(f"{name}: invalid learning rate {lr}")
-        if eps < 0.0:
-            raise ValueError(f"{name}: invalid epsilon {eps}")
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"{name}: invalid betas {betas} (each must be in [0, 1))")
-        if weight_decay < 0.0:
-            raise ValueError(f"{name}: invalid weight_decay {weight_decay}")
+        check_non_negative(name, lr=lr, eps=eps, weight_decay=weight_decay)
         defaults = dict(
-            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
-        )
+            lr=lr, betas=check_betas(name, betas), eps=eps, weight_decay=weight_decay,
+            amsgrad=amsgrad,
+        )  # fmt: skip
         super().__init__(params, defaults)
 
     def step(self) -> None:
@@ -60,11 +59,7 @@ class Adam(Optimizer):
                 grad = param.grad.data
                 state = self.state.get(param)
                 if state is None:
-                    state = self.state[param] = {
-                        "step": 0,
-                        "exp_avg": np.zeros_like(data),
-                        "exp_avg_sq": np.zeros_like(data),
-                    }
+                    state = self.state[param] = adam_state(data)
                     if amsgrad:
                         state["max_exp_avg_sq"] = np.zeros_like(data)
                 step = state["step"] = state["step"] + 1

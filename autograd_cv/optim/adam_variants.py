@@ -8,14 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv.optim.adaptive import check_non_negative, closure_loss, gradients
-from autograd_cv.optim.optimizer import Optimizer
-
-
-def _check_betas(name: str, betas: tuple[float, float]) -> tuple[float, float]:
-    if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-        raise ValueError(f"{name}: invalid betas {betas} (each must be in [0, 1))")
-    return float(betas[0]), float(betas[1])
+from autograd_cv.optim.adam import adam_state
+from autograd_cv.optim.adaptive import closure_loss, gradients
+from autograd_cv.optim.optimizer import Optimizer, check_betas, check_non_negative
 
 
 def _moments(state: dict[str, Any], grad: np.ndarray, beta1: float, beta2: float) -> None:
@@ -50,7 +45,7 @@ class NAdam(Optimizer):
             "NAdam", lr=lr, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay
         )
         defaults = dict(
-            lr=lr, betas=_check_betas("NAdam", betas), eps=eps, weight_decay=weight_decay,
+            lr=lr, betas=check_betas("NAdam", betas), eps=eps, weight_decay=weight_decay,
             momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
             maximize=maximize,
         )  # fmt: skip
@@ -64,12 +59,7 @@ class NAdam(Optimizer):
             lr, decay = group["lr"], group["momentum_decay"]
             state = self.state.get(param)
             if state is None:
-                state = self.state[param] = {
-                    "step": 0,
-                    "mu_product": 1.0,
-                    "exp_avg": np.zeros_like(param.data),
-                    "exp_avg_sq": np.zeros_like(param.data),
-                }
+                state = self.state[param] = adam_state(param.data, mu_product=1.0)
             step = state["step"] = state["step"] + 1
             _decay_weights(group, param)
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * decay))
@@ -104,7 +94,7 @@ class RAdam(Optimizer):
     ) -> None:
         check_non_negative("RAdam", lr=lr, eps=eps, weight_decay=weight_decay)
         defaults = dict(
-            lr=lr, betas=_check_betas("RAdam", betas), eps=eps, weight_decay=weight_decay,
+            lr=lr, betas=check_betas("RAdam", betas), eps=eps, weight_decay=weight_decay,
             decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
         )  # fmt: skip
         super().__init__(params, defaults)
@@ -117,11 +107,7 @@ class RAdam(Optimizer):
             lr = group["lr"]
             state = self.state.get(param)
             if state is None:
-                state = self.state[param] = {
-                    "step": 0,
-                    "exp_avg": np.zeros_like(param.data),
-                    "exp_avg_sq": np.zeros_like(param.data),
-                }
+                state = self.state[param] = adam_state(param.data)
             step = state["step"] = state["step"] + 1
             _decay_weights(group, param)
             _moments(state, grad, beta1, beta2)

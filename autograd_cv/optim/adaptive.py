@@ -7,14 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv.optim.optimizer import Optimizer
-
-
-def check_non_negative(optimizer: str, **values: float) -> None:
-    """Refuse negative hyperparameters, naming the optimizer and the argument."""
-    for name, value in values.items():
-        if value < 0.0:
-            raise ValueError(f"{optimizer}: invalid {name} {value} (must be >= 0)")
+from autograd_cv.optim.optimizer import Optimizer, check_non_negative
 
 
 def closure_loss(closure: Callable[[], Any] | None) -> Any:

@@ -18,6 +18,20 @@ class _Required:
 required = _Required()
 
 
+def check_non_negative(optimizer: str, **values: Any) -> None:
+    """Refuse negative hyperparameters, naming the optimizer and the argument."""
+    for name, value in values.items():
+        if value is not required and value < 0.0:
+            raise ValueError(f"{optimizer}: invalid {name} {value} (must be >= 0)")
+
+
+def check_betas(optimizer: str, betas: tuple[float, float]) -> tuple[float, float]:
+    """Adam's (beta1, beta2), each in [0, 1), as floats; else a ValueError naming them."""
+    if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+        raise ValueError(f"{optimizer}: invalid betas {betas} (each must be in [0, 1))")
+    return float(betas[0]), float(betas[1])
+
+
 class Optimizer:
     """Base class: holds `param_groups` (dicts of params and hyperparameters) and `state`."""
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from autograd_cv.kernels.optim import sgd_momentum_update
-from autograd_cv.optim.optimizer import Optimizer, required
+from autograd_cv.optim.optimizer import Optimizer, check_non_negative, required
 
 
 class SGD(Optimizer):
@@ -26,12 +26,7 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        if lr is not required and lr < 0.0:
-            raise ValueError(f"SGD: invalid learning rate {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"SGD: invalid momentum {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"SGD: invalid weight_decay {weight_decay}")
+        check_non_negative("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
         defaults = dict(

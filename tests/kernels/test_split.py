@@ -114,3 +114,25 @@ def test_split_one_pass_kernels_match_their_serial_references(blas, monkeypatch)
     windows = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(2, 3))[:, :, ::2, ::2]
     np.testing.assert_array_equal(pooled, windows.max(axis=(-2, -1)))
     assert blas.calls  # the parts ran with BLAS pinned, so they went through over_batch
+
+
+@pytest.mark.parametrize("failing_part", [0, 1])
+def test_an_error_in_any_part_is_raised_after_every_part_has_finished(
+    blas, monkeypatch, failing_part
+):
+    import time
+
+    monkeypatch.setattr(_split, "SPLIT_MIN_WORK", 0)
+    finished = []
+
+    def samples(low: int, high: int) -> int:
+        if (low > 0) == bool(failing_part):
+            raise KeyError(f"part {failing_part}")
+        time.sleep(0.05)  # the other part is still running when the error happens
+        finished.append((low, high))
+        return high
+
+    with pytest.raises(KeyError, match=f"part {failing_part}"):
+        _split.over_batch(samples, 8, 10)
+    assert len(finished) == 1 and blas.num_threads == 2
+    assert _split.over_batch(lambda lo, hi: (lo, hi), 8, 10) == [(0, 4), (4, 8)]  # still works

@@ -24,6 +24,23 @@ def batches(count: int, batch_size: int, rng: np.random.Generator | None) -> Ite
         yield order[start : start + batch_size]
 
 
+def outputs(
+    model: Module,
+    images: np.ndarray,
+    batch_size: int,
+    each: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray:
+    """The model's outputs for all images, in batches, in eval mode without a graph; `each`
+    (e.g. an argmax) is applied to every batch's outputs before they are joined."""
+    model.eval()
+    parts = []
+    with ag.no_grad():
+        for index in batches(len(images), batch_size, None):
+            out = model(ag.tensor(images[index])).numpy()
+            parts.append(out if each is None else each(out))
+    return np.concatenate(parts)
+
+
 def start(seed: int) -> np.random.Generator:
     """Seed autograd_cv's generator, turn on freed-memory reuse, return a data-order rng."""
     ag.manual_seed(seed)

@@ -18,7 +18,7 @@ import autograd_cv as ag
 from autograd_cv import functional as F
 from autograd_cv.nn.module import Module
 from autograd_cv.vision.datasets.digit_scenes import load_digits
-from autograd_cv.vision.tasks._common import Log, batches, fit
+from autograd_cv.vision.tasks._common import Log, fit, outputs
 
 MODES = ("class", "instance")
 #: the default small warp: shift (px), rotation (degrees), scale range, noise (std)
@@ -164,11 +164,7 @@ def train_matching(
 
 def embed(model: Module, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """(N, D) embeddings of all images, in eval mode without a graph."""
-    model.eval()
-    with ag.no_grad():
-        return np.concatenate(
-            [model(ag.tensor(images[i])).numpy() for i in batches(len(images), batch_size, None)]
-        )
+    return outputs(model, images, batch_size)
 
 
 def held_out_pairs(

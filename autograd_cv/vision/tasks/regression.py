@@ -9,7 +9,7 @@ import numpy as np
 import autograd_cv as ag
 from autograd_cv import functional as F
 from autograd_cv.nn.module import Module
-from autograd_cv.vision.tasks._common import Log, batches, fit
+from autograd_cv.vision.tasks._common import Log, fit, outputs
 
 
 class PoseScaler:
@@ -44,11 +44,7 @@ def train_pose(
 
 def predict(model: Module, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """The model's outputs for all images, in eval mode without a graph."""
-    model.eval()
-    with ag.no_grad():
-        return np.concatenate(
-            [model(ag.tensor(images[i])).numpy() for i in batches(len(images), batch_size, None)]
-        )
+    return outputs(model, images, batch_size)
 
 
 def pose_errors(predicted: np.ndarray, truth: np.ndarray) -> dict:

@@ -10,7 +10,7 @@ import autograd_cv as ag
 from autograd_cv import functional as F
 from autograd_cv.nn.module import Module
 from autograd_cv.vision.datasets.digit_scenes import BACKGROUND, IGNORE
-from autograd_cv.vision.tasks._common import Log, batches, fit
+from autograd_cv.vision.tasks._common import Log, fit, outputs
 
 
 def train_segmentation(
@@ -34,12 +34,7 @@ def train_segmentation(
 
 def predict_masks(model: Module, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """(N, H, W) class of each pixel (argmax of the logits), in eval mode without a graph."""
-    model.eval()
-    out = []
-    with ag.no_grad():
-        for index in batches(len(images), batch_size, None):
-            out.append(model(ag.tensor(images[index])).numpy().argmax(axis=1))
-    return np.concatenate(out)
+    return outputs(model, images, batch_size, each=lambda logits: logits.argmax(axis=1))
 
 
 def confusion_matrix(

@@ -148,13 +148,14 @@ def _avg_unpool_plane(grad_output, geometry, count_include_pad, grad_input):
                     grad_input[ih, iw] += share
 
 
-@njit(cache=True, nogil=True)
-def _max_pool_2x2(x, out, indices, first, end):  # pragma: no cover - compiled
-    # The 2x2, stride-2, unpadded pool of LeNet, over output rows first..end of all planes
-    # (row r is row r % out_h of plane r // out_h) with flat offsets. The comparisons are
-    # written so that LLVM emits selects rather than data-dependent branches (random
-    # activations mispredict about half of those); the generic plane loop measured 3-5x
-    # slower on LeNet-5's and AlexNetSmall's shapes.
+@njit(cache=True, nogil=True, inline="always")
+def _max_pool_rows(x, offsets, out, indices, first, end):  # pragma: no cover - compiled
+    # An unpadded stride-2 pool whose window taps lie at flat `offsets` from the window's
+    # top-left pixel (in window order), over output rows first..end of all planes (row r is
+    # row r % out_h of plane r // out_h). The comparisons are written so that LLVM emits
+    # selects rather than data-dependent branches (random activations mispredict about half
+    # of those), and the offsets are a tuple the compiler unrolls: the generic plane loop
+    # measured 3-5x slower on LeNet-5's and AlexNetSmall's shapes.
     planes, height, width = x.shape
     out_h, out_w = out.shape[1], out.shape[2]
     x_flat, out_flat, index_flat = x.reshape(-1), out.reshape(-1), indices.reshape(-1)
@@ -165,7 +166,7 @@ def _max_pool_2x2(x, out, indices, first, end):  # pragma: no cover - compiled
         for ow in range(out_w):
             s = start + 2 * ow
             best, tap = x_flat[s], 0
-            for offset in (1, width, width + 1):  # window order; a NaN wins over any number
+            for offset in offsets:  # a NaN wins over any number
                 value = x_flat[s + offset]
                 wins = not (value <= best or best != best)
                 best = value if wins else best
@@ -175,27 +176,19 @@ def _max_pool_2x2(x, out, indices, first, end):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _max_pool_2x2(x, out, indices, first, end):  # pragma: no cover - compiled
+    # LeNet's 2x2 stride-2 pool.
+    w = x.shape[2]
+    _max_pool_rows(x, (1, w, w + 1), out, indices, first, end)
+
+
+@njit(cache=True, nogil=True)
 def _max_pool_3x3s2(x, out, indices, first, end):  # pragma: no cover - compiled
-    # AlexNet's overlapping 3x3, stride-2, unpadded pool, as _max_pool_2x2 (the taps unrolled:
-    # (128,64,32,32) took 26 ms on one thread against 83 for the generic plane loop).
-    planes, height, width = x.shape
-    out_h, out_w = out.shape[1], out.shape[2]
-    x_flat, out_flat, index_flat = x.reshape(-1), out.reshape(-1), indices.reshape(-1)
-    two = 2 * width
-    for r in range(first, end):
-        local = (r % out_h) * two
-        start = (r // out_h) * height * width + local
-        o = r * out_w
-        for ow in range(out_w):
-            s = start + 2 * ow
-            best, tap = x_flat[s], 0
-            for offset in (1, 2, width, width + 1, width + 2, two, two + 1, two + 2):
-                value = x_flat[s + offset]
-                wins = not (value <= best or best != best)
-                best = value if wins else best
-                tap = offset if wins else tap
-            out_flat[o + ow] = best
-            index_flat[o + ow] = local + 2 * ow + tap
+    # AlexNet's overlapping 3x3 stride-2 pool ((128,64,32,32): 26 ms on one thread against
+    # 83 for the generic plane loop).
+    w = x.shape[2]
+    taps = (1, 2, w, w + 1, w + 2, 2 * w, 2 * w + 1, 2 * w + 2)
+    _max_pool_rows(x, taps, out, indices, first, end)
 
 
 @njit(cache=True)

@@ -1,13 +1,14 @@
-"""One thread pool for the kernels' BLAS work: split the batch (or a GEMM's rows) across it.
+"""One thread pool for the kernels: split the batch (or a one-pass kernel's rows) across it.
 
 OpenBLAS's worker threads busy-wait for a long while after every multi-threaded GEMM. A
 thread of ours that then needs that core (a conv's second half, a Numba kernel) shares it
 with a spinner and stalls for scheduler ticks: in a LeNet-5 training step the convolutions
 took twice their stand-alone time after the linear layers' GEMMs had woken OpenBLAS's pool.
-So every GEMM the kernels make runs with BLAS on one thread, and the parallelism comes from
-splitting the work into as many parts as BLAS has threads, one part per thread of this pool.
-The count follows BLAS's, so `autograd_cv.threads.ThreadBudget` (or threadpoolctl) setting
-it to 1 keeps everything on the calling thread.
+So the kernels' GEMMs run with BLAS on one thread (matmuls big enough to gain from BLAS's own
+threads keep them, see `matmul`), and the parallelism comes from splitting the work into as
+many parts as BLAS has threads, one part per thread of this pool. The count follows BLAS's,
+so `autograd_cv.threads.ThreadBudget` (or threadpoolctl) setting it to 1 keeps everything
+on the calling thread.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 #: Calls with fewer multiply-adds than this stay on the calling thread.
 SPLIT_MIN_WORK = 2_000_000
 
-#: One-pass, memory-bound kernels (pooling, batch norm) split from this many elements or
+#: One-pass, memory-bound kernels (pooling, batch norm, relu) split from this many elements or
 #: window taps: about 0.1-0.2 ms on one thread, a few times a thread hand-off.
 SPLIT_MIN_PASS = 200_000
 
@@ -42,8 +43,8 @@ def over_batch(
     Each part runs on its own thread with BLAS on one thread; below ``min_work`` units of
     work (default ``SPLIT_MIN_WORK`` multiply-adds) the whole range runs on the calling
     thread, also with one BLAS thread (waking BLAS's pool for a small GEMM costs more than
-    it gives). A batch of one keeps
-    BLAS's own threads. Returns the parts' results in batch order.
+    it gives). A batch of one keeps BLAS's own threads. Returns the parts' results in batch
+    order.
     """
     blas = blas_pools()
     previous = [pool.num_threads for pool in blas]
@@ -53,9 +54,7 @@ def over_batch(
     enough = work >= (SPLIT_MIN_WORK if min_work is None else min_work)
     threads = min(batch, most) if enough else 1
     bounds = [batch * i // threads for i in range(threads + 1)]
-    for pool in blas:
-        pool.set_num_threads(1)
-    try:
+    with _OneThread(blas, previous):
         if threads == 1:
             return [_in_split(samples, 0, batch)]
         replies: queue.SimpleQueue = queue.SimpleQueue()
@@ -76,9 +75,6 @@ def over_batch(
         if failure is not None:
             raise failure
         return results
-    finally:
-        for pool, count in zip(blas, previous):
-            pool.set_num_threads(count)
 
 
 #: GEMMs with fewer multiply-adds than this run with BLAS on one thread (see `matmul`).
@@ -108,18 +104,31 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.matmul(a, b)
 
 
-@contextmanager
-def one_blas_thread() -> Iterator[None]:
+def one_blas_thread() -> AbstractContextManager[None]:
     """BLAS on one thread inside the block, its previous count restored after."""
     blas = blas_pools()
-    previous = [pool.num_threads for pool in blas]
-    for pool, count in zip(blas, previous):
-        if count != 1:
-            pool.set_num_threads(1)
-    try:
-        yield
-    finally:
-        for pool, count in zip(blas, previous):
+    return _OneThread(blas, [pool.num_threads for pool in blas])
+
+
+class _OneThread:
+    """Set every pool in `blas` to one thread; restore the `previous` counts on exit.
+
+    A class, not a @contextmanager generator: over_batch enters it on every split, and the
+    generator's set-up measured several microseconds there.
+    """
+
+    __slots__ = ("blas", "previous")
+
+    def __init__(self, blas: list, previous: list[int]) -> None:
+        self.blas, self.previous = blas, previous
+
+    def __enter__(self) -> None:
+        for pool, count in zip(self.blas, self.previous):
+            if count != 1:
+                pool.set_num_threads(1)
+
+    def __exit__(self, *exc: object) -> None:
+        for pool, count in zip(self.blas, self.previous):
             if count != 1:
                 pool.set_num_threads(count)
 

@@ -77,6 +77,12 @@ def over_batch(
         return results
 
 
+def over_pass(part: Callable[[int, int], Any], count: int, elements: int) -> list:
+    """``part(low, high)`` over ``range(count)`` for a one-pass, memory-bound kernel that
+    touches about ``elements`` values: split from ``SPLIT_MIN_PASS`` of them (see over_batch)."""
+    return over_batch(part, count, elements, min_work=SPLIT_MIN_PASS)
+
+
 #: GEMMs with fewer multiply-adds than this run with BLAS on one thread (see `matmul`).
 THREADED_GEMM_MIN_WORK = 4_000_000
 

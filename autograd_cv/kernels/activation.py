@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from autograd_cv.kernels import _split
-from autograd_cv.kernels._split import over_batch
+from autograd_cv.kernels._split import over_pass
 
 __all__ = ["relu", "relu_backward"]
 
@@ -32,13 +31,13 @@ def relu_backward(grad: np.ndarray, out: np.ndarray) -> np.ndarray:
     def part(lo: int, hi: int) -> None:
         _relu_backward(flat_grad[lo:hi], flat_out[lo:hi], flat_result[lo:hi])
 
-    _over_elements(part, result.size)
+    over_pass(part, result.size, result.size)
     return result
 
 
 def relu(x: np.ndarray) -> np.ndarray:
     """``max(x, 0)`` in ``x``'s dtype (NaN stays NaN), split across the kernels' threads."""
-    if not x.flags.c_contiguous:
+    if not x.flags.c_contiguous or x.dtype.kind not in "fiu":
         return np.maximum(x, 0).astype(x.dtype, copy=False)
     result = np.empty(x.shape, x.dtype)
     flat_x, flat_result = x.reshape(-1), result.reshape(-1)
@@ -47,10 +46,5 @@ def relu(x: np.ndarray) -> np.ndarray:
     def part(lo: int, hi: int) -> None:
         np.maximum(flat_x[lo:hi], zero, out=flat_result[lo:hi])  # releases the GIL
 
-    _over_elements(part, result.size)
+    over_pass(part, result.size, result.size)
     return result
-
-
-def _over_elements(part, size: int) -> None:
-    """``part(lo, hi)`` over a flat range, split across the kernels' threads when big."""
-    over_batch(part, size, size, min_work=_split.SPLIT_MIN_PASS)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from autograd_cv.kernels import _split
-from autograd_cv.kernels._split import over_batch
+from autograd_cv.kernels._split import over_pass
 
 __all__ = ["batch_norm_forward", "batch_norm_backward", "channel_sums"]
 
@@ -90,7 +89,7 @@ def _planes(x: np.ndarray) -> np.ndarray:
 
 def _over_batch(run, planes: np.ndarray) -> list:
     """``run(low, high)`` over parts of the batch, split across the kernels' threads if big."""
-    return over_batch(run, planes.shape[0], planes.size, min_work=_split.SPLIT_MIN_PASS)
+    return over_pass(run, planes.shape[0], planes.size)
 
 
 def _added(parts: list) -> tuple:

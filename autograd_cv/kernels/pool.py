@@ -19,7 +19,6 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from autograd_cv.kernels import _split
 from autograd_cv.kernels._geometry import (
     Pair,
     as_pair,
@@ -27,7 +26,7 @@ from autograd_cv.kernels._geometry import (
     check_geometry,
     check_shape4,
 )
-from autograd_cv.kernels._split import over_batch
+from autograd_cv.kernels._split import over_pass
 
 __all__ = [
     "max_pool2d_forward",
@@ -319,7 +318,7 @@ def max_pool2d_forward(
         taps = rows * out_w * kernel_size[0] * kernel_size[1]
         # A tap (a compare-and-select chain) costs about two elements of an elementwise pass:
         # LeNet's second pool (102,400 taps) took 325 us on one thread and 212 split.
-        over_batch(part, rows, 2 * taps, min_work=_split.SPLIT_MIN_PASS)  # split by rows
+        over_pass(part, rows, 2 * taps)  # split by rows
         return out, indices
     geometry = (*kernel_size, *stride, *padding, *dilation)
     run = _driver(_max_pool_serial, _max_pool_parallel, out.shape, kernel_size)

@@ -39,9 +39,9 @@ class ReLU(Node):
     saves_output = True
 
     def forward(self, x):
-        if type(x) is np.ndarray and x.dtype.kind == "f":
+        if type(x) is np.ndarray:
             return activation_kernels.relu(x)  # split across threads when big
-        return np.maximum(x, 0).astype(x.dtype, copy=False)
+        return np.maximum(x, 0).astype(x.dtype, copy=False)  # another device's arrays
 
     def vjp(self, grad, out, x):
         # PyTorch's convention: the gradient at exactly 0 is 0.

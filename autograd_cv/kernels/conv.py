@@ -82,7 +82,8 @@ def _zero(dst):
 def _zero_margins(col_flat, start, oh_lo, oh_hi, ow_lo, ow_hi, out_w):
     # Zero columns [0, ow_lo) and [ow_hi, out_w) of rows oh_lo..oh_hi of the tap block at
     # `start`: a few single stores per row, written without slices (two slices per row cost
-    # more than the stores: im2col on 7x7 maps with padding 1 went from 7.0 to 5.0 ms).
+    # more than the stores: im2col of one 32x32 sample with padding 1 went from 0.21 to
+    # 0.15 ms; on 7x7 maps it was level).
     if ow_lo == 0 and ow_hi == out_w:
         return
     for oh in range(oh_lo, oh_hi):

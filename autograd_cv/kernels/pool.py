@@ -158,9 +158,13 @@ def _max_pool_rows(x, offsets, out, indices, first, end):  # pragma: no cover - 
     planes, height, width = x.shape
     out_h, out_w = out.shape[1], out.shape[2]
     x_flat, out_flat, index_flat = x.reshape(-1), out.reshape(-1), indices.reshape(-1)
+    plane, row = first // out_h, first % out_h  # then stepped: no division per row
     for r in range(first, end):
-        local = (r % out_h) * 2 * width
-        start = (r // out_h) * height * width + local
+        local = row * 2 * width
+        start = plane * height * width + local
+        row += 1
+        if row == out_h:
+            plane, row = plane + 1, 0
         o = r * out_w
         for ow in range(out_w):
             s = start + 2 * ow

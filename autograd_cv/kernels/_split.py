@@ -17,7 +17,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -36,15 +36,20 @@ _BLAS: list = []
 
 
 def over_batch(
-    samples: Callable[[int, int], Any], batch: int, work: int, min_work: int | None = None
+    samples: Callable[[int, int], Any],
+    batch: int,
+    work: int,
+    min_work: int | None = None,
+    pin_blas: bool = True,
 ) -> list:
     """Run ``samples(low, high)`` over ``range(batch)`` in parts, one per BLAS thread.
 
     Each part runs on its own thread with BLAS on one thread; below ``min_work`` units of
     work (default ``SPLIT_MIN_WORK`` multiply-adds) the whole range runs on the calling
     thread, also with one BLAS thread (waking BLAS's pool for a small GEMM costs more than
-    it gives). A batch of one keeps BLAS's own threads. Returns the parts' results in batch
-    order.
+    it gives). A batch of one keeps BLAS's own threads. ``pin_blas=False`` leaves BLAS's
+    thread count alone, for parts that make no BLAS call (setting and restoring it costs
+    about 10 us). Returns the parts' results in batch order.
     """
     blas = blas_pools()
     previous = [pool.num_threads for pool in blas]
@@ -54,7 +59,7 @@ def over_batch(
     enough = work >= (SPLIT_MIN_WORK if min_work is None else min_work)
     threads = min(batch, most) if enough else 1
     bounds = [batch * i // threads for i in range(threads + 1)]
-    with _OneThread(blas, previous):
+    with _OneThread(blas, previous) if pin_blas else nullcontext():
         if threads == 1:
             return [_in_split(samples, 0, batch)]
         replies: queue.SimpleQueue = queue.SimpleQueue()
@@ -79,8 +84,9 @@ def over_batch(
 
 def over_pass(part: Callable[[int, int], Any], count: int, elements: int) -> list:
     """``part(low, high)`` over ``range(count)`` for a one-pass, memory-bound kernel that
-    touches about ``elements`` values: split from ``SPLIT_MIN_PASS`` of them (see over_batch)."""
-    return over_batch(part, count, elements, min_work=SPLIT_MIN_PASS)
+    touches about ``elements`` values: split from ``SPLIT_MIN_PASS`` of them (see over_batch).
+    Such kernels make no BLAS call, so BLAS's thread count is left as it is."""
+    return over_batch(part, count, elements, min_work=SPLIT_MIN_PASS, pin_blas=False)
 
 
 #: GEMMs with fewer multiply-adds than this run with BLAS on one thread (see `matmul`).

@@ -87,6 +87,15 @@ def test_split_one_pass_kernels_match_their_serial_references(blas, monkeypatch)
     from autograd_cv.kernels import activation, batch_norm, pool
 
     monkeypatch.setattr(_split, "SPLIT_MIN_PASS", 0)
+    calls = []
+    split = _split.over_batch
+
+    def recorded(samples, batch, work, min_work=None, pin_blas=True):
+        results = split(samples, batch, work, min_work, pin_blas)
+        calls.append((len(results), pin_blas))
+        return results
+
+    monkeypatch.setattr(_split, "over_batch", recorded)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((5, 3, 6, 7)).astype(np.float32)
     x[0, 0, 0, :3] = [np.nan, 0.0, -0.0]
@@ -113,7 +122,16 @@ def test_split_one_pass_kernels_match_their_serial_references(blas, monkeypatch)
     pooled, indices = pool.max_pool2d_forward(x, (3, 3), (2, 2))
     windows = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(2, 3))[:, :, ::2, ::2]
     np.testing.assert_array_equal(pooled, windows.max(axis=(-2, -1)))
-    assert blas.calls  # the parts ran with BLAS pinned, so they went through over_batch
+    # 2x2: 45 output rows, so the second part starts inside a plane (row 22 = plane 7, row 1)
+    pooled, indices = pool.max_pool2d_forward(x, (2, 2), (2, 2))
+    windows = np.lib.stride_tricks.sliding_window_view(x, (2, 2), axis=(2, 3))[:, :, ::2, ::2]
+    np.testing.assert_array_equal(pooled, windows.max(axis=(-2, -1)))
+    flat = windows.reshape(*windows.shape[:4], 4).argmax(axis=-1)
+    rows, cols = np.indices(pooled.shape[2:])
+    want = (2 * rows + flat // 2) * x.shape[3] + 2 * cols + flat % 2
+    np.testing.assert_array_equal(indices, want)
+    # each kernel went through the split, in two parts, and left BLAS's thread count alone
+    assert len(calls) >= 6 and set(calls) == {(2, False)} and blas.calls == []
 
 
 @pytest.mark.parametrize("failing_part", [0, 1])

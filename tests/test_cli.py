@@ -35,7 +35,7 @@ def test_train_writes_checkpoint_metrics_curves_and_graph(tmp_path: Path, capsys
     checkpoint = ag.load(out / "model.npz")
     assert "optimizer" in checkpoint and checkpoint["meta"]["model"] == "mlp"
     if (out / "graph.svg").exists():  # only when graphviz's dot is installed
-        assert "matmul" in (out / "graph.svg").read_text()
+        assert "linear" in (out / "graph.svg").read_text()
 
     assert main(["eval", "--checkpoint", str(out / "model.npz")]) == 0
     printed = capsys.readouterr().out

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from autograd_cv import functional as F
-from autograd_cv.ops import activation, conv, loss, norm, pool
+from autograd_cv.ops import activation, conv, linear, loss, norm, pool
 from autograd_cv.ops import elementwise as ew
 from autograd_cv.testing import strategies as S
 from autograd_cv.testing.registry.spec import OpSpec, register, unary
@@ -387,7 +387,7 @@ register(
         reference=lambda x, axis, keep: np.log(np.exp(x).sum(axis=axis, keepdims=keep)),
     ),
     OpSpec(
-        "linear", F.linear, _linear_args, (), wrt=(0, 1, 2),
+        "linear", F.linear, _linear_args, (linear.Linear,), wrt=(0, 1, 2),
         reference=lambda x, w, b: np.einsum("...i,oi->...o", x, w) + b,
     ),
     OpSpec(

@@ -263,6 +263,11 @@ class Results:
     def median(self, framework: str, case: str, metric: str) -> float:
         return float(np.median(self.values(framework, case, metric)))
 
+    def paired_ratios(self, case: str, metric: str) -> list[float]:
+        """Ours over PyTorch round by round (the two ran one after the other)."""
+        ours, theirs = self.values("ours", case, metric), self.values("torch", case, metric)
+        return [a / b for a, b in zip(ours, theirs)]
+
     def cell(self, framework: str, case: str, metric: str, scale: float = 1e3) -> str:
         """'median (lowest-highest)' in milliseconds by default."""
         values = np.asarray(self.values(framework, case, metric)) * scale
@@ -342,9 +347,14 @@ def run(
 
 
 def print_table(results: Results, cases: Sequence[str], metric: str, unit: str = "ms") -> None:
-    """Ours against PyTorch for one metric of each case, with the ratio of the medians."""
+    """Ours against PyTorch for one metric of each case: the ratio of the medians, and the
+    median of the rounds' own ratios (each round's two processes ran minutes apart at most,
+    so a machine that drifts between rounds moves both sides of that ratio alike)."""
     scale = {"ms": 1e3, "us": 1e6, "s": 1.0}[unit]
-    header = f"{'case':26s} {'autograd_cv ' + unit:>24s} {'PyTorch ' + unit:>24s} {'ratio':>6s}"
+    header = (
+        f"{'case':26s} {'autograd_cv ' + unit:>24s} {'PyTorch ' + unit:>24s} {'ratio':>6s}"
+        f" {'per round':>17s}"
+    )
     print(header)
     print("-" * len(header))
     ratios = []
@@ -355,7 +365,9 @@ def print_table(results: Results, cases: Sequence[str], metric: str, unit: str =
             theirs = results.cell("torch", case, metric, scale)
             ours_median = results.median("ours", case, metric)
             ratios.append(ours_median / results.median("torch", case, metric))
-            line += f" {theirs:>24s} {ratios[-1]:6.2f}"
+            paired = results.paired_ratios(case, metric)
+            spread = f"{np.median(paired):.2f} ({min(paired):.2f}-{max(paired):.2f})"
+            line += f" {theirs:>24s} {ratios[-1]:6.2f} {spread:>17s}"
         print(line)
     if len(ratios) > 1:
         print(f"{'geometric mean of ratios':26s} {'':>24s} {'':>24s} {geometric_mean(ratios):6.2f}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -67,6 +69,16 @@ def test_small_work_runs_serially_on_one_blas_thread(blas):
     seen = []
     parts = _split.over_batch(lambda lo, hi: seen.append((lo, hi, blas.num_threads)) or hi, 8, 10)
     assert parts == [8] and seen == [(0, 8, 1)] and blas.num_threads == 2
+
+
+def test_a_small_one_pass_kernel_runs_at_once_without_asking_blas(monkeypatch):
+    asked = []
+    monkeypatch.setattr(_split, "blas_pools", lambda: asked.append(1) or [])
+    caller = threading.get_ident()
+    parts = _split.over_pass(lambda lo, hi: (lo, hi, threading.get_ident()), 8, 100)
+    assert parts == [(0, 8, caller)] and asked == []
+    _split.over_pass(lambda lo, hi: None, 8, _split.SPLIT_MIN_PASS)  # big enough to ask
+    assert asked == [1]
 
 
 def test_big_work_splits_into_one_part_per_blas_thread(blas, monkeypatch):

@@ -26,20 +26,20 @@ class Linear(Node):
 
     name = "linear"
 
-    def forward(self, x, weight, bias=None):
+    def forward(self, x, weight, *bias):
         out = _split.matmul(x, weight.T)
-        if bias is not None:
-            out += bias  # a fresh array: in place saves a pass and an allocation
+        if bias:
+            out += bias[0]  # a fresh array: in place saves a pass and an allocation
         return out
 
-    def vjp(self, grad, out, x, weight, bias=None):
+    def vjp(self, grad, out, x, weight, *bias):
         need_x, need_weight = self.needs_input_grad[:2]
         grad_x = _product(grad, weight) if need_x else None
         # grad^T x has the weight's own (out, in) layout: no copy into .grad.
         grad_weight = _product(grad.T, x) if need_weight else None
-        grad_bias = None
-        if bias is not None and self.needs_input_grad[2]:
-            grad_bias = grad.sum(axis=0)
+        if not bias:  # one gradient per input
+            return grad_x, grad_weight
+        grad_bias = grad.sum(axis=0) if self.needs_input_grad[2] else None
         return grad_x, grad_weight, grad_bias
 
 

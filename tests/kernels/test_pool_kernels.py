@@ -297,7 +297,7 @@ _THREADS_SCRIPT = """
 import threading
 import numba
 import numpy as np
-from autograd_cv.kernels import _split, pool
+from autograd_cv.kernels import pool
 
 x = np.random.default_rng(0).random((64, 64, 32, 32), dtype=np.float32)
 errors = []

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+import autograd_cv as ag
+
 settings.register_profile(
     "quick",
     max_examples=8,
@@ -33,6 +35,13 @@ SHARED_DATA = Path(
         "AUTOGRAD_CV_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
     )
 )
+
+
+@pytest.fixture(autouse=True)
+def _same_start():
+    """Each test starts from the package generator seeded with 0 (layer initialisation, randn):
+    a test that trains a model runs the same way alone, in any order and on any run."""
+    ag.manual_seed(0)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

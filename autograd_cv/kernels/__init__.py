@@ -8,6 +8,7 @@ from autograd_cv.kernels.activation import relu_backward
 from autograd_cv.kernels.batch_norm import batch_norm_backward, batch_norm_forward, channel_sums
 from autograd_cv.kernels.conv import (
     col2im,
+    conv2d_backward,
     conv2d_backward_input,
     conv2d_backward_weight,
     conv2d_forward,
@@ -27,6 +28,7 @@ __all__ = [
     "batch_norm_forward",
     "channel_sums",
     "col2im",
+    "conv2d_backward",
     "conv2d_backward_input",
     "conv2d_backward_weight",
     "conv2d_forward",

@@ -50,6 +50,13 @@ class Conv2d(Node):
         need_x, need_weight = self.needs_input_grad[:2]
         geometry = (self.stride, self.padding, self.dilation, self.groups)
         grad_x = grad_weight = None
+        if need_x and need_weight and type(grad) is not Tensor:
+            # A plain backward wants both: one pass computes them (backends without that
+            # kernel run the two below).
+            both = getattr(kernels_for(x), "conv2d_backward", None)
+            if both is not None:
+                grad_x, grad_weight = both(x, grad, weight, *geometry)
+                need_x = need_weight = False
         if need_x:
             grad_x = ConvTranspose2d(*geometry, output_size=x.shape[2:])(grad, weight)
         if need_weight:

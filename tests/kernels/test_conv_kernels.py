@@ -205,14 +205,17 @@ def test_wide_layout_keeps_non_finite_values_where_they_belong():
     grad_output = rng.standard_normal((2, 16, 10, 10))
     x[0, 0, 3, 0] = np.inf  # column 0: only the taps with j = 0 ever read it
     weight[0, 0, 0, 4] = np.inf
-    got_weight = conv.conv2d_backward_weight(x, grad_output, weight.shape)
-    got_input = conv.conv2d_backward_input(grad_output, weight, x.shape)
     want_input, want_weight = _reference_unpadded_w_gradients(x, weight, grad_output, 0, (1, 1))
-    np.testing.assert_array_equal(np.isfinite(got_weight), np.isfinite(want_weight))
-    assert np.isfinite(got_weight[:, :, :, 1:]).all()
-    np.testing.assert_array_equal(np.isfinite(got_input), np.isfinite(want_input))
-    finite = np.isfinite(want_input)
-    np.testing.assert_allclose(got_input[finite], want_input[finite], atol=1e-12)
+    separate = (
+        conv.conv2d_backward_input(grad_output, weight, x.shape),
+        conv.conv2d_backward_weight(x, grad_output, weight.shape),
+    )
+    for got_input, got_weight in (separate, conv.conv2d_backward(x, grad_output, weight)):
+        np.testing.assert_array_equal(np.isfinite(got_weight), np.isfinite(want_weight))
+        assert np.isfinite(got_weight[:, :, :, 1:]).all()
+        np.testing.assert_array_equal(np.isfinite(got_input), np.isfinite(want_input))
+        finite = np.isfinite(want_input)
+        np.testing.assert_allclose(got_input[finite], want_input[finite], atol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,6 +240,19 @@ def _assert_adjoint(x, weight, grad_output, geometry, forward=None):
 def test_backward_adjoint_identity(case):
     x, weight, _, geometry = case
     _assert_adjoint(x, weight, _grad_output(x, weight, None, geometry), geometry)
+
+
+@jit_settings
+@given(conv_cases())
+def test_both_gradients_in_one_pass_match_the_two_kernels(case):
+    x, weight, _, geometry = case
+    grad_output = _grad_output(x, weight, None, geometry)
+    grad_input, grad_weight = conv.conv2d_backward(x, grad_output, weight, **geometry)
+    want_input = conv.conv2d_backward_input(grad_output, weight, x.shape, **geometry)
+    want_weight = conv.conv2d_backward_weight(x, grad_output, weight.shape, **geometry)
+    assert grad_input.shape == x.shape and grad_weight.shape == weight.shape
+    np.testing.assert_allclose(grad_input, want_input, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grad_weight, want_weight, rtol=1e-12, atol=1e-12)
 
 
 @jit_settings
@@ -359,6 +375,11 @@ def _x(*shape, dtype=np.float64):
         lambda: conv.conv2d_backward_input(_x(1, 3, 2, 2), _x(2, 1, 2, 2), (1, 1, 3, 3)),
         lambda: conv.conv2d_backward_weight(_x(1, 1, 3, 3), _x(1, 2, 3, 2), (2, 1, 2, 2)),
         lambda: conv.conv2d_backward_weight(_x(1, 1, 3, 3), _x(1, 2, 2, 2), (2, 1, 2)),
+        lambda: conv.conv2d_backward(_x(1, 1, 3, 3), _x(1, 2, 3, 2), _x(2, 1, 2, 2)),
+        lambda: conv.conv2d_backward(_x(1, 1, 3, 3), _x(1, 2, 2, 2), _x(2, 2, 2, 2)),
+        lambda: conv.conv2d_backward(
+            _x(1, 1, 3, 3), _x(1, 2, 2, 2), _x(2, 1, 2, 2, dtype=np.float32)
+        ),
         lambda: conv.col2im(_x(4, 5), (1, 1, 3, 3), (2, 2)),
     ],
 )
@@ -402,6 +423,7 @@ def test_batch_split_across_threads_matches_the_serial_result(monkeypatch, group
             conv.conv2d_forward(x, weight, bias, **geometry),
             conv.conv2d_backward_input(grad_output, weight, x.shape, **geometry),
             conv.conv2d_backward_weight(x, grad_output, weight.shape, **geometry),
+            *conv.conv2d_backward(x, grad_output, weight, **geometry),
         )
 
     monkeypatch.setattr(_split, "blas_pools", lambda: [])  # no BLAS threads: serial
@@ -411,7 +433,7 @@ def test_batch_split_across_threads_matches_the_serial_result(monkeypatch, group
     monkeypatch.setattr(_split, "SPLIT_MIN_WORK", 0)
     monkeypatch.setattr(conv, "BLOCK_BYTES", 1)  # blocks inside each part too
     split = run()
-    assert blas.calls == [1, 3] * 3  # single-threaded BLAS while split, then restored
+    assert blas.calls == [1, 3] * 4  # single-threaded BLAS while split, then restored
     for got, want in zip(split, serial):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(split[0], reference_conv2d(x, weight, bias, **geometry),

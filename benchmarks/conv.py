@@ -3,7 +3,8 @@
     python benchmarks/conv.py [--only "mid,pool 2/2"] [--rounds 3] [--torch-python PATH]
 
 Each framework runs in a process of its own over alternating rounds (benchmarks/_harness.py).
-Ours: the bare kernels (forward, input gradient, weight gradient, and the three together),
+Ours: the bare kernels (forward, input gradient, weight gradient, both gradients in one pass,
+and forward plus that pass, which is what a Conv2d layer's forward and backward run),
 plus NumPy's own SGEMM on the forward GEMM's sizes, so the GEMM-bound shapes can be put
 against the rate BLAS reaches. PyTorch: F.conv2d / F.max_pool2d forward + backward. Ratios
 are ours / PyTorch (below 1 means we are faster). Nothing here asserts.
@@ -81,16 +82,19 @@ def build_ours(case: str) -> dict[str, Callable[[], object]]:
         conv.conv2d_backward_weight(x, grad_output, weight.shape, *geometry)
         grad_output.sum(axis=(0, 2, 3))  # the bias gradient, as PyTorch computes it
 
+    def backward() -> None:  # both gradients in one pass, as Conv2d's backward runs them
+        conv.conv2d_backward(x, grad_output, weight, *geometry)
+        grad_output.sum(axis=(0, 2, 3))
+
     def total() -> None:
         forward()
-        backward_input()
-        backward_weight()
+        backward()
 
     rng = np.random.default_rng(1)
     a = rng.standard_normal((shape[4], weight[0].size), dtype=np.float32)
     b = rng.standard_normal((weight[0].size, grad_output[:, 0].size), dtype=np.float32)
     return {"fwd": forward, "bwd_in": backward_input, "bwd_w": backward_weight,
-            "total": total, "sgemm": lambda: a @ b}  # fmt: skip
+            "bwd": backward, "total": total, "sgemm": lambda: a @ b}  # fmt: skip
 
 
 def build_torch(case: str) -> dict[str, Callable[[], object]]:
@@ -134,16 +138,16 @@ def main() -> None:
     print("\nconv2d forward + backward (ms)")
     _harness.print_table(results, convs, "total")
     print("\nour parts (ms) and rates; SGEMM: NumPy's on the forward GEMM's sizes, same process")
-    print(f"{'case':16s} {'fwd':>7s} {'bwd_in':>7s} {'bwd_w':>7s} {'GFLOP/s':>8s} "
+    print(f"{'case':16s} {'fwd':>7s} {'bwd_in':>7s} {'bwd_w':>7s} {'bwd':>7s} {'GFLOP/s':>8s} "
           f"{'SGEMM GFLOP/s':>14s} {'of SGEMM':>9s}")  # fmt: skip
     for case in convs:
         shape = CONV_SHAPES[case]
-        parts = [results.median("ours", case, m) * 1e3 for m in ("fwd", "bwd_in", "bwd_w")]
+        parts = [results.median("ours", case, m) * 1e3 for m in ("fwd", "bwd_in", "bwd_w", "bwd")]
         rate = conv_flops(shape) / results.median("ours", case, "total") / 1e9
         sgemm = conv_flops(shape) / 3 / results.median("ours", case, "sgemm") / 1e9
         share = f"{100 * rate / sgemm:8.0f}%" if case in GEMM_BOUND else ""
-        print(f"{case:16s} {parts[0]:7.2f} {parts[1]:7.2f} {parts[2]:7.2f} {rate:8.1f} "
-              f"{sgemm:14.1f} {share:>9s}")  # fmt: skip
+        print(f"{case:16s} {parts[0]:7.2f} {parts[1]:7.2f} {parts[2]:7.2f} {parts[3]:7.2f} "
+              f"{rate:8.1f} {sgemm:14.1f} {share:>9s}")  # fmt: skip
     pools = [c for c in chosen if c in POOL_SHAPES]
     if pools:
         print("\nmax_pool2d forward + backward (ms)")

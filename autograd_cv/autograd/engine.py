@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -155,8 +156,7 @@ def topological_order(roots: Sequence[Node]) -> list[Node]:
     return sorted(seen, key=_by_sequence, reverse=True)
 
 
-def _by_sequence(node: Node) -> int:
-    return node.sequence
+_by_sequence = operator.attrgetter("sequence")  # a C-level key: one Python call less per node
 
 
 def _walk(
@@ -178,6 +178,9 @@ def _walk(
     order = topological_order([out.node for out in outputs if out.node is not None])
     release = not retain_graph
     finishing = hooks.finishing_nodes(order) if finish_leaves else None
+    # A plain backward with nobody observing calls each vjp right here (a function call
+    # less per node: small graphs are all overhead).
+    plain = not create_graph and not observers
     with set_grad_enabled(create_graph):
         for node in order:
             grad = pending.pop(node, None)
@@ -190,16 +193,29 @@ def _walk(
                 raise _freed_error(node)
             if node.hooks:
                 grad = _call_hooks(node.hooks, grad, create_graph)
-            if node in wanted:
+            if wanted and node in wanted:
                 captured[node] = grad
             inputs = node.inputs
-            _check_versions(node, inputs)
-            input_grads = _call_vjp(node, grad, inputs, create_graph)
+            if node.saves_inputs or node.saves_output:
+                _check_versions(node, inputs)
+            if not plain:
+                input_grads = _call_vjp(node, grad, inputs, create_graph)
+            else:
+                if len(inputs) == 2:
+                    input_grads = node.vjp(grad, node.output_data, inputs[0].data, inputs[1].data)
+                else:
+                    input_grads = node.vjp(grad, node.output_data, *[t.data for t in inputs])
+                if len(input_grads) != len(inputs):
+                    raise _count_error(node, input_grads, inputs)
             for edge, tensor, input_grad in zip(node.edges, inputs, input_grads):
                 if edge is None or input_grad is None:
                     continue
                 data = tensor.data
-                if input_grad.shape != data.shape or input_grad.dtype != data.dtype:
+                # `is` first: NumPy's dtype objects are shared, and == between them is slow
+                dtype, wanted_dtype = input_grad.dtype, data.dtype
+                if input_grad.shape != data.shape or (
+                    dtype is not wanted_dtype and dtype != wanted_dtype
+                ):
                     input_grad = _conform(node, data, input_grad)
                 previous = pending.get(edge)
                 pending[edge] = input_grad if previous is None else previous + input_grad
@@ -232,10 +248,14 @@ def _call_vjp(node: Node, grad: Any, inputs: tuple[Tensor, ...], create_graph: b
         for observer in list(observers):
             observer.on_backward(node, seconds, input_grads)
     if len(input_grads) != len(inputs):
-        raise RuntimeError(
-            f"{node.name}: vjp returned {len(input_grads)} gradients for {len(inputs)} inputs"
-        )
+        raise _count_error(node, input_grads, inputs)
     return input_grads
+
+
+def _count_error(node: Node, input_grads: tuple, inputs: tuple) -> RuntimeError:
+    return RuntimeError(
+        f"{node.name}: vjp returned {len(input_grads)} gradients for {len(inputs)} inputs"
+    )
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:

@@ -25,7 +25,7 @@ import numpy as np
 from autograd_cv.autograd import values
 from autograd_cv.autograd.grad_mode import _mode
 from autograd_cv.backend import backend_of
-from autograd_cv.tensor import Tensor, tick
+from autograd_cv.tensor import Tensor, _ticks, tick
 
 #: Objects with `on_forward(node, seconds, result)` and `on_backward(node, seconds, grads)`
 #: (the profiler, anomaly mode). Empty in normal use, where the check costs one lookup.
@@ -130,7 +130,11 @@ class Node:
         result.name = None
         result.hooks = None
         result.version = 0
-        needs = tuple([t.requires_grad for t in inputs])
+        if len(inputs) == 2:  # most ops: spelled out, no list built
+            first, second = inputs
+            needs = (first.requires_grad, second.requires_grad)
+        else:
+            needs = tuple([t.requires_grad for t in inputs])
         if True not in needs or not _mode.enabled or not self.differentiable:
             result.requires_grad = False
             result.node = None
@@ -139,8 +143,14 @@ class Node:
         result.node = self
         self.inputs = inputs
         self.needs_input_grad = needs
-        self.edges = tuple([t.node or (t if t.requires_grad else None) for t in inputs])
-        self.sequence = tick()
+        if len(inputs) == 2:
+            self.edges = (
+                first.node or (first if needs[0] else None),
+                second.node or (second if needs[1] else None),
+            )
+        else:
+            self.edges = tuple([t.node or (t if t.requires_grad else None) for t in inputs])
+        self.sequence = next(_ticks)  # tick(), without the call
         if self.saves_output:
             self.output_data = out
             self.output_ref = weakref.ref(result)

@@ -329,6 +329,43 @@ def test_vjp_returning_wrong_shape_is_caught_by_the_engine() -> None:
         BadShape()(leaf([1.0, 2.0])).backward()
 
 
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_vjp_returning_the_wrong_number_of_gradients_is_caught(create_graph: bool) -> None:
+    from autograd_cv.autograd.node import Node
+
+    class TwoForOne(Node):
+        name = "two_for_one"
+
+        def forward(self, x):
+            return x * 2
+
+        def vjp(self, grad, out, x):
+            return grad * 2, grad
+
+    with pytest.raises(RuntimeError, match="two_for_one: vjp returned 2 gradients for 1 inputs"):
+        TwoForOne()(leaf([1.0, 2.0])).sum().backward(create_graph=create_graph)
+
+
+def test_a_cotangent_of_another_dtype_reaches_the_leaf_in_the_leafs_dtype() -> None:
+    from autograd_cv.autograd.node import Node
+
+    class Float64Grad(Node):
+        name = "float64_grad"
+
+        def forward(self, x, y):
+            return x * y
+
+        def vjp(self, grad, out, x, y):
+            return (grad * y).astype(np.float64), (grad * x).astype(np.float64)
+
+    x = ag.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    y = ag.tensor(np.array([3.0, 4.0], np.float32), requires_grad=True)
+    Float64Grad()(x, y).sum().backward()
+    assert x.grad.dtype == np.float32 and y.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+    np.testing.assert_array_equal(y.grad.numpy(), [1.0, 2.0])
+
+
 def test_repr_and_bool() -> None:
     x = leaf([1.0, 2.0])
     assert "requires_grad=True" in repr(x)

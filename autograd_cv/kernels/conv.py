@@ -501,11 +501,11 @@ def conv2d_backward(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Both gradients of conv2d, (input, weight), in one pass over the batch.
 
-    The same values as `conv2d_backward_input` and `conv2d_backward_weight`, bit for bit, but
-    each block of samples is laid out as GEMM rows once and serves both products while it is
-    in cache, and col's buffer takes the input gradient's columns once the weight's product
-    has read it: LeNet-5's c3 backward 2.58 -> 2.11 ms, 3x3 convs on 7x7 and 16x16 maps 6%
-    faster than the two calls.
+    The same values as `conv2d_backward_input` and `conv2d_backward_weight` (up to the order
+    in which the threads' weight gradients are summed), but each block of samples is laid
+    out as GEMM rows once and serves both products while it is in cache, and col's buffer
+    takes the input gradient's columns once the weight's product has read it: LeNet-5's c3
+    backward 2.58 -> 2.11 ms, 3x3 convs on 7x7 and 16x16 maps 6% faster than the two calls.
     """
     op = "conv2d_backward"
     check_array(x, "input", op)
@@ -550,14 +550,21 @@ def _backward_pass(
     col_rows = x.shape[1] * geometry[0] * geometry[1]
 
     def samples(low: int, high: int) -> np.ndarray:
+        # zeros, not empty: a part with no block has a zero weight gradient
         total = gradient.zeros()
+        partial = None
         blocks = _Blocks(high - low, out_h * pitch, x.dtype, col_rows, out_channels)
         for start, stop in blocks:
             col, rows = blocks.buffers(stop - start)
             part = slice(low + start, low + stop)
             _im2col_kernel(x[part], geometry, out_h, out_w, pitch, col)
             _nchw_to_rows(grad_planes[part], out_w, pitch, rows)
-            gradient.add(total, col, rows, first=start == 0)
+            if start == 0:
+                gradient.product(col, rows, out=total)
+            else:
+                partial = np.empty_like(total) if partial is None else partial
+                gradient.product(col, rows, out=partial)
+                total += partial
             if grad_input is not None:
                 _grouped_matmul(weight_t, rows, col, groups)  # col has been read: reuse it
                 _col2im_kernel(col, geometry, out_h, out_w, pitch, grad_input[part])
@@ -582,31 +589,22 @@ class _WeightGradient:
         self.transposed = out_channels // groups < SMALL_OUT_CHANNELS
         shape = (in_per_group * kh * kw, out_channels // groups)
         self.layout = (groups, *(shape if self.transposed else shape[::-1]))
-        self._partial = threading.local()
 
     def zeros(self) -> np.ndarray:
-        """A thread's running total (zeros: a part with no block has a zero gradient)."""
+        """A zero gradient in the accumulation layout."""
         return np.zeros(self.layout, self.dtype)
 
-    def add(self, total: np.ndarray, col: np.ndarray, rows: np.ndarray, first: bool) -> None:
-        """Add one block's product (col and GEMM rows of the same samples) to `total`."""
-        if first:
-            target = total
-        else:
-            target = getattr(self._partial, "array", None)
-            if target is None:
-                target = self._partial.array = np.empty_like(total)
+    def product(self, col: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+        """One block's gradient (col and GEMM rows of the same samples) into `out`."""
         col_groups = col.reshape(self.groups, -1, col.shape[1])
         rows_groups = rows.reshape(self.groups, -1, rows.shape[1])
         # One 2-D GEMM per group: NumPy passes the transposed view to BLAS as a flag,
         # where a 3-D matmul with a transposed operand falls back to a loop ~100x slower.
         for g in range(self.groups):
             if self.transposed:
-                np.matmul(col_groups[g], rows_groups[g].T, out=target[g])
+                np.matmul(col_groups[g], rows_groups[g].T, out=out[g])
             else:
-                np.matmul(rows_groups[g], col_groups[g].T, out=target[g])
-        if not first:
-            total += target
+                np.matmul(rows_groups[g], col_groups[g].T, out=out[g])
 
     def finish(self, parts: list[np.ndarray]) -> np.ndarray:
         """The threads' totals summed, in OIHW."""

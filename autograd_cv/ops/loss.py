@@ -3,7 +3,8 @@
 Most losses are compositions of recorded ops (so their second derivatives come free);
 `nll_loss`, `binary_cross_entropy` and its logits form are Nodes because their forwards
 need care that plain ops cannot give (a gather by class index, PyTorch's log clamp at -100
-with its clamped gradient, a softplus that never overflows).
+with its clamped gradient, a softplus that never overflows). `cross_entropy` with class
+targets is one Node too, for speed: every training step of a classifier ends in it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from autograd_cv.autograd.node import Node
 from autograd_cv.backend import array_module, is_array, to_host
-from autograd_cv.ops.activation import ReLU, Sigmoid, Softplus, log_softmax
+from autograd_cv.ops.activation import ReLU, Sigmoid, Softmax, Softplus, _check_classes, log_softmax
 from autograd_cv.ops.arguments import as_tensor, cast_like, constant_like, data_of, floating
 from autograd_cv.ops.distance import pairwise_distance
 from autograd_cv.ops.elementwise import Log, Where
@@ -112,11 +113,9 @@ class NLLLoss(Node):
 
     def forward(self, x):
         index, weights = self._coefficients(x.dtype)
-        if x.ndim == 2:  # (N, C): one fancy index, several times faster than take_along_axis
-            picked = x[array_module(index).arange(x.shape[0]), index]
-        else:
-            picked = np.take_along_axis(x, index[:, None], axis=1)[:, 0]
-        losses = -picked * weights
+        return self._reduced(-_pick(x, index) * weights, weights)
+
+    def _reduced(self, losses: np.ndarray, weights: np.ndarray) -> np.ndarray:
         if self.reduction == "none":
             return losses
         if self.reduction == "sum":
@@ -124,24 +123,85 @@ class NLLLoss(Node):
         with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, as PyTorch
             return losses.sum() / weights.sum()
 
-    def vjp(self, grad, out, x):
-        shape, dtype = data_of(x).shape, data_of(grad).dtype
+    def _scaled_weights(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+        """The class index per target and the weight its loss term has in the reduction."""
         index, weights = self._coefficients(dtype)
         if self.reduction == "mean":
             # All targets ignored: the loss is nan (0 / 0) but the gradient is 0, as PyTorch,
             # so one empty batch cannot poison the parameters.
             total = weights.sum()
             weights = weights / total if total != 0 else weights * 0
+        return index, weights
+
+    def vjp(self, grad, out, x):
+        shape = data_of(x).shape
+        index, weights = self._scaled_weights(data_of(grad).dtype)
         # The cotangent is grad times a constant: -weight at each target, 0 elsewhere.
-        xp = array_module(index)
-        scatter = xp.zeros(shape, dtype=dtype)
-        if len(shape) == 2:
-            scatter[xp.arange(shape[0]), index] = -weights
-        else:
-            np.put_along_axis(scatter, index[:, None], -weights[:, None], axis=1)
+        scatter = _one_hot(shape, index, -weights, weights.dtype)
         if self.reduction == "none":
             grad = grad.reshape((shape[0], 1, *shape[2:]))
         return (grad * scatter,)
+
+
+class CrossEntropy(NLLLoss):
+    """nll_loss of log_softmax over the class axis, as one node: one pass each way.
+
+    The gradient is weight * (softmax(x) - one_hot(target)), from the exponentials the
+    forward kept; under create_graph it is built from recorded ops, so it differentiates again.
+    """
+
+    name = "cross_entropy"
+
+    def forward(self, x):
+        index, weights = self._coefficients(x.dtype)
+        # Shift first: x - max is exact near the top, so float32 keeps its digits there.
+        shifted = x - x.max(axis=1, keepdims=True)
+        exponentials = np.exp(shifted)
+        totals = exponentials.sum(axis=1, keepdims=True)
+        self.saved = (exponentials, totals)
+        # -log_softmax(x)[target] = log(sum exp(shifted)) - shifted[target]
+        return self._reduced((np.log(totals[:, 0]) - _pick(shifted, index)) * weights, weights)
+
+    def vjp(self, grad, out, x):
+        shape = data_of(x).shape
+        index, weights = self._scaled_weights(data_of(grad).dtype)
+        per_row = (shape[0], 1, *shape[2:])
+        if self.reduction == "none":
+            scale = grad.reshape(per_row) * weights.reshape(per_row)
+        else:
+            scale = grad * weights.reshape(per_row)
+        if type(grad) is Tensor:  # create_graph: recorded, so it can be differentiated again
+            return ((Softmax(1)(x) - _one_hot(shape, index, 1, weights.dtype)) * scale,)
+        exponentials, totals = self.saved
+        gradient = exponentials / totals
+        if len(shape) == 2:
+            gradient[array_module(index).arange(shape[0]), index] -= 1
+        else:
+            at_target = index[:, None]
+            np.put_along_axis(
+                gradient, at_target, np.take_along_axis(gradient, at_target, axis=1) - 1, axis=1
+            )
+        gradient *= scale
+        return (gradient,)
+
+
+def _pick(x: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """x[n, index[n], ...]: each target's entry along the class axis."""
+    if x.ndim == 2:  # (N, C): one fancy index, several times faster than take_along_axis
+        return x[array_module(index).arange(x.shape[0]), index]
+    return np.take_along_axis(x, index[:, None], axis=1)[:, 0]
+
+
+def _one_hot(shape: tuple[int, ...], index: np.ndarray, value: Any, dtype: np.dtype) -> Any:
+    """Zeros of `shape` with `value` (a scalar, or one per target) at each target's class."""
+    xp = array_module(index)
+    scatter = xp.zeros(shape, dtype=dtype)
+    if len(shape) == 2:
+        scatter[xp.arange(shape[0]), index] = value
+    else:
+        value = xp.broadcast_to(xp.asarray(value, dtype=dtype), index.shape)
+        np.put_along_axis(scatter, index[:, None], value[:, None], axis=1)
+    return scatter
 
 
 class BinaryCrossEntropy(Node):
@@ -268,11 +328,14 @@ def cross_entropy(
     classes = input.shape[1] if input.ndim > 1 else 0
     # Check class targets before any work, so that errors name cross_entropy.
     labels = None if probabilities else _class_targets(target, input.shape, ignore_index, op)
+    if labels is not None and not label_smoothing:
+        _check_classes(input, 1, op)
+        labels = array_module(input.data).asarray(labels)
+        class_weight = _class_weight(weight, classes, op, input)
+        return CrossEntropy(labels, class_weight, ignore_index, reduction)(input)
     log_probabilities = log_softmax(input, axis=1)
     if labels is not None:
         loss = _nll(log_probabilities, labels, weight, ignore_index, reduction, op)
-        if not label_smoothing:
-            return loss
         # PyTorch: (1 - e) nll + e * mean over classes of -weight_c log p_c, over kept targets
         class_weight = _class_weight(weight, classes, op, input)
         terms = log_probabilities

@@ -167,3 +167,68 @@ def test_unbatched_class_inputs_match_a_batch_of_one() -> None:
     assert F.cross_entropy(logits, soft).item() == pytest.approx(expected)
     with pytest.raises(ValueError, match=r"cross_entropy: label_smoothing must lie in \[0, 1\]"):
         F.cross_entropy(logits[None], np.array([0]), label_smoothing=1.5)
+
+
+def _composed_cross_entropy(x, target, weight=None, ignore_index=-100, reduction="mean"):
+    """cross_entropy as the two recorded ops it fuses: log_softmax, then nll_loss."""
+    log_probabilities = F.log_softmax(x, axis=1)
+    return F.nll_loss(log_probabilities, target, weight, ignore_index, reduction)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("shape", [(7, 5), (3, 4, 2, 3)])
+def test_fused_cross_entropy_matches_log_softmax_then_nll(shape, weighted, reduction) -> None:
+    rng = np.random.default_rng(3)
+    logits = rng.normal(scale=4.0, size=shape)
+    target = rng.integers(0, shape[1], (shape[0], *shape[2:]))
+    target.flat[::4] = -1  # ignored
+    weight = rng.uniform(0.5, 2.0, shape[1]) if weighted else None
+    fused_x = ag.tensor(logits, requires_grad=True)
+    composed_x = ag.tensor(logits, requires_grad=True)
+    fused = F.cross_entropy(fused_x, target, weight, ignore_index=-1, reduction=reduction)
+    composed = _composed_cross_entropy(composed_x, target, weight, -1, reduction)
+    assert fused.node.name == "cross_entropy"
+    assert [type(n).__name__ for n in ag.autograd.engine.topological_order([fused.node])] == [
+        "CrossEntropy"
+    ]
+    np.testing.assert_allclose(fused.numpy(), composed.numpy(), rtol=1e-12, atol=1e-14)
+    cotangent = rng.normal(size=fused.shape)
+    fused.backward(cotangent, retain_graph=True)
+    composed.backward(cotangent)
+    np.testing.assert_allclose(fused_x.grad.numpy(), composed_x.grad.numpy(), atol=1e-14)
+    # A second backward reads the same saved exponentials: it must not have changed them.
+    first = fused_x.grad.numpy().copy()
+    fused.backward(cotangent)
+    np.testing.assert_allclose(fused_x.grad.numpy(), 2 * first, atol=1e-14)
+
+
+def test_fused_cross_entropy_float32_gradient_and_second_derivative() -> None:
+    rng = np.random.default_rng(4)
+    logits = rng.normal(size=(6, 4))
+    target = rng.integers(0, 4, 6)
+    x32 = ag.tensor(logits.astype(np.float32), requires_grad=True)
+    loss32 = F.cross_entropy(x32, target)
+    loss32.backward()
+    assert loss32.dtype == np.float32 and x32.grad.dtype == np.float32
+    x = ag.tensor(logits, requires_grad=True)
+    (grad,) = ag.grad(F.cross_entropy(x, target), [x], create_graph=True)
+    np.testing.assert_allclose(x32.grad.numpy(), grad.numpy(), rtol=1e-5, atol=1e-7)
+    # d/dx of sum(grad * v) is the softmax Hessian applied to v, row by row, over N.
+    v = rng.normal(size=(6, 4))
+    (hessian_v,) = ag.grad((grad * ag.tensor(v)).sum(), [x])
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    expected = (p * v - p * (p * v).sum(axis=1, keepdims=True)) / 6
+    np.testing.assert_allclose(hessian_v.numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_fused_cross_entropy_refuses_stale_inputs_and_empty_classes() -> None:
+    x = ag.tensor(np.zeros((2, 3)), requires_grad=True)
+    y = x * 1.0
+    loss = F.cross_entropy(y, np.array([0, 2]))
+    with ag.no_grad():
+        y.add_(5.0)  # the saved exponentials no longer match y
+    with pytest.raises(RuntimeError, match=r"cross_entropy: its input 0 \(shape \(2, 3\)\)"):
+        loss.backward()
+    with pytest.raises(ValueError, match=r"cross_entropy: axis 1 .*shape \(2, 0\).* no classes"):
+        F.cross_entropy(np.zeros((2, 0)), np.array([-100, -100]))  # targets ignored

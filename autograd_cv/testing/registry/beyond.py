@@ -411,7 +411,7 @@ register(
     OpSpec(
         "cross_entropy-nchw-ignore_index",
         lambda x, t, r: F.cross_entropy(x, t, ignore_index=255, reduction=r),
-        _spatial_ce_args, (loss.NLLLoss, activation.LogSoftmax), reference=_spatial_ce_reference,
+        _spatial_ce_args, (loss.CrossEntropy, activation.Softmax), reference=_spatial_ce_reference,
     ),
     OpSpec(
         "interpolate", lambda x, s, m, a: F.interpolate(x, size=s, mode=m, align_corners=a),

@@ -400,13 +400,13 @@ register(
     ),
     OpSpec(
         "cross_entropy", lambda x, t, r: F.cross_entropy(x, t, reduction=r), _class_args,
-        (loss.NLLLoss, activation.LogSoftmax),
+        (loss.CrossEntropy, activation.Softmax),
         reference=lambda x, t, r: _nll_reference(_log_softmax_loop(x), t, reduction=r),
     ),
     OpSpec(
         "cross_entropy-weight-ignore_index",
         lambda x, t, w, r: F.cross_entropy(x, t, weight=w, ignore_index=-1, reduction=r),
-        _weighted_class_args, (loss.NLLLoss, activation.LogSoftmax),
+        _weighted_class_args, (loss.CrossEntropy, activation.Softmax),
         reference=lambda x, t, w, r: _nll_reference(_log_softmax_loop(x), t, w, -1, r),
     ),
     OpSpec(

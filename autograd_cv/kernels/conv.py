@@ -13,6 +13,7 @@ rows, so the copies vectorise.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 from numba import njit
@@ -622,14 +623,37 @@ class _WeightGradient:
 # ---------------------------------------------------------------------------------------------
 # Helpers for the wrappers.
 
+
+def l2_cache_bytes(cpu_dir: str = "/sys/devices/system/cpu/cpu0/cache") -> int:
+    """The size of one core's L2 cache as Linux reports it; 2 MiB where it is not reported."""
+    try:
+        for index in sorted(Path(cpu_dir).glob("index*")):
+            if (index / "level").read_text().strip() != "2":
+                continue
+            if (index / "type").read_text().strip() not in ("Unified", "Data"):
+                continue
+            size = (index / "size").read_text().strip().upper()
+            scale = {"K": 2**10, "M": 2**20}.get(size[-1:], 1)
+            value = int(size.rstrip("KM")) * scale
+            if value > 0:
+                return value
+    except (OSError, ValueError):
+        pass
+    return 2 * 2**20
+
+
 # The batch is processed in blocks whose col fits in a core's L2 cache: im2col writes a
 # block, the GEMM reads it back while it is still there, and the same buffers serve every
 # block, so big batches neither stream col through DRAM nor page-fault a fresh
 # multi-hundred-MB array on every call. Blocks hold whole samples (at least one, whatever its
-# size). Measured on LeNet-5's convs (Intel Xeon, 2 MB of L2 per core): 0.5 MB blocks against
-# 8 MB took c1's forward from 1.24 to 0.88 ms and its weight gradient from 1.69 to 1.08; the
-# CIFAR and mid convs were level.
-BLOCK_BYTES = 2**19
+# size). 3/8 of L2, because OpenBLAS packs its own copy of col while it multiplies, so both
+# must fit. Measured on LeNet-5's c1 (Intel Xeon, 2 MB of L2 per core; forward, weight
+# gradient): 0.5 MB blocks 0.80 and 1.11 ms, 0.75 MB 0.64 and 0.94, 1.5 MB 0.94 and 1.65
+# (past L2; in session 6, 8 MB took 1.24 and 1.69). LeNet's c3 and the CIFAR conv were
+# level from 0.5 to 1 MB, and the larger convs' blocks are set by MIN_BLOCK_COLUMNS instead.
+# An L2 reported above 4 MB counts as 4 MB: more likely a shared cache misreported (in a
+# VM) than one core's own.
+BLOCK_BYTES = min(l2_cache_bytes(), 4 * 2**20) * 3 // 8
 
 #: Blocks span at least this many GEMM columns, whatever their size: at one 7x7 sample
 #: (49 columns) per block the CIFAR net's late convs ran 20-30% slower than with ~20.

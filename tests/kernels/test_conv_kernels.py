@@ -130,6 +130,35 @@ def test_batch_split_into_blocks_matches_reference(monkeypatch):
     _assert_adjoint(x, weight, grad_output, geometry)
 
 
+def _cache_dir(root, entries):
+    for i, (level, kind, size) in enumerate(entries):
+        index = root / f"index{i}"
+        index.mkdir(parents=True)
+        (index / "level").write_text(f"{level}\n")
+        (index / "type").write_text(f"{kind}\n")
+        (index / "size").write_text(f"{size}\n")
+    return str(root)
+
+
+@pytest.mark.parametrize(
+    "entries, expected",
+    [
+        ([(1, "Data", "48K"), (1, "Instruction", "32K"), (2, "Unified", "2048K")], 2 * 2**20),
+        ([(1, "Data", "32K"), (2, "Unified", "1M"), (3, "Unified", "32768K")], 2**20),
+        ([(1, "Data", "48K"), (3, "Unified", "8M")], 2 * 2**20),  # no L2 reported
+        ([(2, "Unified", "lots")], 2 * 2**20),  # unreadable
+    ],
+)
+def test_l2_cache_size_read_from_sysfs(tmp_path, entries, expected):
+    assert conv.l2_cache_bytes(_cache_dir(tmp_path / "cache", entries)) == expected
+
+
+def test_l2_cache_size_without_sysfs(tmp_path):
+    assert conv.l2_cache_bytes(str(tmp_path / "missing")) == 2 * 2**20
+    # The block budget is 3/8 of this machine's L2: col plus OpenBLAS's packed copy of it.
+    assert conv.BLOCK_BYTES == min(conv.l2_cache_bytes(), 4 * 2**20) * 3 // 8
+
+
 @pytest.mark.parametrize("small_out_channels", [0, 1000])
 def test_weight_gradient_both_orientations_match_reference(monkeypatch, small_out_channels):
     # Convs with few output channels accumulate the transposed weight gradient; force each

@@ -29,10 +29,14 @@ SPLIT_MIN_WORK = 2_000_000
 #: window taps: about 0.1-0.2 ms on one thread, a few times a thread hand-off.
 SPLIT_MIN_PASS = 200_000
 
+#: Work buffers up to this size are kept for the next call (one per thread, name and dtype).
+KEEP_SCRATCH_BYTES = 32 * 2**20
+
 _POOL: list = []  # [task queue, the pid that made it, worker count], made on first use
 _POOL_LOCK = threading.Lock()
 _IN_SPLIT = threading.local()
 _BLAS: list = []
+_SCRATCH = threading.local()
 
 
 def over_batch(
@@ -198,3 +202,20 @@ def blas_pools() -> list:
             found = [p for p in ThreadpoolController().lib_controllers if p.user_api == "blas"]
             _BLAS.append(found)
     return _BLAS[0] or []
+
+
+def scratch(name: str, size: int, dtype) -> np.ndarray:
+    """A reusable 1-D work buffer of at least `size` items, one per thread, name and dtype.
+
+    Fresh multi-megabyte arrays on every call cost page faults (as much as the GEMM on LeNet's
+    convs; benchmarks/conv.py); the kernels' work buffers never outlive the call that fills
+    them.
+    """
+    key = (name, np.dtype(dtype).str)
+    pool = _SCRATCH.__dict__.setdefault("buffers", {})
+    buffer = pool.get(key)
+    if buffer is None or buffer.size < size:
+        buffer = np.empty(max(size, 1), dtype)
+        if size * buffer.itemsize <= KEEP_SCRATCH_BYTES:
+            pool[key] = buffer
+    return buffer[:size]

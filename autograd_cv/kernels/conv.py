@@ -12,12 +12,12 @@ rows, so the copies vectorise.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 from numba import njit
 
+from autograd_cv.kernels import winograd
 from autograd_cv.kernels._geometry import (
     Pair,
     as_pair,
@@ -28,7 +28,8 @@ from autograd_cv.kernels._geometry import (
     check_same_dtype,
     check_shape4,
 )
-from autograd_cv.kernels._split import over_batch
+from autograd_cv.kernels._loops import copy as _copy
+from autograd_cv.kernels._split import over_batch, scratch
 
 __all__ = [
     "im2col",
@@ -72,14 +73,6 @@ def _valid_ranges(geometry, height, width, out_h, out_w):
     for j in range(kw):
         cols_lo[j], cols_hi[j] = _valid_range(j * dw - pw, sw, width, out_w)
     return rows_lo, rows_hi, cols_lo, cols_hi
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _copy(dst, src):
-    # Zero-based loops over 1-D views: Numba then drops its negative-index handling and LLVM
-    # vectorises the copy (measured 4x faster than indexing the whole array with offsets).
-    for k in range(dst.shape[0]):
-        dst[k] = src[k]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -390,6 +383,11 @@ def conv2d_forward(
     _, stride, padding, dilation = _normalise(op, kernel_size, stride, padding, dilation)
     out_h, out_w = check_geometry(op, x.shape[2:], kernel_size, stride, padding, dilation)
 
+    if winograd.eligible(x.shape, weight.shape, stride, padding, dilation, groups, x.dtype):
+        zeros = np.zeros(out_channels, x.dtype) if bias is None else bias
+        out = winograd.winograd_conv3x3(x, weight, zeros, padding)
+        if out is not None:  # None: a value was not finite, so im2col answers
+            return out
     x = np.ascontiguousarray(x)
     batch = x.shape[0]
     pitch = _pitch(x.shape[3], out_w, stride, padding)  # unused columns dropped
@@ -436,6 +434,11 @@ def conv2d_backward_input(
         op, grad_output, input_shape, weight.shape, stride, padding, dilation, groups, "input_shape"
     )
     out_channels = weight.shape[0]
+    if winograd.eligible(input_shape, weight.shape, stride, padding, dilation, groups,
+                         grad_output.dtype):  # fmt: skip
+        grad_input = _winograd_input_grad(grad_output, weight, padding)
+        if grad_input is not None:  # None: a value was not finite, so im2col answers
+            return grad_input
 
     out_h, out_w = grad_output.shape[2:]
     batch = input_shape[0]
@@ -480,6 +483,10 @@ def conv2d_backward_weight(
         op, grad_output, x.shape, weight_shape, stride, padding, dilation, groups, "input shape"
     )
     out_channels = weight_shape[0]
+    if winograd.eligible(x.shape, weight_shape, stride, padding, dilation, groups, x.dtype):
+        grad_weight = winograd.winograd_weight_grad3x3(x, grad_output, padding)
+        if grad_weight is not None:  # None: a value was not finite, so im2col answers
+            return grad_weight
 
     # im2col over exactly grad_output's windows (fewer than the natural ones in the
     # output_padding case), so col's columns line up with grad_output's pixels.
@@ -525,6 +532,12 @@ def conv2d_backward(
     batch = x.shape[0]
     grad_planes = np.ascontiguousarray(grad_output).reshape(batch, out_channels, out_h * out_w)
     geometry = _pack(kernel_size, stride, padding, dilation)
+    if winograd.eligible(x.shape, weight.shape, stride, padding, dilation, groups, x.dtype):
+        # Both by Winograd, each falling back to im2col on its own (see the two kernels).
+        return (
+            conv2d_backward_input(grad_output, weight, x.shape, stride, padding),
+            conv2d_backward_weight(x, grad_output, weight.shape, stride, padding),
+        )
     weight_groups = np.ascontiguousarray(weight).reshape(groups, out_channels // groups, -1)
     weight_t = weight_groups.transpose(0, 2, 1)
     # The unused columns of the wide layout meet both the input and the weight (see _pitch).
@@ -659,33 +672,11 @@ BLOCK_BYTES = min(l2_cache_bytes(), 4 * 2**20) * 3 // 8
 #: (49 columns) per block the CIFAR net's late convs ran 20-30% slower than with ~20.
 MIN_BLOCK_COLUMNS = 1024
 
-#: Work buffers up to this size are kept for the next call (one per thread, name and dtype).
-KEEP_SCRATCH_BYTES = 32 * 2**20
-
 #: Outputs narrower than this take the wide col layout (see _pitch): measured on LeNet-5's c3.
 WIDE_MAX_OUT_W = 32
 
 #: Weight gradients of convs with fewer output channels per group are computed transposed.
 SMALL_OUT_CHANNELS = 32
-
-
-_SCRATCH = threading.local()
-
-
-def _scratch(name: str, size: int, dtype) -> np.ndarray:
-    """A reusable 1-D work buffer of at least `size` items, one per thread, name and dtype.
-
-    Fresh multi-megabyte arrays on every call cost page faults (as much as the GEMM on LeNet's
-    convs; benchmarks/conv.py); col and row buffers never outlive the call that fills them.
-    """
-    key = (name, np.dtype(dtype).str)
-    pool = _SCRATCH.__dict__.setdefault("buffers", {})
-    buffer = pool.get(key)
-    if buffer is None or buffer.size < size:
-        buffer = np.empty(max(size, 1), dtype)
-        if size * buffer.itemsize <= KEEP_SCRATCH_BYTES:
-            pool[key] = buffer
-    return buffer[:size]
 
 
 class _Blocks:
@@ -703,8 +694,8 @@ class _Blocks:
         self.batch, self.plane = batch, plane
         self.col_rows, self.out_channels = col_rows, out_channels
         columns = self.size * plane
-        self._col = _scratch("col", col_rows * columns, dtype)
-        self._rows = _scratch("rows", out_channels * columns, dtype)
+        self._col = scratch("col", col_rows * columns, dtype)
+        self._rows = scratch("rows", out_channels * columns, dtype)
 
     def __iter__(self):
         for start in range(0, self.batch, self.size):
@@ -735,6 +726,19 @@ def _pitch(
     if any(not np.isfinite(array).all() for array in zero_times):
         return out_w
     return width
+
+
+def _winograd_input_grad(
+    grad_output: np.ndarray, weight: np.ndarray, padding: Pair
+) -> np.ndarray | None:
+    """conv2d's input gradient by Winograd (None if a value is not finite).
+
+    It is the conv of ``grad_output`` with the flipped, channel-swapped weight, padded by
+    ``2 - padding`` (stride 1, so ``grad_output`` is exactly the conv's output size).
+    """
+    flipped = winograd.flip_weight(weight)
+    zeros = np.zeros(flipped.shape[0], grad_output.dtype)
+    return winograd.winograd_conv3x3(grad_output, flipped, zeros, (2 - padding[0], 2 - padding[1]))
 
 
 def _grouped_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, groups: int) -> None:

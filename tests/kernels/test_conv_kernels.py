@@ -7,10 +7,10 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from autograd_cv.kernels import _split, conv
+from autograd_cv.kernels import _split, conv, winograd
 
 # The first example of each test pays Numba's compile (or cache load), so no deadline.
 jit_settings = settings(deadline=None)
@@ -495,3 +495,137 @@ def test_batch_split_works_in_a_forked_child_after_the_parent_used_it(monkeypatc
             pytest.fail("conv2d_forward hung in a forked child")
         __import__("time").sleep(0.05)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Winograd F(2x2, 3x3): small shapes take it once its size thresholds are lowered.
+
+
+@pytest.fixture
+def winograd_everywhere(monkeypatch):
+    """Every 3x3 stride-1 conv takes the Winograd path; returns the list of its calls."""
+    calls = []
+    real = winograd.winograd_conv3x3
+
+    def counted(*args):
+        result = real(*args)
+        calls.append(result is not None)
+        return result
+
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(winograd, "MIN_OUT_WIDTH", 1)
+    monkeypatch.setattr(winograd, "winograd_conv3x3", counted)
+    return calls
+
+
+@st.composite
+def winograd_cases(draw):
+    """float64 x, weight, bias, padding of a 3x3 stride-1 conv (odd and even sizes), and a
+    block budget: the default, or one so small that each block is one row of tiles."""
+    batch, channels, out_channels = (draw(st.integers(1, 3)) for _ in range(3))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    height = draw(st.integers(max(1, 4 - 2 * padding[0]), 9))
+    width = draw(st.integers(max(1, 4 - 2 * padding[1]), 9))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((batch, channels, height, width))
+    weight = rng.standard_normal((out_channels, channels, 3, 3))
+    block_bytes = draw(st.sampled_from([winograd.BLOCK_BYTES, 1]))
+    return x, weight, rng.standard_normal(out_channels), padding, block_bytes
+
+
+# The fixture only lowers thresholds and counts calls, so sharing it across examples is safe.
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(winograd_cases())
+def test_winograd_forward_and_gradients_match_reference(winograd_everywhere, monkeypatch, case):
+    x, weight, bias, padding, block_bytes = case
+    geometry = {"stride": (1, 1), "padding": padding, "dilation": (1, 1), "groups": 1}
+    with monkeypatch.context() as patch:
+        patch.setattr(winograd, "BLOCK_BYTES", block_bytes)
+        patch.setattr(winograd, "WEIGHT_BLOCK_BYTES", block_bytes)
+        out = conv.conv2d_forward(x, weight, bias, **geometry)
+        grad_output = np.random.default_rng(3).standard_normal(out.shape)
+        _assert_adjoint(x, weight, grad_output, geometry)  # both gradients against the reference
+        grad_input, grad_weight = conv.conv2d_backward(x, grad_output, weight, **geometry)
+        alone = conv.conv2d_backward_input(grad_output, weight, x.shape, **geometry)
+        np.testing.assert_array_equal(grad_input, alone)
+    assert winograd_everywhere and all(winograd_everywhere)
+    np.testing.assert_allclose(out, reference_conv2d(x, weight, bias, **geometry), atol=1e-12)
+    with monkeypatch.context() as patch:  # the same gradients by im2col
+        patch.setattr(winograd, "MIN_CHANNELS", 10**9)
+        expected_input, expected_weight = conv.conv2d_backward(x, grad_output, weight, **geometry)
+    np.testing.assert_allclose(grad_input, expected_input, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grad_weight, expected_weight, rtol=1e-12, atol=1e-11)
+
+
+def test_winograd_float32_error_is_that_of_a_direct_conv():
+    # Default thresholds: a 64-channel 3x3 conv on 32x32 maps takes the Winograd path.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 64, 32, 32)).astype(np.float32)
+    weight = (rng.standard_normal((64, 64, 3, 3)) / 24).astype(np.float32)
+    assert winograd.eligible(x.shape, weight.shape, (1, 1), (1, 1), (1, 1), 1, x.dtype)
+    exact = reference_conv2d(x, weight, None, (1, 1), (1, 1), (1, 1), 1)
+    out = conv.conv2d_forward(x, weight, None, (1, 1), (1, 1))
+    assert out.dtype == np.float32
+    # the im2col GEMM's error on the same conv, for scale: Winograd stays within 2x of it
+    cols = conv.im2col(x, (3, 3), padding=(1, 1))
+    direct = (weight.reshape(64, -1) @ cols).reshape(64, 2, 32, 32).transpose(1, 0, 2, 3)
+    error, direct_error = np.abs(out - exact).max(), np.abs(direct - exact).max()
+    assert error <= 2 * direct_error and error < 1e-5 * np.abs(exact).max()
+    # The weight gradient sums over every tile of the batch in the transformed domain, whose
+    # values are sums of up to 16 inputs: measured 1.2x the GEMM's error here.
+    grad_output = rng.standard_normal(out.shape).astype(np.float32)
+    grad_weight = conv.conv2d_backward_weight(x, grad_output, weight.shape, (1, 1), (1, 1))
+    rows = grad_output.transpose(1, 0, 2, 3).reshape(64, -1)
+    exact_w = (rows.astype(np.float64) @ cols.T.astype(np.float64)).reshape(weight.shape)
+    direct_w = rows @ cols.T
+    error_w = np.abs(grad_weight - exact_w).max()
+    direct_error_w = np.abs(direct_w.reshape(weight.shape) - exact_w).max()
+    assert grad_weight.dtype == np.float32
+    assert error_w <= 2 * direct_error_w and error_w < 1e-5 * np.abs(exact_w).max()
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("where", ["input", "grad_output"])
+def test_winograd_leaves_non_finite_values_where_a_direct_conv_puts_them(
+    winograd_everywhere, monkeypatch, value, where
+):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 8, 8))
+    weight = rng.standard_normal((4, 3, 3, 3))
+    grad_output = rng.standard_normal((2, 4, 8, 8))
+    (x if where == "input" else grad_output)[1, 2 if where == "input" else 3, 4, 5] = value
+    got = conv.conv2d_forward(x, weight, None, (1, 1), (1, 1))
+    got_grads = conv.conv2d_backward(x, grad_output, weight, (1, 1), (1, 1))
+    assert False in winograd_everywhere  # it declined the call
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 10**9)  # im2col only
+    # A call with finite values still comes by Winograd, so only the rounding differs there;
+    # assert_allclose wants NaN and each infinity exactly where the im2col result has them.
+    expected = conv.conv2d_forward(x, weight, None, (1, 1), (1, 1))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    assert (~np.isfinite(got)).any() == (where == "input")
+    for a, b in zip(got_grads, conv.conv2d_backward(x, grad_output, weight, (1, 1), (1, 1))):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("weight_shape", "stride", "padding", "dilation", "groups", "dtype", "expected"),
+    [
+        ((64, 64, 3, 3), (1, 1), (1, 1), (1, 1), 1, np.float32, True),
+        ((64, 64, 3, 3), (1, 1), (0, 0), (1, 1), 1, np.float64, True),
+        ((64, 64, 3, 3), (2, 2), (1, 1), (1, 1), 1, np.float32, False),
+        ((64, 64, 3, 3), (1, 1), (1, 1), (2, 2), 1, np.float32, False),
+        ((64, 32, 3, 3), (1, 1), (1, 1), (1, 1), 2, np.float32, False),
+        ((64, 64, 5, 5), (1, 1), (2, 2), (1, 1), 1, np.float32, False),
+        ((64, 64, 3, 3), (1, 1), (3, 3), (1, 1), 1, np.float32, False),
+        ((64, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1, np.float32, False),
+        ((64, 64, 3, 3), (1, 1), (1, 1), (1, 1), 1, np.float16, False),
+    ],
+)
+def test_winograd_takes_only_the_convs_it_serves(
+    weight_shape, stride, padding, dilation, groups, dtype, expected
+):
+    shape = (8, weight_shape[1] * groups, 32, 32)
+    assert (
+        winograd.eligible(shape, weight_shape, stride, padding, dilation, groups, dtype) is expected
+    )
+    assert not winograd.eligible((8, 64, 12, 12), (64, 64, 3, 3), (1, 1), (1, 1), (1, 1), 1, "f4")

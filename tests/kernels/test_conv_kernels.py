@@ -514,6 +514,8 @@ def winograd_everywhere(monkeypatch):
 
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
     monkeypatch.setattr(winograd, "MIN_OUT_WIDTH", 1)
+    monkeypatch.setattr(winograd, "MIN_SAMPLES", 1)
+    monkeypatch.setattr(winograd, "MIN_OUTPUTS", 1)
     monkeypatch.setattr(winograd, "winograd_conv3x3", counted)
     return calls
 
@@ -560,7 +562,7 @@ def test_winograd_forward_and_gradients_match_reference(winograd_everywhere, mon
 def test_winograd_float32_error_is_that_of_a_direct_conv():
     # Default thresholds: a 64-channel 3x3 conv on 32x32 maps takes the Winograd path.
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 64, 32, 32)).astype(np.float32)
+    x = rng.standard_normal((4, 64, 32, 32)).astype(np.float32)
     weight = (rng.standard_normal((64, 64, 3, 3)) / 24).astype(np.float32)
     assert winograd.eligible(x.shape, weight.shape, (1, 1), (1, 1), (1, 1), 1, x.dtype)
     exact = reference_conv2d(x, weight, None, (1, 1), (1, 1), (1, 1), 1)
@@ -568,7 +570,7 @@ def test_winograd_float32_error_is_that_of_a_direct_conv():
     assert out.dtype == np.float32
     # the im2col GEMM's error on the same conv, for scale: Winograd stays within 2x of it
     cols = conv.im2col(x, (3, 3), padding=(1, 1))
-    direct = (weight.reshape(64, -1) @ cols).reshape(64, 2, 32, 32).transpose(1, 0, 2, 3)
+    direct = (weight.reshape(64, -1) @ cols).reshape(64, 4, 32, 32).transpose(1, 0, 2, 3)
     error, direct_error = np.abs(out - exact).max(), np.abs(direct - exact).max()
     assert error <= 2 * direct_error and error < 1e-5 * np.abs(exact).max()
     # The weight gradient sums over every tile of the batch in the transformed domain, whose
@@ -629,3 +631,13 @@ def test_winograd_takes_only_the_convs_it_serves(
         winograd.eligible(shape, weight_shape, stride, padding, dilation, groups, dtype) is expected
     )
     assert not winograd.eligible((8, 64, 12, 12), (64, 64, 3, 3), (1, 1), (1, 1), (1, 1), 1, "f4")
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [((1, 64, 112, 112), False), ((2, 64, 32, 32), False), ((4, 64, 32, 32), True),
+     ((2, 64, 64, 64), True)],
+)  # fmt: skip
+def test_winograd_leaves_small_batches_to_im2col(shape, expected):
+    got = winograd.eligible(shape, (64, 64, 3, 3), (1, 1), (1, 1), (1, 1), 1, np.float32)
+    assert got is expected

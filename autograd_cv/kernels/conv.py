@@ -1,6 +1,8 @@
 """2-D convolution on raw ndarrays: im2col/col2im in Numba, the products in NumPy's BLAS.
 
 Layouts follow torch.nn.functional: inputs NCHW, weights OIHW (``I = C // groups``).
+The 3x3 stride-1 convs that `winograd.eligible` takes (many channels, wide maps, batches of
+two or more) run there instead, forward and both gradients.
 
 Column layout: ``col`` has shape ``(C * kh * kw, N * OH * OW)``. Row ``(c * kh + i) * kw + j``
 is input channel ``c`` seen through kernel tap ``(i, j)``; column ``n * OH * OW + oh * OW + ow``

@@ -14,3 +14,10 @@ def copy(dst, src):  # pragma: no cover - compiled
     """
     for k in range(dst.shape[0]):
         dst[k] = src[k]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def copy_plus(dst, src, value):  # pragma: no cover - compiled
+    """dst[:] = src + value, as `copy`; adds a bias while a result is copied out."""
+    for k in range(dst.shape[0]):
+        dst[k] = src[k] + value

@@ -31,6 +31,7 @@ from autograd_cv.kernels._geometry import (
     check_shape4,
 )
 from autograd_cv.kernels._loops import copy as _copy
+from autograd_cv.kernels._loops import copy_plus as _copy_plus
 from autograd_cv.kernels._split import over_batch, scratch
 
 __all__ = [
@@ -216,12 +217,6 @@ def _col2im_kernel(col, geometry, out_h, out_w, pitch, x):  # pragma: no cover -
                             col_flat[row + ow_lo : row + ow_hi],
                         )
                         dst += sh * width
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _copy_plus(dst, src, value):
-    for k in range(dst.shape[0]):
-        dst[k] = src[k] + value
 
 
 @njit(cache=True, nogil=True)

@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 
 from autograd_cv.kernels._loops import copy as _copy
+from autograd_cv.kernels._loops import copy_plus as _copy_plus
 from autograd_cv.kernels._split import one_blas_thread, over_batch, scratch
 
 __all__ = ["eligible", "flip_weight", "winograd_conv3x3", "winograd_weight_grad3x3"]
@@ -353,12 +354,6 @@ def _interleave(dst, even, odd):
     for k in range(even.shape[0]):
         dst[2 * k] = even[k]
         dst[2 * k + 1] = odd[k]
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _copy_plus(dst, src, value):
-    for k in range(dst.shape[0]):
-        dst[k] = src[k] + value
 
 
 @njit(cache=True, nogil=True)

@@ -523,18 +523,18 @@ def conv2d_backward(
     kernel_size, stride, padding, dilation = _check_backward(
         op, grad_output, x.shape, weight.shape, stride, padding, dilation, groups, "input shape"
     )
-    out_channels = weight.shape[0]
-    out_h, out_w = grad_output.shape[2:]
-    x = np.ascontiguousarray(x)
-    batch = x.shape[0]
-    grad_planes = np.ascontiguousarray(grad_output).reshape(batch, out_channels, out_h * out_w)
-    geometry = _pack(kernel_size, stride, padding, dilation)
     if winograd.eligible(x.shape, weight.shape, stride, padding, dilation, groups, x.dtype):
         # Both by Winograd, each falling back to im2col on its own (see the two kernels).
         return (
             conv2d_backward_input(grad_output, weight, x.shape, stride, padding),
             conv2d_backward_weight(x, grad_output, weight.shape, stride, padding),
         )
+    out_channels = weight.shape[0]
+    out_h, out_w = grad_output.shape[2:]
+    x = np.ascontiguousarray(x)
+    batch = x.shape[0]
+    grad_planes = np.ascontiguousarray(grad_output).reshape(batch, out_channels, out_h * out_w)
+    geometry = _pack(kernel_size, stride, padding, dilation)
     weight_groups = np.ascontiguousarray(weight).reshape(groups, out_channels // groups, -1)
     weight_t = weight_groups.transpose(0, 2, 1)
     # The unused columns of the wide layout meet both the input and the weight (see _pitch).

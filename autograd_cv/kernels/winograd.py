@@ -96,7 +96,7 @@ def eligible(
         min(in_channels, out_channels) >= MIN_CHANNELS
         and out_w >= MIN_OUT_WIDTH
         and out_h >= 2
-        and batch >= max(MIN_SAMPLES, 1)
+        and batch >= MIN_SAMPLES
         and batch * out_h * out_w >= MIN_OUTPUTS
     )
 
@@ -139,7 +139,7 @@ def winograd_conv3x3(
     per_tile = 16 * max(channels, out_channels) * x.itemsize
 
     def samples(low: int, high: int) -> bool:
-        blocks = list(_blocks(low, high, tiles_h, tiles_w + 1, per_tile))
+        blocks = list(_blocks(low, high, tiles_h, tiles_w + 1, per_tile, BLOCK_BYTES))
         columns = max((b - a) * (hi - lo) * (tiles_w + 1) for a, b, lo, hi in blocks)
         v = _planes("winograd_v", channels, columns, x.dtype)
         m = _planes("winograd_m", out_channels, columns, x.dtype)
@@ -230,12 +230,11 @@ def _exponent(dtype) -> np.integer:
     return bits(((1 << info.iexp) - 1) << info.nmant)
 
 
-def _blocks(low: int, high: int, tiles_h: int, tiles_w: int, per_tile: int, budget: int = 0):
-    """(start, stop, ty_lo, ty_hi): samples and tile rows whose V fits in BLOCK_BYTES.
+def _blocks(low: int, high: int, tiles_h: int, tiles_w: int, per_tile: int, budget: int):
+    """(start, stop, ty_lo, ty_hi): samples and tile rows whose V fits in `budget` bytes.
 
     Whole samples while one fits; else each sample in runs of tile rows, of equal size.
     """
-    budget = budget or BLOCK_BYTES
     per_sample = per_tile * tiles_h * tiles_w
     if per_sample <= budget:
         size = budget // per_sample

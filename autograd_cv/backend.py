@@ -5,7 +5,7 @@ A tensor's `.data` is an array of one backend: a `numpy.ndarray` on the CPU, a
 API; NumPy hands its functions and ufuncs to CuPy for CuPy arrays (`__array_function__`,
 `__array_ufunc__`), so only what NumPy cannot dispatch goes through here: creating arrays
 (`array_module(x).zeros(...)`), scatter-adds (`add_at`), moving arrays between devices, and
-the kernels (`kernels_for(x).conv2d_forward(...)`: Numba on the CPU, Numba CUDA + cuBLAS on
+the kernels (`kernels_for(x).conv2d_forward(...)`: Numba on the CPU, CUDA C + cuBLAS on
 the GPU).
 
 The CPU backend is always there. The CUDA backend is loaded the first time someone asks

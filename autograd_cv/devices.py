@@ -85,7 +85,7 @@ class cuda:  # noqa: N801 - torch's module name
 
     @staticmethod
     def is_available() -> bool:
-        """True when CuPy, numba-cuda and a GPU are all there."""
+        """True when CuPy and a GPU are both there."""
         from autograd_cv.backend import available
 
         return available("cuda")

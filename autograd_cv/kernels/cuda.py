@@ -1,19 +1,23 @@
-"""The CUDA backend: CuPy arrays, cuBLAS GEMMs (cupy.matmul) and Numba CUDA kernels.
+"""The CUDA backend: CuPy arrays, cuBLAS GEMMs (cupy.matmul) and CUDA C kernels.
 
 Loaded only when a program asks for a GPU (`backend.py`'s loader), never by `import
 autograd_cv`. The kernel table has the same functions, arguments and results as the CPU one
-(`autograd_cv.kernels`): im2col/col2im and pooling are `numba.cuda` kernels, one thread per
-output element; convolution is im2col + one GEMM per group, as on the CPU; batch norm is
-written with the array module's reductions. `make_kernels(xp)` builds the table for any
-array module, so the same code runs under Numba's CUDA simulator on NumPy arrays
-(tests/kernels/test_cuda_kernels.py) where there is no GPU.
+(`autograd_cv.kernels`): im2col/col2im and pooling are the CUDA C kernels in `cuda_source.cu`,
+one thread per output element, compiled by CuPy (NVRTC) on first use and cached on disk by
+CuPy; convolution is im2col + one GEMM per group, as on the CPU; batch norm is written with
+CuPy's reductions.
 
-NOT YET RUN ON A GPU: see the README's CUDA section.
+The kernels are CuPy raw kernels rather than Numba CUDA ones: numba-cuda 0.30 fails to compile
+any kernel under NumPy 2.5 (it registers `np.row_stack`, which NumPy 2.5 removed), and a CuPy
+launch costs a few microseconds where Numba's argument marshalling costs tens.
+`tests/kernels/test_cuda_source.py` compiles the same source with the host's C++ compiler and
+checks it against the CPU kernels, so the index arithmetic is tested without a GPU.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,189 +27,64 @@ from autograd_cv.backend import Backend
 from autograd_cv.devices import device
 
 THREADS = 256
+#: the CUDA C kernels (templates over the element type)
+SOURCE = Path(__file__).with_name("cuda_source.cu")
+#: NumPy dtype -> the C type the templates are instantiated with
+C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
-cuda: Any = None  # numba.cuda, imported by _jit() on first use
-
-_compiled: dict[str, Any] = {}
-
-
-def _jit() -> dict[str, Any]:
-    """Compile (lazily, once) the Numba CUDA kernels; importing this module compiles nothing."""
-    if _compiled:
-        return _compiled
-    # A module global, not a local: Numba's CUDA simulator swaps the kernels' global `cuda`.
-    global cuda
-    from numba import cuda
-
-    @cuda.jit(cache=True)
-    def im2col(x, geometry, out_h, out_w, col):  # pragma: no cover - device code
-        kh, kw, sh, sw, ph, pw, dh, dw = geometry
-        batch, channels, height, width = x.shape
-        columns = batch * out_h * out_w
-        k = cuda.grid(1)
-        if k >= col.shape[0] * columns:
-            return
-        row, column = k // columns, k % columns
-        c, i, j = row // (kh * kw), (row // kw) % kh, row % kw
-        n, oh, ow = column // (out_h * out_w), (column // out_w) % out_h, column % out_w
-        h, w = oh * sh - ph + i * dh, ow * sw - pw + j * dw
-        if 0 <= h < height and 0 <= w < width:
-            col[row, column] = x[n, c, h, w]
-        else:
-            col[row, column] = 0
-
-    @cuda.jit(cache=True)
-    def col2im(col, geometry, out_h, out_w, x):  # pragma: no cover - device code
-        # One thread per input pixel gathers every tap that saw it: no atomics, deterministic.
-        kh, kw, sh, sw, ph, pw, dh, dw = geometry
-        batch, channels, height, width = x.shape
-        k = cuda.grid(1)
-        if k >= batch * channels * height * width:
-            return
-        n, c = k // (channels * height * width), (k // (height * width)) % channels
-        h, w = (k // width) % height, k % width
-        total = 0.0
-        for i in range(kh):
-            top = h + ph - i * dh
-            if top < 0 or top % sh != 0 or top // sh >= out_h:
-                continue
-            oh = top // sh
-            for j in range(kw):
-                left = w + pw - j * dw
-                if left < 0 or left % sw != 0 or left // sw >= out_w:
-                    continue
-                ow = left // sw
-                total += col[(c * kh + i) * kw + j, (n * out_h + oh) * out_w + ow]
-        x[n, c, h, w] = total
-
-    @cuda.jit(cache=True)
-    def max_pool(x, geometry, out, indices):  # pragma: no cover - device code
-        kh, kw, sh, sw, ph, pw, dh, dw = geometry
-        planes, height, width = x.shape
-        out_h, out_w = out.shape[1], out.shape[2]
-        k = cuda.grid(1)
-        if k >= planes * out_h * out_w:
-            return
-        p, oh, ow = k // (out_h * out_w), (k // out_w) % out_h, k % out_w
-        h0, w0 = oh * sh - ph, ow * sw - pw
-        best = -math.inf
-        best_index = -1
-        plain = ph == 0 and pw == 0 and dh == 1 and dw == 1
-        for i in range(kh):
-            ih = h0 + i * dh
-            if ih < 0 or ih >= height:
-                continue
-            for j in range(kw):
-                iw = w0 + j * dw
-                if iw < 0 or iw >= width:
-                    continue
-                value = x[p, ih, iw]
-                # The CPU kernels' rules: the first maximum in window order; a NaN wins
-                # (the first NaN unpadded, the last one padded).
-                if plain:
-                    wins = best_index < 0 or value > best or (value != value and best == best)
-                else:
-                    wins = best_index < 0 or value > best or value != value
-                if wins:
-                    best = value
-                    best_index = ih * width + iw
-        out[p, oh, ow] = best
-        indices[p, oh, ow] = best_index
-
-    @cuda.jit(cache=True)
-    def max_unpool(grad_output, indices, grad_input):  # pragma: no cover - device code
-        planes, size = grad_output.shape
-        k = cuda.grid(1)
-        if k >= planes * size:
-            return
-        p, o = k // size, k % size
-        index = indices[p, o]
-        if 0 <= index < grad_input.shape[1]:
-            cuda.atomic.add(grad_input, (p, index), grad_output[p, o])
-
-    @cuda.jit(cache=True)
-    def avg_pool(x, geometry, count_include_pad, out):  # pragma: no cover - device code
-        kh, kw, sh, sw, ph, pw = geometry
-        planes, height, width = x.shape
-        out_h, out_w = out.shape[1], out.shape[2]
-        k = cuda.grid(1)
-        if k >= planes * out_h * out_w:
-            return
-        p, oh, ow = k // (out_h * out_w), (k // out_w) % out_h, k % out_w
-        h_lo, h_hi = max(oh * sh - ph, 0), min(oh * sh - ph + kh, height)
-        w_lo, w_hi = max(ow * sw - pw, 0), min(ow * sw - pw + kw, width)
-        total = 0.0
-        for ih in range(h_lo, h_hi):
-            for iw in range(w_lo, w_hi):
-                total += x[p, ih, iw]
-        count = kh * kw if count_include_pad else (h_hi - h_lo) * (w_hi - w_lo)
-        out[p, oh, ow] = total / count
-
-    @cuda.jit(cache=True)
-    def avg_unpool(grad_output, geometry, count_include_pad, grad_input):  # pragma: no cover
-        # One thread per input pixel gathers the share of every window holding it.
-        kh, kw, sh, sw, ph, pw = geometry
-        planes, height, width = grad_input.shape
-        out_h, out_w = grad_output.shape[1], grad_output.shape[2]
-        k = cuda.grid(1)
-        if k >= planes * height * width:
-            return
-        p, ih, iw = k // (height * width), (k // width) % height, k % width
-        total = 0.0
-        for oh in range(out_h):
-            h_lo, h_hi = max(oh * sh - ph, 0), min(oh * sh - ph + kh, height)
-            if ih < h_lo or ih >= h_hi:
-                continue
-            for ow in range(out_w):
-                w_lo, w_hi = max(ow * sw - pw, 0), min(ow * sw - pw + kw, width)
-                if iw < w_lo or iw >= w_hi:
-                    continue
-                count = kh * kw if count_include_pad else (h_hi - h_lo) * (w_hi - w_lo)
-                total += grad_output[p, oh, ow] / count
-        grad_input[p, ih, iw] = total
-
-    _compiled.update(
-        im2col=im2col, col2im=col2im, max_pool=max_pool, max_unpool=max_unpool,
-        avg_pool=avg_pool, avg_unpool=avg_unpool,
-    )  # fmt: skip
-    return _compiled
+_functions: dict[tuple[str, str], Any] = {}
 
 
-def _launch(name: str, total: int, *args: Any) -> None:
-    kernel = _jit()[name]
-    blocks = max(1, (total + THREADS - 1) // THREADS)
-    kernel[blocks, THREADS](*[_device_view(a) for a in args])
-
-
-def _device_view(value: Any) -> Any:
-    """A CuPy array as Numba sees it, without the stream sync Numba would add by default."""
-    if hasattr(value, "__cuda_array_interface__"):
-        from numba import cuda
-
-        return cuda.as_cuda_array(value, sync=False)
-    return value
+def _function(cupy: Any, name: str, dtype: np.dtype) -> Any:
+    """The kernel template `name` for `dtype`, compiled on first use (CuPy caches it on disk)."""
+    c_type = C_TYPES.get(np.dtype(dtype))
+    if c_type is None:
+        raise TypeError(f"{name}: the CUDA kernels take no {np.dtype(dtype)} arrays")
+    key = (name, c_type)
+    found = _functions.get(key)
+    if found is None:
+        expression = f"{name}<{c_type}>"
+        module = cupy.RawModule(code=SOURCE.read_text(), name_expressions=[expression])
+        found = _functions[key] = module.get_function(expression)
+    return found
 
 
 def _out_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def make_kernels(xp: Any) -> SimpleNamespace:
-    """The kernel table on `xp`'s arrays (cupy on a GPU; numpy under the CUDA simulator)."""
+def make_kernels(xp: Any, kernel: Callable[[str, np.dtype], Any] | None = None) -> SimpleNamespace:
+    """The kernel table on `xp`'s arrays: cupy's, with `cuda_source.cu` compiled by CuPy.
+
+    `kernel(name, dtype)` gives a function called as CuPy's raw kernels are, `(grid, block,
+    args)`; the tests pass the same source compiled for the host, with `xp` = numpy.
+    """
+    kernel = kernel or (lambda name, dtype: _function(xp, name, dtype))
+
+    def launch(name, dtype, total, *args):
+        """Kernel `name` on `total` threads; integers go as `long long`, arrays as pointers."""
+        if total == 0:
+            return
+        blocks = (total + THREADS - 1) // THREADS
+        values = [np.int64(a) if isinstance(a, (int, np.integer)) else a for a in args]
+        kernel(name, dtype)((blocks,), (THREADS,), (*values, np.int64(total)))
 
     def im2col_sized(x, kernel_size, stride, padding, dilation, out_h, out_w):
         x = xp.ascontiguousarray(x)
-        batch, channels = x.shape[:2]
-        rows = channels * kernel_size[0] * kernel_size[1]
-        col = xp.empty((rows, batch * out_h * out_w), dtype=x.dtype)
+        batch, channels, height, width = x.shape
+        columns = batch * out_h * out_w
+        col = xp.empty((channels * kernel_size[0] * kernel_size[1], columns), dtype=x.dtype)
         geometry = (*kernel_size, *stride, *padding, *dilation)
-        _launch("im2col", col.size, x, geometry, out_h, out_w, col)
+        launch("im2col", x.dtype, col.size, x, channels, height, width, *geometry,
+               out_h, out_w, columns, col)  # fmt: skip
         return col
 
     def col2im_sized(col, input_shape, kernel_size, stride, padding, dilation, out_h, out_w):
+        batch, channels, height, width = input_shape
         x = xp.empty(tuple(input_shape), dtype=col.dtype)
         geometry = (*kernel_size, *stride, *padding, *dilation)
-        _launch("col2im", x.size, xp.ascontiguousarray(col), geometry, out_h, out_w, x)
+        launch("col2im", col.dtype, x.size, xp.ascontiguousarray(col), channels, height, width,
+               *geometry, out_h, out_w, batch * out_h * out_w, x)  # fmt: skip
         return x
 
     def im2col(x, kernel_size, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
@@ -275,46 +154,41 @@ def make_kernels(xp: Any) -> SimpleNamespace:
         out_h, out_w = _pool_out(x.shape, kernel_size, stride, padding, dilation)
         out = xp.empty((batch, channels, out_h, out_w), dtype=x.dtype)
         indices = xp.empty((batch, channels, out_h, out_w), dtype=np.int64)
-        planes = xp.ascontiguousarray(x).reshape(batch * channels, height, width)
         geometry = (*kernel_size, *stride, *padding, *dilation)
-        _launch(
-            "max_pool", out.size, planes, geometry,
-            out.reshape(batch * channels, out_h, out_w),
-            indices.reshape(batch * channels, out_h, out_w),
-        )  # fmt: skip
+        launch("max_pool", x.dtype, out.size, xp.ascontiguousarray(x), height, width, *geometry,
+               out_h, out_w, out, indices)  # fmt: skip
         return out, indices
 
     def max_pool2d_backward(grad_output, indices, input_shape):
         batch, channels, height, width = input_shape
         planes = batch * channels
         grad_input = xp.zeros((planes, height * width), dtype=grad_output.dtype)
-        _launch(
-            "max_unpool", grad_output.size,
-            xp.ascontiguousarray(grad_output).reshape(planes, -1),
-            xp.ascontiguousarray(indices).reshape(planes, -1), grad_input,
-        )  # fmt: skip
+        size = grad_output.size // planes if planes else 0
+        launch("max_unpool", grad_output.dtype, grad_output.size,
+               xp.ascontiguousarray(grad_output), xp.ascontiguousarray(indices, dtype=np.int64),
+               size, height * width, grad_input)  # fmt: skip
         return grad_input.reshape(tuple(input_shape))
 
     def avg_pool2d_forward(x, kernel_size, stride, padding=(0, 0), count_include_pad=True):
         batch, channels, height, width = x.shape
         out_h, out_w = _pool_out(x.shape, kernel_size, stride, padding)
-        out = xp.empty((batch * channels, out_h, out_w), dtype=x.dtype)
-        planes = xp.ascontiguousarray(x).reshape(batch * channels, height, width)
+        out = xp.empty((batch, channels, out_h, out_w), dtype=x.dtype)
         geometry = (*kernel_size, *stride, *padding)
-        _launch("avg_pool", out.size, planes, geometry, bool(count_include_pad), out)
-        return out.reshape(batch, channels, out_h, out_w)
+        launch("avg_pool", x.dtype, out.size, xp.ascontiguousarray(x), height, width, *geometry,
+               bool(count_include_pad), out_h, out_w, out)  # fmt: skip
+        return out
 
     def avg_pool2d_backward(
         grad_output, input_shape, kernel_size, stride, padding=(0, 0), count_include_pad=True
     ):
         batch, channels, height, width = input_shape
-        grad_input = xp.empty((batch * channels, height, width), dtype=grad_output.dtype)
-        planes = xp.ascontiguousarray(grad_output).reshape(batch * channels, *grad_output.shape[2:])
+        out_h, out_w = grad_output.shape[2:]
+        grad_input = xp.empty(tuple(input_shape), dtype=grad_output.dtype)
         geometry = (*kernel_size, *stride, *padding)
-        _launch(
-            "avg_unpool", grad_input.size, planes, geometry, bool(count_include_pad), grad_input
-        )
-        return grad_input.reshape(tuple(input_shape))
+        launch("avg_unpool", grad_output.dtype, grad_input.size,
+               xp.ascontiguousarray(grad_output), height, width, *geometry,
+               bool(count_include_pad), out_h, out_w, grad_input)  # fmt: skip
+        return grad_input
 
     def batch_norm_forward(x, weight, bias, eps):
         # As the CPU kernel: statistics in float64 by two passes, results in x's dtype.
@@ -411,10 +285,4 @@ def load_backend() -> CudaBackend:
         raise RuntimeError(f"CuPy found no usable GPU ({error})") from None
     if count < 1:
         raise RuntimeError("CuPy found no GPU")
-    try:
-        from numba import cuda
-    except ImportError as error:
-        raise ImportError(f"numba-cuda is not installed ({error})") from None
-    if not cuda.is_available():
-        raise RuntimeError("Numba's CUDA support finds no GPU (is numba-cuda installed?)")
     return CudaBackend(cupy)

@@ -170,3 +170,16 @@ def test_save_writes_host_arrays_and_load_places_them(fake, tmp_path) -> None:
     np.testing.assert_array_equal(cpu_model.weight.numpy(), model.weight.cpu().numpy())
     model.load_state_dict(on_host)  # and host arrays into a device model
     assert isinstance(model.weight.data, FakeArray)
+
+
+def test_argmax_argmin_and_instance_norm_statistics_stay_on_the_device(fake) -> None:
+    # Found on the GPU: both built their results through np.asarray, which CuPy refuses.
+    values = np.random.default_rng(0).random((4, 5))
+    x = ag.tensor(values, device="cuda")
+    assert x.argmax(1).device == ag.device("cuda:0")
+    np.testing.assert_array_equal(x.argmax(1).cpu().numpy(), values.argmax(1))
+    assert x.argmin().item() == values.argmin()
+    y = ag.tensor(np.random.default_rng(1).random((2, 3, 4, 4)), device="cuda")
+    mean, var = ag.zeros(3, device="cuda"), ag.ones(3, device="cuda")
+    out = F.instance_norm(y, mean, var, use_input_stats=False)
+    assert out.device == ag.device("cuda:0")

@@ -19,7 +19,7 @@ import numpy as np
 from autograd_cv import creation
 from autograd_cv.autograd.node import Node
 from autograd_cv.backend import array_module, kernels_for
-from autograd_cv.ops.arguments import as_tensor, data_of, floating
+from autograd_cv.ops.arguments import as_plain, as_tensor, data_of, floating
 from autograd_cv.tensor import Tensor
 
 
@@ -403,8 +403,8 @@ def instance_norm(
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise ValueError("instance_norm: use_input_stats=False needs running statistics")
-        mean = np.asarray(data_of(running_mean), dtype=input.dtype).reshape(shape)
-        var = np.asarray(data_of(running_var), dtype=input.dtype).reshape(shape)
+        mean = as_plain(data_of(running_mean), input.dtype).reshape(shape)
+        var = as_plain(data_of(running_var), input.dtype).reshape(shape)
         return _affine((input - mean) / np.sqrt(var + eps), weight, bias, shape)
     count = int(np.prod(input.shape[2:]))
     if count < 2:

@@ -11,6 +11,7 @@ import numpy as np
 from autograd_cv.autograd.node import Node
 from autograd_cv.ops.arguments import (
     apply,
+    as_plain,
     as_tensor,
     axis_and_keep,
     check_nonempty,
@@ -172,7 +173,7 @@ def _arg(name: str, x: Any, axis: Any, keepdims: bool) -> Tensor:
     if axis is not None:
         (axis,) = normalize_axis(axis, np.ndim(raw), name)
     found = (np.argmax if name == "argmax" else np.argmin)(raw, axis=axis, keepdims=keepdims)
-    return Tensor(np.asarray(found, dtype=np.int64))
+    return Tensor(as_plain(found, np.int64))  # on raw's device (CuPy gives 0-d arrays)
 
 
 def argmax(

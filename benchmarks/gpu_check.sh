@@ -1,28 +1,62 @@
 #!/usr/bin/env bash
 # The GPU verification of issue 18, for the H200 machine (CuPy 14 / CUDA 13, numba-cuda,
-# NumPy, PyTorch preinstalled; nothing downloadable). Run from the repository root:
-#     bash benchmarks/gpu_check.sh            (about 6 minutes at most)
-# It installs nothing: the package is used from the source tree (PYTHONPATH). It prints
-# the device, the versions, the tests/cuda results and the anchor table for the resolution note.
+# NumPy, PyTorch, pytest-xdist preinstalled; nothing downloadable). From the repository root:
+#     bash benchmarks/gpu_check.sh [smoke] [tests] [bench] [epoch]     (all four by default)
+# It installs nothing: the package is used from the source tree (PYTHONPATH). MNIST's IDX
+# files are read from $GPU_DATA/mnist (default .gpu_data/mnist, carried to the machine).
+# Full logs go to $OUT (or /tmp/gpu_check); the terminal gets the summaries, last the tables.
 set -u
 cd "$(dirname "$0")/.."
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}
+LOGS=${OUT:-/tmp/gpu_check}
+DATA=${GPU_DATA:-.gpu_data}
+mkdir -p "$LOGS"
+exec > >(tee "$LOGS/check.log") 2>&1
+STAGES=${*:-smoke tests bench epoch}
+has() { [[ " $STAGES " == *" $1 "* ]]; }
+SECONDS=0
+
 echo "== machine"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv,noheader || true
+lscpu | grep -m1 "Model name" || true
 $PY - <<'PYEOF'
 import numpy, numba
-import autograd_cv as ag
-print("numpy", numpy.__version__, "numba", numba.__version__)
-try:
-    import cupy
-    print("cupy", cupy.__version__, "cuda runtime", cupy.cuda.runtime.runtimeGetVersion())
-except Exception as error:
-    print("cupy: ", error)
-print("ag.cuda.is_available():", ag.cuda.is_available(), ag.cuda.why_unavailable() or "")
+print("python", __import__("sys").version.split()[0], "numpy", numpy.__version__,
+      "numba", numba.__version__)
+for name in ("numba_cuda", "cupy", "torch"):
+    try:
+        module = __import__(name)
+        print(name, getattr(module, "__version__", "?"))
+    except Exception as error:
+        print(name, "missing:", error)
 PYEOF
-echo "== tests/cuda (the GPU against the CPU)"
-timeout 240 $PY -m pytest -q -p no:randomly -p no:cacheprovider -o addopts="" tests/cuda \
-    tests/kernels/test_cuda_kernels.py tests/test_backend.py 2>&1 | tail -25
-echo "== the anchor table (each framework in its own process; medians of 3 rounds)"
-timeout 150 $PY benchmarks/gpu.py --rounds 3 --repeats 20 2>&1 | tail -15
+
+if has smoke; then
+    echo "== smoke (each basic path once against the CPU) [${SECONDS}s]"
+    timeout 120 $PY benchmarks/gpu_smoke.py 2>&1 | tee "$LOGS/smoke.log" | cut -c1-300
+fi
+
+if has tests; then
+    echo "== tests/cuda (the GPU against the CPU) [${SECONDS}s]"
+    workers=$($PY -c "import xdist" 2>/dev/null && echo "-n 8")
+    limit=$($PY -c "import pytest_timeout" 2>/dev/null && echo "--timeout 90")
+    timeout 200 $PY -m pytest -q -p no:cacheprovider -o addopts="" $workers $limit \
+        -rfE --tb=short tests/cuda >"$LOGS/tests.log" 2>&1
+    echo "pytest exit: $?"
+    grep -E "^(FAILED|ERROR)" "$LOGS/tests.log" | cut -c1-240 | head -60
+    tail -3 "$LOGS/tests.log"
+fi
+
+if has epoch; then
+    echo "== epochs: LeNet-5 on MNIST, AlexNetSmall-BN CIFAR-sized [${SECONDS}s]"
+    timeout 150 $PY benchmarks/gpu_epoch.py --mnist "$DATA/mnist" --cifar-steps 60 \
+        2>&1 | tee "$LOGS/epoch.log" | tail -40
+fi
+
+if has bench; then
+    echo "== the anchor table (each framework in its own process; medians of rounds) [${SECONDS}s]"
+    timeout 200 $PY benchmarks/gpu.py --rounds "${ROUNDS:-3}" --repeats 20 \
+        2>&1 | tee "$LOGS/bench.log" | tail -40
+fi
+echo "== done in ${SECONDS}s"

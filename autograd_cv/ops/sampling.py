@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from autograd_cv.backend import array_module, backend_of
 from autograd_cv.kernels.roi import roi_pool_argmax
 from autograd_cv.ops.arguments import as_tensor
 from autograd_cv.ops.arguments import data_of as raw
@@ -31,17 +32,23 @@ def _pair(value: Any, name: str, op: str) -> tuple[Any, Any]:
     return value, value
 
 
-def _nearest_matrix(in_size: int, out_size: int, scale: float) -> np.ndarray:
-    """PyTorch's "nearest": output i reads input min(floor(i * scale), in_size - 1)."""
-    source = np.minimum(np.floor(np.arange(out_size) * scale).astype(np.int64), in_size - 1)
-    matrix = np.zeros((out_size, in_size))
-    matrix[np.arange(out_size), source] = 1.0
+def _nearest_matrix(in_size: int, out_size: int, scale: float, like: Any) -> Any:
+    """PyTorch's "nearest": output i reads input min(floor(i * scale), in_size - 1).
+
+    Built on the device of `like`, as are the other constant matrices here."""
+    xp = array_module(like)
+    source = np.minimum(np.floor(xp.arange(out_size) * scale).astype(np.int64), in_size - 1)
+    matrix = xp.zeros((out_size, in_size))
+    matrix[xp.arange(out_size), source] = 1.0
     return matrix
 
 
-def _linear_matrix(in_size: int, out_size: int, scale: float, align_corners: bool) -> np.ndarray:
+def _linear_matrix(
+    in_size: int, out_size: int, scale: float, align_corners: bool, like: Any
+) -> Any:
     """Linear interpolation weights, with PyTorch's source-coordinate rule."""
-    index = np.arange(out_size, dtype=np.float64)
+    xp = array_module(like)
+    index = xp.arange(out_size, dtype=np.float64)
     if align_corners:
         source = index * ((in_size - 1) / (out_size - 1) if out_size > 1 else 0.0)
     else:
@@ -49,9 +56,10 @@ def _linear_matrix(in_size: int, out_size: int, scale: float, align_corners: boo
     low = np.minimum(np.floor(source).astype(np.int64), in_size - 1)
     high = np.minimum(low + 1, in_size - 1)
     upper = source - low
-    matrix = np.zeros((out_size, in_size))
-    np.add.at(matrix, (np.arange(out_size), low), 1.0 - upper)
-    np.add.at(matrix, (np.arange(out_size), high), upper)
+    matrix = xp.zeros((out_size, in_size))
+    add_at = backend_of(matrix).add_at
+    add_at(matrix, (xp.arange(out_size), low), 1.0 - upper)
+    add_at(matrix, (xp.arange(out_size), high), upper)
     return matrix
 
 
@@ -87,12 +95,14 @@ def interpolate(
             f"interpolate: output size ({out_h}, {out_w}) for input of shape {input.shape} "
             "must be positive"
         )
+    like = input.data
     if mode == "nearest":
-        rows, cols = _nearest_matrix(in_h, out_h, scale_h), _nearest_matrix(in_w, out_w, scale_w)
+        rows = _nearest_matrix(in_h, out_h, scale_h, like)
+        cols = _nearest_matrix(in_w, out_w, scale_w, like)
     else:
         corners = bool(align_corners)
-        rows = _linear_matrix(in_h, out_h, scale_h, corners)
-        cols = _linear_matrix(in_w, out_w, scale_w, corners)
+        rows = _linear_matrix(in_h, out_h, scale_h, corners, like)
+        cols = _linear_matrix(in_w, out_w, scale_w, corners, like)
     dtype = input.dtype
     return rows.astype(dtype) @ input @ cols.T.astype(dtype)
 

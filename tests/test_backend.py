@@ -36,8 +36,8 @@ def fake():
 #: passing on the fake device fails here until it leaves this list.
 CPU_ONLY = {
     "batched_nms", "cosine_embedding_loss", "cross_entropy-label_smoothing", "embedding", "erf",
-    "gather", "gelu", "index_add", "margin_ranking_loss", "nms", "pow", "roi_align", "roi_pool",
-    "scatter_add", "sort", "take_along_axis", "topk",
+    "gather", "gelu", "index_add", "margin_ranking_loss", "nms", "pow", "scatter_add", "sort",
+    "take_along_axis", "topk",
 }  # fmt: skip
 
 

@@ -26,6 +26,17 @@ def test_batched_nms_never_suppresses_across_classes() -> None:
     np.testing.assert_array_equal(kept, [0, 2])
 
 
+def test_nms_on_a_device_returns_its_indices_there() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30], [0, 0, 10, 9.0]])
+    scores = np.array([0.9, 0.95, 0.5, 0.2])
+    with fake_device("cuda") as device:
+        on_device = ag.tensor(boxes, device="cuda")
+        kept = ops.nms(on_device, scores, 0.5)  # host scores beside device boxes
+        assert isinstance(kept, FakeArray) and device.to_host(kept).tolist() == [1, 2]
+        kept = ops.batched_nms(on_device, scores, np.array([0, 1, 0, 0]), 0.5)
+        assert isinstance(kept, FakeArray) and device.to_host(kept).tolist() == [1, 0, 2]
+
+
 def test_box_iou_and_convert_worked_examples() -> None:
     a = np.array([[0, 0, 2, 2.0]])
     b = np.array([[1, 1, 3, 3.0], [0, 0, 2, 2.0], [5, 5, 6, 6.0]])

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.backend import array_module, kernels_for
+from autograd_cv.backend import array_module, device_of, kernels_for, to_device
 from autograd_cv.ops.arguments import (
     Pair,
+    as_plain,
     as_tensor,
     check_float,
     check_window,
@@ -331,9 +332,10 @@ class MaxUnpool2d(Node):
     def forward(self, x):
         n, c = x.shape[:2]
         h, w = self.output_size
-        out = np.zeros((n * c, h * w), dtype=x.dtype)
+        xp = array_module(x)
+        out = xp.zeros((n * c, h * w), dtype=x.dtype)
         flat = self.indices.reshape(n * c, -1) if n * c else self.indices.reshape(0, 0)
-        rows = np.broadcast_to(np.arange(n * c)[:, None], flat.shape)
+        rows = np.broadcast_to(xp.arange(n * c)[:, None], flat.shape)
         keep = flat >= 0
         out[rows[keep], flat[keep]] = x.reshape(n * c, -1)[keep]
         return out.reshape(n, c, h, w)
@@ -342,7 +344,7 @@ class MaxUnpool2d(Node):
         n, c, h, w = data_of(grad).shape
         flat = self.indices.reshape(n * c, -1)
         keep = flat >= 0
-        rows = np.arange(n * c)[:, None]
+        rows = array_module(flat).arange(n * c)[:, None]
         gathered = grad.reshape(n * c, h * w)[rows, np.where(keep, flat, 0)]
         return ((gathered * mask_like(keep, grad)).reshape(self.indices.shape),)
 
@@ -359,7 +361,8 @@ def max_unpool2d(
     its plane), zeros elsewhere; (N, C, H, W) or unbatched (C, H, W)."""
     op = "max_unpool2d"
     batched, unbatched = _batched(op, input)
-    index = np.asarray(data_of(indices))
+    # the indices go where the values are (a host array beside device values is moved over)
+    index = to_device(as_plain(data_of(indices)), device_of(batched.data))
     index = index.reshape(batched.shape) if unbatched else index
     if index.shape != batched.shape or index.dtype.kind not in "iu":
         raise ValueError(
@@ -374,8 +377,9 @@ def max_unpool2d(
         size = tuple((n - 1) * s - 2 * p + k for n, s, p, k in geometry)
     else:
         size = tuple(int(n) for n in tuple(output_size)[-2:])
-    if index.size and index.max() >= size[0] * size[1]:
-        raise ValueError(f"{op}: index {index.max()} does not fit an output plane of size {size}")
+    largest = int(index.max()) if index.size else -1
+    if largest >= size[0] * size[1]:
+        raise ValueError(f"{op}: index {largest} does not fit an output plane of size {size}")
     out = MaxUnpool2d(index.astype(np.int64), size)(batched)
     return out.reshape(out.shape[1:]) if unbatched else out
 

@@ -1,7 +1,8 @@
 """Detection ops with torchvision.ops's names and arguments.
 
 `box_iou`, `box_area` and `box_convert` are compositions of recorded ops (differentiable
-when given Tensors); `nms` and `batched_nms` choose indices and have no gradient;
+when given Tensors); `nms` and `batched_nms` choose indices and have no gradient (on a
+device they suppress on a host copy and return the indices on the device);
 `roi_align` and `roi_pool` are `autograd_cv.ops.sampling`'s. Boxes are (x1, y1, x2, y2)
 unless a format says otherwise.
 """
@@ -12,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from autograd_cv.backend import device_of, to_device, to_host
+from autograd_cv.ops.arguments import as_plain, as_tensor
 from autograd_cv.ops.arguments import data_of as raw
 from autograd_cv.ops.elementwise import clip, maximum, minimum
 from autograd_cv.ops.sampling import roi_align, roi_pool
@@ -27,7 +30,7 @@ BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
 
 
 def _boxes(value: Any, op: str, name: str = "boxes") -> Tensor:
-    boxes = value if isinstance(value, Tensor) else Tensor(np.asarray(value))
+    boxes = as_tensor(value)
     if boxes.ndim != 2 or boxes.shape[1] != 4:
         raise ValueError(f"{op}: {name} must have shape (N, 4), got {boxes.shape}")
     return boxes
@@ -93,14 +96,12 @@ def _iou_matrix(boxes: np.ndarray) -> np.ndarray:
         return inter / (area[:, None] + area[None, :] - inter)
 
 
-def nms(boxes: Any, scores: Any, iou_threshold: float) -> np.ndarray:
-    """Greedy non-maximum suppression: indices of the kept boxes, by decreasing score.
-
-    A box is dropped when its IoU with a kept, higher-scoring box exceeds `iou_threshold`."""
-    boxes = raw(_boxes(boxes, "nms"))
-    scores = np.asarray(raw(scores))
+def _nms_on_host(
+    boxes: np.ndarray, scores: np.ndarray, iou_threshold: float, op: str
+) -> np.ndarray:
+    """Greedy NMS on host arrays: indices of the kept boxes, by decreasing score."""
     if scores.shape != (len(boxes),):
-        raise ValueError(f"nms: scores must have shape ({len(boxes)},), got {scores.shape}")
+        raise ValueError(f"{op}: scores must have shape ({len(boxes)},), got {scores.shape}")
     order = np.argsort(-scores, kind="stable")
     overlaps = _iou_matrix(boxes[order].astype(np.float64))
     suppressed = np.zeros(len(order), dtype=bool)
@@ -113,17 +114,32 @@ def nms(boxes: Any, scores: Any, iou_threshold: float) -> np.ndarray:
     return order[np.asarray(keep, dtype=np.int64)]
 
 
-def batched_nms(boxes: Any, scores: Any, idxs: Any, iou_threshold: float) -> np.ndarray:
+def nms(boxes: Any, scores: Any, iou_threshold: float) -> Any:
+    """Greedy non-maximum suppression: indices of the kept boxes, by decreasing score.
+
+    A box is dropped when its IoU with a kept, higher-scoring box exceeds `iou_threshold`.
+    The greedy loop is sequential, so boxes on a device are suppressed on a host copy; the
+    indices come back as an int64 array on the boxes' device."""
+    values = raw(_boxes(boxes, "nms"))
+    keep = _nms_on_host(to_host(values), to_host(as_plain(raw(scores))), iou_threshold, "nms")
+    return to_device(keep, device_of(values))
+
+
+def batched_nms(boxes: Any, scores: Any, idxs: Any, iou_threshold: float) -> Any:
     """NMS within each category of `idxs`: boxes of different categories never suppress
-    each other. Indices of the kept boxes, by decreasing score."""
-    values = raw(_boxes(boxes, "batched_nms")).astype(np.float64)
-    categories = np.asarray(raw(idxs))
+    each other. Indices of the kept boxes, by decreasing score, on the boxes' device (the
+    suppression itself runs on a host copy, as `nms`)."""
+    on_device = raw(_boxes(boxes, "batched_nms"))
+    values = to_host(on_device).astype(np.float64)
+    categories = to_host(as_plain(raw(idxs)))
     if categories.shape != (len(values),):
         raise ValueError(
             f"batched_nms: idxs must have shape ({len(values)},), got {categories.shape}"
         )
     if not len(values):
-        return np.zeros(0, dtype=np.int64)
+        return to_device(np.zeros(0, dtype=np.int64), device_of(on_device))
     # Shift each category's boxes apart so that boxes of two categories never overlap.
     offset = categories.astype(np.float64) * (values.max() - values.min() + 1)
-    return nms(values + offset[:, None], scores, iou_threshold)
+    scores = to_host(as_plain(raw(scores)))
+    keep = _nms_on_host(values + offset[:, None], scores, iou_threshold, "batched_nms")
+    return to_device(keep, device_of(on_device))

@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 import autograd_cv as ag
+from autograd_cv.kernels.roi import roi_pool_argmax
+from autograd_cv.ops import sampling
+from autograd_cv.testing.fake_device import FakeArray, fake_device
 from autograd_cv.vision import ops
 
 
@@ -21,6 +24,17 @@ def test_batched_nms_never_suppresses_across_classes() -> None:
     boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [0, 0, 10, 10.0]])
     kept = ops.batched_nms(boxes, np.array([0.9, 0.8, 0.7]), np.array([0, 0, 1]), 0.5)
     np.testing.assert_array_equal(kept, [0, 2])
+
+
+def test_nms_on_a_device_returns_its_indices_there() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30], [0, 0, 10, 9.0]])
+    scores = np.array([0.9, 0.95, 0.5, 0.2])
+    with fake_device("cuda") as device:
+        on_device = ag.tensor(boxes, device="cuda")
+        kept = ops.nms(on_device, scores, 0.5)  # host scores beside device boxes
+        assert isinstance(kept, FakeArray) and device.to_host(kept).tolist() == [1, 2]
+        kept = ops.batched_nms(on_device, scores, np.array([0, 1, 0, 0]), 0.5)
+        assert isinstance(kept, FakeArray) and device.to_host(kept).tolist() == [1, 0, 2]
 
 
 def test_box_iou_and_convert_worked_examples() -> None:
@@ -54,6 +68,36 @@ def test_roi_pool_gradient_goes_to_each_bins_maximum() -> None:
     np.testing.assert_array_equal(out.numpy()[0, 0], [[5, 7], [13, 15]])
     out.sum().backward()
     assert x.grad.numpy().sum() == 4 and x.grad.numpy()[0, 0, 3, 3] == 1
+
+
+@pytest.mark.parametrize("budget", [1, sampling.ROI_POOL_GATHER_BUDGET])
+def test_roi_pool_gathered_argmax_matches_the_numba_kernel(budget, monkeypatch) -> None:
+    # The devices' array form must pick the same element as the CPU kernel, ties (small
+    # integers), -inf and NaN included, for boxes partly or wholly off the image.
+    monkeypatch.setattr(sampling, "ROI_POOL_GATHER_BUDGET", budget)
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 4, (2, 3, 7, 9)).astype(np.float64)
+    x[0, 0, :2, :2] = -np.inf
+    x[1, 2, 3, 4] = np.nan
+    x[1, 1, :, 5:] = np.nan
+    corner = rng.uniform(-4, 10, (40, 2))
+    rois = np.column_stack([rng.integers(0, 2, 40), corner, corner + rng.uniform(0, 8, (40, 2))])
+    for output_size, scale in (((2, 3), 1.0), ((3, 1), 0.5), ((4, 4), 0.7)):
+        want = roi_pool_argmax(x, rois, output_size, scale)
+        got = sampling.roi_pool_argmax_gathered(x, rois, output_size, scale)
+        np.testing.assert_array_equal(got, want)
+    assert (want == -1).any() and (want >= 0).any()
+
+
+def test_roi_ops_on_a_device_take_host_boxes_per_image() -> None:
+    x = np.random.default_rng(1).random((2, 3, 6, 6))
+    boxes = [np.array([[0, 0, 3, 3.0]]), np.array([[1, 1, 5, 4.0], [2, 0, 6, 6.0]])]
+    with fake_device("cuda"):
+        on_device = ag.tensor(x, device="cuda")
+        for op in (ops.roi_align, ops.roi_pool):
+            out = op(on_device, boxes, 2)
+            assert isinstance(out.data, FakeArray)
+            np.testing.assert_allclose(out.cpu().numpy(), op(x, boxes, 2).numpy())
 
 
 @pytest.mark.parametrize(

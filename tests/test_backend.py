@@ -182,3 +182,18 @@ def test_argmax_argmin_and_instance_norm_statistics_stay_on_the_device(fake) -> 
     mean, var = ag.zeros(3, device="cuda"), ag.ones(3, device="cuda")
     out = F.instance_norm(y, mean, var, use_input_stats=False)
     assert out.device == ag.device("cuda:0")
+
+
+def test_max_pool1d_indices_and_smooth_l1_stay_on_the_device(fake) -> None:
+    # Both read their own intermediate with .numpy(), which refuses device tensors.
+    values = np.random.default_rng(2).random((2, 3, 8))
+    x = ag.tensor(values, device="cuda")
+    out, indices = F.max_pool1d(x, 2, return_indices=True)
+    assert indices.device == ag.device("cuda:0")
+    _, want = F.max_pool1d(ag.tensor(values), 2, return_indices=True)
+    np.testing.assert_array_equal(indices.cpu().numpy(), want.numpy())
+    loss = nn.SmoothL1Loss()(x, ag.zeros(2, 3, 8, device="cuda"))
+    assert loss.device == ag.device("cuda:0")
+    np.testing.assert_allclose(
+        loss.item(), nn.SmoothL1Loss()(ag.tensor(values), ag.zeros(2, 3, 8)).item()
+    )

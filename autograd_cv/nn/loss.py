@@ -94,7 +94,7 @@ class SmoothL1Loss(_Loss):
         size = (input - target).abs()
         if self.beta == 0:
             return self._reduce(size)
-        inside = (size < self.beta).numpy()
+        inside = (size < self.beta).data  # on the input's device
         return self._reduce(where(inside, 0.5 * size * size / self.beta, size - 0.5 * self.beta))
 
 

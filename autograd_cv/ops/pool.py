@@ -420,7 +420,7 @@ def max_pool1d(
     values = _from_2d(values, unbatched)
     if not return_indices:
         return values
-    index = indices.numpy().reshape(values.shape)
+    index = indices.data.reshape(values.shape)  # on the input's device
     return values, Tensor(index)
 
 

@@ -27,23 +27,27 @@ from autograd_cv.backend import Backend
 from autograd_cv.devices import device
 
 THREADS = 256
-#: the CUDA C kernels (templates over the element type)
+#: the CUDA C kernels (templates over the element type and the index type)
 SOURCE = Path(__file__).with_name("cuda_source.cu")
 #: NumPy dtype -> the C type the templates are instantiated with
 C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+#: the index type, and the NumPy scalar the sizes are passed as: 32-bit where every array
+#: holds under 2**31 elements (a GPU divides 32-bit integers several times faster)
+INDEX_TYPES = {False: ("int", np.int32), True: ("long long", np.int64)}
+NARROW_LIMIT = 2**31 - THREADS
 
-_functions: dict[tuple[str, str], Any] = {}
+_functions: dict[tuple[str, str, str], Any] = {}
 
 
-def _function(cupy: Any, name: str, dtype: np.dtype) -> Any:
-    """The kernel template `name` for `dtype`, compiled on first use (CuPy caches it on disk)."""
+def _function(cupy: Any, name: str, dtype: np.dtype, index: str) -> Any:
+    """Kernel template `name` for `dtype` and `index`, compiled on first use (CuPy caches it)."""
     c_type = C_TYPES.get(np.dtype(dtype))
     if c_type is None:
         raise TypeError(f"{name}: the CUDA kernels take no {np.dtype(dtype)} arrays")
-    key = (name, c_type)
+    key = (name, c_type, index)
     found = _functions.get(key)
     if found is None:
-        expression = f"{name}<{c_type}>"
+        expression = f"{name}<{c_type}, {index}>"
         module = cupy.RawModule(code=SOURCE.read_text(), name_expressions=[expression])
         found = _functions[key] = module.get_function(expression)
     return found
@@ -53,21 +57,25 @@ def _out_size(size: int, kernel: int, stride: int, padding: int, dilation: int) 
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def make_kernels(xp: Any, kernel: Callable[[str, np.dtype], Any] | None = None) -> SimpleNamespace:
+def make_kernels(
+    xp: Any, kernel: Callable[[str, np.dtype, str], Any] | None = None
+) -> SimpleNamespace:
     """The kernel table on `xp`'s arrays: cupy's, with `cuda_source.cu` compiled by CuPy.
 
-    `kernel(name, dtype)` gives a function called as CuPy's raw kernels are, `(grid, block,
-    args)`; the tests pass the same source compiled for the host, with `xp` = numpy.
+    `kernel(name, dtype, index)` gives a function called as CuPy's raw kernels are, `(grid,
+    block, args)`; the tests pass the same source compiled for the host, with `xp` = numpy.
     """
-    kernel = kernel or (lambda name, dtype: _function(xp, name, dtype))
+    kernel = kernel or (lambda name, dtype, index: _function(xp, name, dtype, index))
 
     def launch(name, dtype, total, *args):
-        """Kernel `name` on `total` threads; integers go as `long long`, arrays as pointers."""
+        """Kernel `name` on `total` threads; sizes go as the index type, arrays as pointers."""
         if total == 0:
             return
+        largest = max([total, *(a.size for a in args if hasattr(a, "size"))])
+        index, scalar = INDEX_TYPES[largest > NARROW_LIMIT]
         blocks = (total + THREADS - 1) // THREADS
-        values = [np.int64(a) if isinstance(a, (int, np.integer)) else a for a in args]
-        kernel(name, dtype)((blocks,), (THREADS,), (*values, np.int64(total)))
+        values = [scalar(a) if isinstance(a, (int, np.integer)) else a for a in args]
+        kernel(name, dtype, index)((blocks,), (THREADS,), (*values, scalar(total)))
 
     def im2col_sized(x, kernel_size, stride, padding, dilation, out_h, out_w):
         x = xp.ascontiguousarray(x)

@@ -6,10 +6,12 @@ arguments the table passes; tests/cuda/ checks the same kernels on a GPU."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import re
 import shutil
 import subprocess
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -17,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd_cv import kernels as cpu
-from autograd_cv.kernels.cuda import C_TYPES, SOURCE, make_kernels
+from autograd_cv.kernels import cuda
+from autograd_cv.kernels.cuda import C_TYPES, INDEX_TYPES, SOURCE, make_kernels
 
 #: what makes CUDA C plain C++: one thread index at a time, atomics as plain adds
 PRELUDE = """
@@ -41,7 +44,7 @@ def _signatures(source: str) -> dict[str, list[str]]:
     return found
 
 
-def _wrapper(name: str, kinds: list[str], c_type: str) -> str:
+def _wrapper(name: str, kinds: list[str], c_type: str, index: str) -> str:
     """extern "C" name_type(void** a, long long* i, total): every thread of the grid in turn."""
     args, arrays, ints = [], 0, 0
     for kind in kinds[:-1]:  # the last one is `total`
@@ -51,12 +54,12 @@ def _wrapper(name: str, kinds: list[str], c_type: str) -> str:
         else:
             args.append(f"i[{ints}]")
             ints += 1
-    symbol = f"{name}_{c_type.replace(' ', '_')}"
+    symbol = f"{name}_{c_type}_{index}".replace(" ", "_")
     return (
         f'extern "C" void {symbol}(void** a, const long long* i, long long total) {{\n'
         f"  blockDim.x = 1; threadIdx.x = 0;\n"
         f"  for (long long k = 0; k < total; ++k) {{ blockIdx.x = (unsigned int)k;\n"
-        f"    {name}<{c_type}>({', '.join([*args, 'total'])}); }}\n}}\n"
+        f"    {name}<{c_type}, {index}>({', '.join([*args, 'total'])}); }}\n}}\n"
     )
 
 
@@ -73,7 +76,8 @@ def host_kernels(tmp_path_factory):
     text = PRELUDE + source
     for name, kind in kinds.items():
         for c_type in HOST_TYPES.values():
-            text += _wrapper(name, kind, c_type)
+            for index, _ in INDEX_TYPES.values():
+                text += _wrapper(name, kind, c_type, index)
     folder = tmp_path_factory.mktemp("cuda_source")
     (folder / "host.cpp").write_text(text)
     library = folder / "host.so"
@@ -85,9 +89,10 @@ def host_kernels(tmp_path_factory):
     assert done.returncode == 0, done.stderr[-3000:]
     lib = ctypes.CDLL(str(library))
 
-    def kernel(name: str, dtype: np.dtype):
+    def kernel(name: str, dtype: np.dtype, index: str):
         assert np.dtype(dtype) in C_TYPES
-        function = getattr(lib, f"{name}_{HOST_TYPES[np.dtype(dtype)].replace(' ', '_')}")
+        function = getattr(lib, f"{name}_{HOST_TYPES[np.dtype(dtype)]}_{index}".replace(" ", "_"))
+        launched.append(index)
 
         def run(grid, block, args):
             arrays = [a for a in args if isinstance(a, np.ndarray)]
@@ -100,7 +105,19 @@ def host_kernels(tmp_path_factory):
 
         return run
 
-    return make_kernels(np, kernel)
+    launched: list[str] = []
+    table = make_kernels(np, kernel)
+    table.launched = launched
+    return table
+
+
+@contextlib.contextmanager
+def _index_type(table, wide: bool):
+    """Launch the 64-bit (`wide`) or the 32-bit instances inside, and check those ran."""
+    start = len(table.launched)
+    with mock.patch.object(cuda, "NARROW_LIMIT", -1 if wide else cuda.NARROW_LIMIT):
+        yield
+    assert set(table.launched[start:]) == {INDEX_TYPES[wide][0]}
 
 
 def _same(got, want, what: str) -> None:
@@ -124,8 +141,13 @@ def _conv(draw):
 
 
 @settings(max_examples=30, deadline=None)
-@given(_conv(), st.integers(0, 2**32 - 1))
-def test_conv_and_im2col_match_the_cpu(host_kernels, case, seed) -> None:
+@given(_conv(), st.integers(0, 2**32 - 1), st.booleans())
+def test_conv_and_im2col_match_the_cpu(host_kernels, case, seed, wide) -> None:
+    with _index_type(host_kernels, wide):
+        _check_conv(host_kernels, case, seed)
+
+
+def _check_conv(host_kernels, case, seed) -> None:
     shape, kernel_size, stride, padding, dilation, groups = case
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape)
@@ -155,8 +177,13 @@ def _pool(draw):
 
 
 @settings(max_examples=30, deadline=None)
-@given(_pool(), st.integers(0, 2**32 - 1), st.booleans())
-def test_pooling_matches_the_cpu(host_kernels, case, seed, nan) -> None:
+@given(_pool(), st.integers(0, 2**32 - 1), st.booleans(), st.booleans())
+def test_pooling_matches_the_cpu(host_kernels, case, seed, nan, wide) -> None:
+    with _index_type(host_kernels, wide):
+        _check_pooling(host_kernels, case, seed, nan)
+
+
+def _check_pooling(host_kernels, case, seed, nan) -> None:
     shape, kernel_size, stride, padding, dilation = case
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape)

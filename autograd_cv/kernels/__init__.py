@@ -1,4 +1,5 @@
-"""Numba kernels on raw ndarrays for convolution, pooling and batch norm; nothing here knows Tensor.
+"""Numba kernels on raw ndarrays for convolution, pooling, batch norm and special functions;
+nothing here knows Tensor.
 
 Importing this package compiles nothing: every kernel is compiled lazily on first call and
 cached on disk.
@@ -20,6 +21,7 @@ from autograd_cv.kernels.pool import (
     max_pool2d_backward,
     max_pool2d_forward,
 )
+from autograd_cv.kernels.special import erf
 
 __all__ = [
     "avg_pool2d_backward",
@@ -32,6 +34,7 @@ __all__ = [
     "conv2d_backward_input",
     "conv2d_backward_weight",
     "conv2d_forward",
+    "erf",
     "im2col",
     "max_pool2d_backward",
     "max_pool2d_forward",

@@ -17,7 +17,6 @@ import numpy as np
 from autograd_cv.autograd.node import Node
 from autograd_cv.backend import kernels_for
 from autograd_cv.kernels import activation as activation_kernels
-from autograd_cv.kernels.special import erf as erf_kernel
 from autograd_cv.ops.arguments import (
     apply,
     axis_and_keep,
@@ -166,7 +165,7 @@ class GELU(Node):
         if self.approximate == "tanh":
             inner = _GELU_C * (x + 0.044715 * x * x * x)
             return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
-        cdf = 0.5 * (1 + erf_kernel(x * (1 / math.sqrt(2.0))))
+        cdf = 0.5 * (1 + kernels_for(x).erf(x * (1 / math.sqrt(2.0))))
         return (x * cdf).astype(x.dtype, copy=False)
 
     def vjp(self, grad, out, x):

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.kernels.special import erf as erf_kernel
+from autograd_cv.backend import kernels_for
 from autograd_cv.ops.arguments import apply
 from autograd_cv.ops.elementwise import Exp
 from autograd_cv.tensor import Tensor
@@ -65,7 +65,7 @@ class Erf(Node):
     name = "erf"
 
     def forward(self, x):
-        return erf_kernel(x)
+        return kernels_for(x).erf(x)
 
     def vjp(self, grad, out, x):
         return (grad * Exp()(-(x * x)) * (2.0 / math.sqrt(math.pi)),)

@@ -124,9 +124,10 @@ class Power(Node):
 
 def _power(a: np.ndarray, b: Any) -> np.ndarray:
     """a ** b; integers to negative integer powers follow PyTorch (1, -1 or 0), not an error."""
-    exponent = np.asarray(b)
+    exponent = b if is_array(b) else np.asarray(b)
     if a.dtype.kind not in "iu" or exponent.dtype.kind not in "iu" or not (exponent < 0).any():
         return a**b
+    exponent = array_module(a).asarray(exponent)  # a scalar exponent joins a's device
     result = a ** np.maximum(exponent, 0)
     odd = (exponent % 2) == 1
     reciprocal = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))

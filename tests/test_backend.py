@@ -35,8 +35,7 @@ def fake():
 #: kernels inside: they run on the CPU only (README, "CUDA"). Strict xfail: a row that starts
 #: passing on the fake device fails here until it leaves this list.
 CPU_ONLY = {
-    "cosine_embedding_loss", "cross_entropy-label_smoothing", "embedding", "gather", "index_add",
-    "margin_ranking_loss", "scatter_add", "sort", "take_along_axis", "topk",
+    "cosine_embedding_loss", "cross_entropy-label_smoothing", "margin_ranking_loss",
 }  # fmt: skip
 
 
@@ -207,3 +206,32 @@ def test_integer_powers_with_negative_exponents_match_the_cpu(fake) -> None:
         got = ag.tensor(base, device="cuda") ** on_device
         assert isinstance(got.data, FakeArray) and got.dtype == want.dtype
         np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+
+
+def test_indices_follow_the_input_to_its_device(fake) -> None:
+    table = np.arange(12.0).reshape(4, 3)
+    weight = ag.tensor(table, device="cuda")
+    rows = F.embedding([[0, 3], [3, 1]], weight)  # a host list of indices: copied over
+    assert isinstance(rows.data, FakeArray)
+    np.testing.assert_array_equal(rows.cpu().numpy(), table[[[0, 3], [3, 1]]])
+    picked = ag.gather(weight, 1, np.array([[2], [0], [1], [2]]))  # a host ndarray
+    np.testing.assert_array_equal(picked.cpu().numpy(), [[2.0], [3.0], [7.0], [11.0]])
+    added = ag.index_add(weight, 0, [1, 1], ag.ones(2, 3, device="cuda"))
+    np.testing.assert_array_equal(added.cpu().numpy(), table + [[0], [2], [0], [0]])
+    with pytest.raises(RuntimeError, match=r"^gather: .*cpu and cuda:0"):
+        ag.gather(ag.tensor(table), 1, ag.zeros(4, 1, dtype=np.int64, device="cuda"))
+    encoded = F.one_hot(ag.tensor([2, 0], device="cuda"))
+    assert isinstance(encoded.data, FakeArray) and encoded.dtype == np.int64
+    np.testing.assert_array_equal(encoded.cpu().numpy(), [[0, 0, 1], [1, 0, 0]])
+
+
+def test_sort_and_topk_indices_stay_on_the_device(fake) -> None:
+    x = ag.tensor([[3.0, 1.0, 2.0, 1.0]], device="cuda")
+    values, indices = ag.topk(x, 2, largest=False)
+    assert isinstance(indices.data, FakeArray) and indices.dtype == np.int64
+    np.testing.assert_array_equal(indices.cpu().numpy(), [[1, 3]])  # ties keep their order
+    np.testing.assert_array_equal(values.cpu().numpy(), [[1.0, 1.0]])
+    np.testing.assert_array_equal(ag.argsort(x, descending=True).cpu().numpy(), [[0, 2, 1, 3]])
+    scalar = ag.tensor(5.0, device="cuda")
+    for index in (ag.argsort(scalar), ag.topk(scalar, 1)[1]):
+        assert isinstance(index.data, FakeArray) and index.cpu().item() == 0

@@ -12,24 +12,50 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv.ops.arguments import as_tensor, constant_like, data_of, normalize_axis
+from autograd_cv.autograd.values import same_device
+from autograd_cv.backend import CPU, array_module, backend_of, device_of, is_array, to_device
+from autograd_cv.ops.arguments import as_tensor, data_of, normalize_axis
 from autograd_cv.ops.elementwise import Where
 from autograd_cv.ops.shape import IndexAdd, broadcast_to
 from autograd_cv.tensor import Tensor
 
 
-def _integer_index(index: Any, op: str, argument: str = "index") -> np.ndarray:
-    array = np.asarray(data_of(index))
+def _integer_index(index: Any, op: str, argument: str = "index", like: Any = None) -> Any:
+    """`index` as an intp array; with `like` (an array), on like's device: a host index
+    (list, ndarray) is copied there, an index on another device is an error naming both."""
+    array = data_of(index)
+    if not is_array(array):
+        array = np.asarray(array)
     if array.dtype.kind not in "iu":
         raise ValueError(f"{op}: {argument} must hold integers, got dtype {array.dtype}")
+    if like is not None and device_of(array) != device_of(like):
+        if backend_of(array) is not CPU:
+            same_device(op, [like, array])
+        array = to_device(array, device_of(like))
     return array.astype(np.intp, copy=False)
 
 
-def _along(index: np.ndarray, axis: int) -> tuple[np.ndarray, ...]:
+def _along(index: Any, axis: int) -> tuple[Any, ...]:
     """The full integer index that picks index[i, j, ...] along `axis` and i, j, ... elsewhere."""
-    grids = list(np.indices(index.shape, sparse=True))
-    grids[axis] = index
+    xp = array_module(index)
+    ndim = index.ndim
+    # np.indices(index.shape, sparse=True), on index's device: one broadcastable arange per axis
+    grids = [
+        index if a == axis else xp.arange(n).reshape((1,) * a + (n,) + (1,) * (ndim - a - 1))
+        for a, n in enumerate(index.shape)
+    ]
     return tuple(grids)
+
+
+def _constant_beside(value: Any, input: Tensor) -> Tensor:
+    """`value` as a Tensor to combine with `input`: a Tensor as it is (it stays
+    differentiable), an array in input's dtype where it lives, anything else (lists,
+    numbers) as an array of input's dtype on input's device."""
+    if isinstance(value, Tensor):
+        return value
+    if is_array(value):
+        return Tensor(value.astype(input.dtype, copy=False))
+    return Tensor(array_module(input.data).asarray(value, dtype=input.dtype))
 
 
 def _check_along(op: str, shape: tuple[int, ...], index: np.ndarray, axis: int, exact: bool):
@@ -55,7 +81,7 @@ def take_along_axis(arr: Any, indices: Any, axis: int) -> Tensor:
     (arr and indices broadcast against each other off `axis`)."""
     op = "take_along_axis"
     arr = as_tensor(arr)
-    index = _integer_index(indices, op, "indices")
+    index = _integer_index(indices, op, "indices", like=arr.data)
     axis = normalize_axis(axis, arr.ndim, op)[0]
     if index.ndim != arr.ndim:
         raise ValueError(
@@ -87,7 +113,7 @@ def gather(input: Any, dim: int, index: Any) -> Tensor:
     than input off `dim`)."""
     op = "gather"
     input = as_tensor(input)
-    index = _integer_index(index, op)
+    index = _integer_index(index, op, like=input.data)
     axis = normalize_axis(dim, input.ndim, op)[0]
     _check_along(op, input.shape, index, axis, exact=False)
     return input[_along(index, axis)]
@@ -98,8 +124,8 @@ def scatter_add(input: Any, dim: int, index: Any, src: Any) -> Tensor:
     `dim`; repeated positions add up."""
     op = "scatter_add"
     input = as_tensor(input)
-    src = as_tensor(constant_like(src, input.dtype))
-    index = _integer_index(index, op)
+    src = _constant_beside(src, input)
+    index = _integer_index(index, op, like=input.data)
     axis = normalize_axis(dim, input.ndim, op)[0]
     _check_along(op, input.shape, index, axis, exact=False)
     if src.ndim != index.ndim or any(m > n for m, n in zip(index.shape, src.shape)):
@@ -115,8 +141,8 @@ def index_add(input: Any, dim: int, index: Any, source: Any, alpha: float = 1.0)
     position index[i] along `dim` (repeated indices add up)."""
     op = "index_add"
     input = as_tensor(input)
-    source = as_tensor(constant_like(source, input.dtype))
-    index = _integer_index(index, op)
+    source = _constant_beside(source, input)
+    index = _integer_index(index, op, like=input.data)
     axis = normalize_axis(dim, input.ndim, op)[0]
     expected = input.shape[:axis] + (len(index),) + input.shape[axis + 1 :]
     if index.ndim != 1 or source.shape != expected:
@@ -135,10 +161,12 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
     labels = _integer_index(tensor, "one_hot", "tensor")
     if labels.size and labels.min() < 0:
         raise ValueError(f"one_hot: class values must be non-negative, got {labels.min()}")
-    classes = int(num_classes) if num_classes >= 0 else int(labels.max(initial=-1)) + 1
-    if labels.size and labels.max() >= classes:
-        raise ValueError(f"one_hot: class {labels.max()} does not fit num_classes={classes}")
-    return Tensor((labels[..., None] == np.arange(classes)).astype(np.int64))
+    largest = int(labels.max()) if labels.size else -1
+    classes = int(num_classes) if num_classes >= 0 else largest + 1
+    if largest >= classes:
+        raise ValueError(f"one_hot: class {largest} does not fit num_classes={classes}")
+    classes_range = array_module(labels).arange(classes)
+    return Tensor((labels[..., None] == classes_range).astype(np.int64))
 
 
 def embedding(input: Any, weight: Any, padding_idx: int | None = None) -> Tensor:
@@ -148,7 +176,7 @@ def embedding(input: Any, weight: Any, padding_idx: int | None = None) -> Tensor
     weight = as_tensor(weight)
     if weight.ndim != 2:
         raise ValueError(f"{op}: weight must be 2-D (num_embeddings, dim), got {weight.shape}")
-    index = _integer_index(input, op, "input")
+    index = _integer_index(input, op, "input", like=weight.data)
     rows = weight.shape[0]
     if index.size and (index.min() < -rows or index.max() >= rows):
         raise IndexError(

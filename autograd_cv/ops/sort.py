@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from autograd_cv.backend import array_module
 from autograd_cv.ops.arguments import as_tensor, normalize_axis
 from autograd_cv.ops.indexing import take_along_axis
 from autograd_cv.tensor import Tensor
@@ -34,7 +35,7 @@ def argsort(x: Any, axis: int = -1, descending: bool = False) -> Tensor:
     x = as_tensor(x)
     axis_ = _axis(x, axis, "argsort")
     if axis_ is None:
-        return Tensor(np.zeros((), np.int64))
+        return Tensor(array_module(x.data).zeros((), np.int64))
     return Tensor(_order(x.data, axis_, descending).astype(np.int64))
 
 
@@ -57,7 +58,7 @@ def topk(
     if not 0 <= int(k) <= size:
         raise ValueError(f"topk: k={k} is out of range for axis {axis} of shape {x.shape}")
     if axis_ is None:
-        return x + 0, Tensor(np.zeros((), np.int64))
+        return x + 0, Tensor(array_module(x.data).zeros((), np.int64))
     order = _order(x.data, axis_, descending=largest)
-    picked = np.take(order, np.arange(int(k)), axis=axis_)
+    picked = order[(slice(None),) * axis_ + (slice(0, int(k)),)]
     return take_along_axis(x, picked, axis_), Tensor(picked.astype(np.int64))

@@ -31,12 +31,10 @@ def fake():
         yield backend_
 
 
-#: Ops that arrived beside the device backend and still build NumPy arrays or call CPU-only
-#: kernels inside: they run on the CPU only (README, "CUDA"). Strict xfail: a row that starts
-#: passing on the fake device fails here until it leaves this list.
-CPU_ONLY = {
-    "cosine_embedding_loss", "cross_entropy-label_smoothing", "margin_ranking_loss",
-}  # fmt: skip
+#: Ops that still build NumPy arrays or call CPU-only kernels inside run on the CPU only
+#: (README, "CUDA") and are listed here: strict xfail, so a row that starts passing on the
+#: fake device fails here until it leaves this list. Every registry row runs on any backend now.
+CPU_ONLY: set[str] = set()
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -235,3 +233,16 @@ def test_sort_and_topk_indices_stay_on_the_device(fake) -> None:
     scalar = ag.tensor(5.0, device="cuda")
     for index in (ag.argsort(scalar), ag.topk(scalar, 1)[1]):
         assert isinstance(index.data, FakeArray) and index.cpu().item() == 0
+
+
+def test_sign_targets_follow_the_inputs_to_their_device_and_are_checked_there(fake) -> None:
+    first, second = ag.tensor([[1.0, 0.0], [0.5, 0.5]]), ag.tensor([[0.0, 1.0], [0.5, -0.5]])
+    on_device = first.to("cuda"), second.to("cuda")
+    for loss, target in ((F.margin_ranking_loss, [[1, -1], [-1, 1]]),
+                         (F.cosine_embedding_loss, [1, -1])):  # fmt: skip
+        got = loss(*on_device, target, reduction="none")  # a host list: copied over
+        assert isinstance(got.data, FakeArray)
+        want = loss(first, second, target, reduction="none")
+        np.testing.assert_allclose(got.cpu().numpy(), want.numpy())
+        with pytest.raises(ValueError, match="must be 1 or -1"):
+            loss(*on_device, ag.tensor(np.zeros(np.shape(target)), device="cuda"))

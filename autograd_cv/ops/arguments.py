@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.autograd.node import Node
-from autograd_cv.autograd.values import as_array
-from autograd_cv.backend import array_module, is_array
+from autograd_cv.autograd.values import as_array, same_device
+from autograd_cv.backend import CPU, array_module, backend_of, device_of, is_array, to_device
 from autograd_cv.tensor import Tensor
 
 
@@ -46,6 +46,19 @@ def as_plain(value: Any, dtype: Any = None) -> Any:
     if is_array(value):
         return value if dtype is None else value.astype(dtype, copy=False)
     return np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype)
+
+
+def on_device_of(value: Any, like: Any, op: str) -> Any:
+    """`value` (an array, list or number) as an array on `like`'s device: a host value is
+    copied there; an array on another device is an error naming the op and both devices."""
+    array = data_of(value)
+    if not is_array(array):
+        array = np.asarray(array)
+    if device_of(array) != device_of(like):
+        if backend_of(array) is not CPU:
+            same_device(op, [like, array])
+        array = to_device(array, device_of(like))
+    return array
 
 
 def mask_like(condition: np.ndarray, like: Any) -> np.ndarray:

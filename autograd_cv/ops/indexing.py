@@ -12,9 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd_cv.autograd.values import same_device
-from autograd_cv.backend import CPU, array_module, backend_of, device_of, is_array, to_device
-from autograd_cv.ops.arguments import as_tensor, data_of, normalize_axis
+from autograd_cv.backend import array_module, is_array
+from autograd_cv.ops.arguments import as_tensor, data_of, normalize_axis, on_device_of
 from autograd_cv.ops.elementwise import Where
 from autograd_cv.ops.shape import IndexAdd, broadcast_to
 from autograd_cv.tensor import Tensor
@@ -28,10 +27,8 @@ def _integer_index(index: Any, op: str, argument: str = "index", like: Any = Non
         array = np.asarray(array)
     if array.dtype.kind not in "iu":
         raise ValueError(f"{op}: {argument} must hold integers, got dtype {array.dtype}")
-    if like is not None and device_of(array) != device_of(like):
-        if backend_of(array) is not CPU:
-            same_device(op, [like, array])
-        array = to_device(array, device_of(like))
+    if like is not None:
+        array = on_device_of(array, like, op)
     return array.astype(np.intp, copy=False)
 
 

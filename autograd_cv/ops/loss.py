@@ -16,7 +16,14 @@ import numpy as np
 from autograd_cv.autograd.node import Node
 from autograd_cv.backend import array_module, is_array, to_host
 from autograd_cv.ops.activation import ReLU, Sigmoid, Softmax, Softplus, _check_classes, log_softmax
-from autograd_cv.ops.arguments import as_tensor, cast_like, constant_like, data_of, floating
+from autograd_cv.ops.arguments import (
+    as_tensor,
+    cast_like,
+    constant_like,
+    data_of,
+    floating,
+    on_device_of,
+)
 from autograd_cv.ops.distance import pairwise_distance
 from autograd_cv.ops.elementwise import Log, Where
 from autograd_cv.tensor import Tensor
@@ -335,6 +342,7 @@ def cross_entropy(
         return CrossEntropy(labels, class_weight, ignore_index, reduction)(input)
     log_probabilities = log_softmax(input, axis=1)
     if labels is not None:
+        labels = array_module(input.data).asarray(labels)
         loss = _nll(log_probabilities, labels, weight, ignore_index, reduction, op)
         # PyTorch: (1 - e) nll + e * mean over classes of -weight_c log p_c, over kept targets
         class_weight = _class_weight(weight, classes, op, input)
@@ -476,12 +484,12 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
     return _reduce(losses, reduction)
 
 
-def _sign_targets(target: Any, shape: tuple[int, ...], op: str) -> np.ndarray:
-    """Targets of 1 or -1 with the given shape, as an ndarray."""
-    values = np.asarray(data_of(target))
+def _sign_targets(target: Any, like: Tensor, shape: tuple[int, ...], op: str) -> Any:
+    """Targets of 1 or -1 with the given shape, as an array on `like`'s device."""
+    values = on_device_of(target, like.data, op)
     if values.shape != shape:
         raise ValueError(f"{op}: target of shape {values.shape} does not fit; expected {shape}")
-    if not np.isin(values, (-1, 1)).all():
+    if not ((values == 1) | (values == -1)).all():
         raise ValueError(f"{op}: target values must be 1 or -1 (shape {values.shape})")
     return values
 
@@ -497,7 +505,7 @@ def margin_ranking_loss(
             f"margin_ranking_loss: input1 of shape {input1.shape} and input2 of shape "
             f"{input2.shape} differ"
         )
-    sign = _sign_targets(target, input1.shape, "margin_ranking_loss").astype(input1.dtype)
+    sign = _sign_targets(target, input1, input1.shape, "margin_ranking_loss").astype(input1.dtype)
     return _reduce(ReLU()((input2 - input1) * sign + float(margin)), reduction)
 
 
@@ -542,7 +550,7 @@ def cosine_embedding_loss(
             "cosine_embedding_loss: input1 and input2 must share one shape (N, D) or (D,), "
             f"got {input1.shape} and {input2.shape}"
         )
-    sign = _sign_targets(target, input1.shape[:-1], "cosine_embedding_loss")
+    sign = _sign_targets(target, input1, input1.shape[:-1], "cosine_embedding_loss")
     epsilon = 1e-12  # as PyTorch: keeps a zero vector's cosine finite
     product = (input1 * input2).sum(axis=-1)
     squares1 = (input1 * input1).sum(axis=-1) + epsilon

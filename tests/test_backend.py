@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import autograd_cv as ag
 from autograd_cv import backend, nn, optim
 from autograd_cv import functional as F
-from autograd_cv.testing.device_check import compare_row
+from autograd_cv.testing.device_check import compare_row, compare_row_second_order
 from autograd_cv.testing.fake_device import FakeArray, fake_device
 from autograd_cv.testing.registry import OPS
 
@@ -37,16 +37,14 @@ def fake():
 CPU_ONLY: set[str] = set()
 
 
+def _marked(names: list[str]) -> list:
+    """Row names for parametrize, the CPU-only ones as strict expected failures."""
+    xfail = pytest.mark.xfail(strict=True, reason="CPU-only op")
+    return [pytest.param(name, marks=xfail) if name in CPU_ONLY else name for name in names]
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="CPU-only op"))
-        if name in CPU_ONLY
-        else name
-        for name in sorted(ROWS)
-    ],
-)
+@pytest.mark.parametrize("name", _marked(sorted(ROWS)))
 def test_every_row_on_the_fake_device_matches_the_cpu(name: str, dtype, fake) -> None:
     spec = ROWS[name]
     if dtype == np.float32 and not spec.float32:
@@ -58,6 +56,21 @@ def test_every_row_on_the_fake_device_matches_the_cpu(name: str, dtype, fake) ->
     def check(data):
         values = data.draw(spec.inputs(), label="inputs")
         compare_row(spec, values, "cuda", dtype, rtol=tolerance, atol=tolerance)
+
+    check()
+
+
+@pytest.mark.parametrize(
+    "name", _marked(sorted(n for n, s in ROWS.items() if s.differentiable and s.gradgrad))
+)
+def test_second_derivatives_on_the_fake_device_match_the_cpu(name: str, fake) -> None:
+    spec = ROWS[name]
+
+    @settings(max_examples=1)
+    @given(st.data())
+    def check(data):
+        values = data.draw(spec.inputs(), label="inputs")
+        compare_row_second_order(spec, values, "cuda", np.float64, rtol=1e-9, atol=1e-9)
 
     check()
 

@@ -78,3 +78,46 @@ def compare_row(
         np.testing.assert_allclose(
             _host(got), _host(want), rtol=rtol, atol=atol, err_msg=f"{spec.name}: gradient {i}"
         )
+
+
+def compare_row_second_order(
+    spec: OpSpec, values: tuple, where: Any, dtype: Any, rtol: float, atol: float
+) -> None:
+    """Assert the row's second derivatives (through its vjp, with respect to the inputs and
+    the cotangents) are the same on `where` as on the CPU."""
+    target = ag.device(where)
+    results = {}
+    for name, device in (("cpu", ag.device("cpu")), ("device", target)):
+        inputs = place(spec, values, dtype, device)
+        outs = [o for o in _outputs(spec.fn(*inputs)) if o.requires_grad]
+        rng = np.random.default_rng(0)
+        cotangents = [
+            ag.tensor(rng.standard_normal(o.shape).astype(o.dtype), device=device,
+                      requires_grad=True)
+            for o in outs
+        ]  # fmt: skip
+        targets = [inputs[i] for i in spec.wrt] + cotangents
+        firsts = ag.grad(outs, targets[: len(spec.wrt)], cotangents, create_graph=True,
+                         allow_unused=True)  # fmt: skip
+        firsts = [g for g in firsts if g is not None and g.requires_grad]
+        seconds: list = []
+        if firsts:
+            directions = [
+                ag.tensor(rng.standard_normal(g.shape).astype(g.dtype), device=device)
+                for g in firsts
+            ]
+            seconds = list(ag.grad(firsts, targets, directions, allow_unused=True))
+        for grad in seconds:
+            assert grad is None or grad.device.type == device.type, (
+                f"{spec.name}: a second derivative is on {grad.device}, the inputs on {device}"
+            )
+        results[name] = seconds
+    assert len(results["cpu"]) == len(results["device"]), f"{spec.name}: second derivatives differ"
+    for i, (want, got) in enumerate(zip(results["cpu"], results["device"])):
+        if want is None or got is None:
+            assert want is None and got is None, f"{spec.name}: second derivative {i} missing"
+            continue
+        np.testing.assert_allclose(
+            _host(got), _host(want), rtol=rtol, atol=atol,
+            err_msg=f"{spec.name}: second derivative {i}",
+        )  # fmt: skip

@@ -14,7 +14,7 @@ from autograd_cv import backend, nn, optim
 from autograd_cv import functional as F
 from autograd_cv.models import LeNet5
 from autograd_cv.testing import gradcheck, gradgradcheck
-from autograd_cv.testing.device_check import compare_row
+from autograd_cv.testing.device_check import compare_row, compare_row_second_order
 from autograd_cv.testing.registry import OPS
 
 ROWS = {spec.name: spec for spec in OPS}
@@ -36,6 +36,21 @@ def test_every_row_on_the_gpu_matches_the_cpu(name: str, dtype) -> None:
     def check(data):
         values = data.draw(spec.inputs(), label="inputs")
         compare_row(spec, values, "cuda", dtype, rtol=tolerance, atol=tolerance)
+
+    check()
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, s in ROWS.items() if s.differentiable and s.gradgrad)
+)
+def test_second_derivatives_on_the_gpu_match_the_cpu(name: str) -> None:
+    spec = ROWS[name]
+
+    @settings(max_examples=2)
+    @given(st.data())
+    def check(data):
+        values = data.draw(spec.inputs(), label="inputs")
+        compare_row_second_order(spec, values, "cuda", np.float64, rtol=1e-8, atol=1e-8)
 
     check()
 

@@ -212,15 +212,9 @@ def synchronize(value: Any = None) -> None:
 
 def _load_cuda() -> Backend:
     # Imported here, not at the top: this is the only road to CuPy, taken on first use.
-    from autograd_cv.kernels import special_cuda
     from autograd_cv.kernels.cuda import load_backend
 
-    cuda = load_backend()
-    # The special functions (erf) come from CuPy, where the table does not bring its own.
-    for name, kernel in special_cuda.KERNELS.items():
-        if not hasattr(cuda.kernels, name):
-            setattr(cuda.kernels, name, kernel)
-    return cuda
+    return load_backend()
 
 
 add_loader("cuda", _load_cuda)

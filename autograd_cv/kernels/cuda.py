@@ -224,6 +224,14 @@ def make_kernels(
         grad_input = scale * (grad_planes - mean_grad - normalised_planes * mean_projection)
         return grad_input.reshape(grad.shape), sum_projection.astype(dtype), sum_grad.astype(dtype)
 
+    def erf(x):
+        """The error function in x's floating dtype (float32 for integers, as on the CPU)."""
+        from cupyx.scipy import special
+
+        if x.dtype.kind != "f":
+            x = x.astype(np.float32)
+        return special.erf(x).astype(x.dtype, copy=False)
+
     def relu_backward(grad, out):
         return grad * (out > 0).astype(grad.dtype)
 
@@ -241,7 +249,7 @@ def make_kernels(
         max_pool2d_forward=max_pool2d_forward, max_pool2d_backward=max_pool2d_backward,
         avg_pool2d_forward=avg_pool2d_forward, avg_pool2d_backward=avg_pool2d_backward,
         batch_norm_forward=batch_norm_forward, batch_norm_backward=batch_norm_backward,
-        channel_sums=channel_sums, relu_backward=relu_backward,
+        channel_sums=channel_sums, relu_backward=relu_backward, erf=erf,
     )  # fmt: skip
 
 

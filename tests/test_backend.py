@@ -259,3 +259,18 @@ def test_sign_targets_follow_the_inputs_to_their_device_and_are_checked_there(fa
         np.testing.assert_allclose(got.cpu().numpy(), want.numpy())
         with pytest.raises(ValueError, match="must be 1 or -1"):
             loss(*on_device, ag.tensor(np.zeros(np.shape(target)), device="cuda"))
+
+
+def test_unbatched_losses_and_ceil_mode_avg_pool_stay_on_the_device(fake) -> None:
+    # A device target of an unbatched loss went through np.asarray; ceil_mode's divisors
+    # were built on the host.
+    logits = np.random.default_rng(3).standard_normal(5)
+    for loss in (F.cross_entropy, lambda x, t: F.nll_loss(F.log_softmax(x, 0), t)):
+        got = loss(ag.tensor(logits, device="cuda"), ag.tensor(2, device="cuda"))
+        assert got.device == ag.device("cuda:0")
+        np.testing.assert_allclose(got.item(), loss(ag.tensor(logits), ag.tensor(2)).item())
+    x = np.random.default_rng(4).random((1, 2, 5, 5))
+    pooled = F.avg_pool2d(ag.tensor(x, device="cuda"), 2, ceil_mode=True)
+    np.testing.assert_allclose(
+        pooled.cpu().numpy(), F.avg_pool2d(ag.tensor(x), 2, ceil_mode=True).numpy()
+    )

@@ -17,6 +17,7 @@ from autograd_cv.autograd.node import Node
 from autograd_cv.backend import array_module, is_array, to_host
 from autograd_cv.ops.activation import ReLU, Sigmoid, Softmax, Softplus, _check_classes, log_softmax
 from autograd_cv.ops.arguments import (
+    as_plain,
     as_tensor,
     cast_like,
     constant_like,
@@ -136,8 +137,10 @@ class NLLLoss(Node):
         if self.reduction == "mean":
             # All targets ignored: the loss is nan (0 / 0) but the gradient is 0, as PyTorch,
             # so one empty batch cannot poison the parameters.
+            # Branch-free: `if total != 0` would wait for a GPU to finish everything queued.
             total = weights.sum()
-            weights = weights / total if total != 0 else weights * 0
+            counted = total != 0
+            weights = np.where(counted, weights / np.where(counted, total, 1), weights * 0)
         return index, weights
 
     def vjp(self, grad, out, x):
@@ -286,7 +289,7 @@ def nll_loss(
     _check_reduction(reduction, "nll_loss")
     input = as_tensor(input)
     if input.ndim == 1:  # unbatched: (C,) log-probabilities and one class index
-        labels = np.reshape(np.asarray(data_of(target)), (1,))
+        labels = np.reshape(as_plain(data_of(target)), (1,))  # a device target stays there
         out = nll_loss(input.reshape(1, -1), labels, weight, ignore_index, reduction)
         return out.reshape(()) if reduction == "none" else out
     labels = _class_targets(target, input.shape, ignore_index, "nll_loss")
@@ -321,7 +324,7 @@ def cross_entropy(
     target_array = data_of(target)
     if input.ndim == 1:  # unbatched: (C,) logits, a class index or (C,) probabilities
         if np.ndim(target_array) == 0:
-            batch_target = np.reshape(np.asarray(target_array), (1,))
+            batch_target = np.reshape(as_plain(target_array), (1,))
         else:
             batch_target = _batch1(target)
         out = cross_entropy(

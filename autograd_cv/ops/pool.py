@@ -24,6 +24,7 @@ from autograd_cv.ops.arguments import (
     check_window,
     data_of,
     mask_like,
+    on_device_of,
     pair,
     single,
 )
@@ -266,7 +267,8 @@ def avg_pool2d(
                 for n, k, s, p, m in zip(batched.shape[2:], kernel_size, stride, padding,
                                          sums.shape[2:])
             ]  # fmt: skip
-            out = sums / np.outer(*counts).astype(batched.dtype)
+            divisor = np.outer(*counts).astype(batched.dtype)
+            out = sums / on_device_of(divisor, batched.data, op)
     return out.reshape(out.shape[1:]) if unbatched else out
 
 

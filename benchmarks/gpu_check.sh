@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU verification of issue 18, for the H200 machine (CuPy 14 / CUDA 13, numba-cuda,
 # NumPy, PyTorch, pytest-xdist preinstalled; nothing downloadable). From the repository root:
-#     bash benchmarks/gpu_check.sh [smoke] [tests] [bench] [epoch]     (all four by default)
+#     bash benchmarks/gpu_check.sh [smoke] [tests] [epoch] [profile] [bench]   (default: all)
 # It installs nothing: the package is used from the source tree (PYTHONPATH). MNIST's IDX
 # files are read from $GPU_DATA/mnist (default .gpu_data/mnist, carried to the machine).
 # Full logs go to $OUT (or /tmp/gpu_check); the terminal gets the summaries, last the tables.
@@ -13,7 +13,7 @@ LOGS=${OUT:-/tmp/gpu_check}
 DATA=${GPU_DATA:-.gpu_data}
 mkdir -p "$LOGS"
 exec > >(tee "$LOGS/check.log") 2>&1
-STAGES=${*:-smoke tests bench epoch}
+STAGES=${*:-smoke tests epoch profile bench}
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 SECONDS=0
 
@@ -52,6 +52,11 @@ if has epoch; then
     echo "== epochs: LeNet-5 on MNIST, AlexNetSmall-BN CIFAR-sized [${SECONDS}s]"
     timeout 150 $PY benchmarks/gpu_epoch.py --mnist "$DATA/mnist" --cifar-steps 60 \
         2>&1 | tee "$LOGS/epoch.log" | tail -40
+fi
+
+if has profile; then
+    echo "== where a step's time goes [${SECONDS}s]"
+    timeout 90 $PY benchmarks/gpu_profile.py --top 8 2>&1 | tee "$LOGS/profile.log"
 fi
 
 if has bench; then

@@ -32,6 +32,9 @@ class Backend:
     name: str = "cpu"
     #: the array class whose instances live on this backend
     array_type: type = np.ndarray
+    #: its arrays keep NumPy's `.base`, `.flags` and reference semantics, so a gradient
+    #: nothing else holds may become a leaf's `.grad` without a copy
+    numpy_views: bool = False
 
     def __init__(self, xp: ModuleType, kernels: Any) -> None:
         #: NumPy's API for this backend's arrays (numpy, cupy)
@@ -65,6 +68,8 @@ class Backend:
 
 class CpuBackend(Backend):
     """NumPy arrays and the Numba CPU kernels."""
+
+    numpy_views = True
 
 
 def _cpu_kernels() -> Any:

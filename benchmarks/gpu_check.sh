@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The GPU verification of issue 18, for the H200 machine (CuPy 14 / CUDA 13, numba-cuda,
-# NumPy, PyTorch, pytest-xdist preinstalled; nothing downloadable). From the repository root:
+# The GPU verification of issue 18, for the H200 machine (CuPy 14 / CUDA 13, NumPy,
+# PyTorch, pytest-xdist preinstalled; nothing downloadable). From the repository root:
 #     bash benchmarks/gpu_check.sh [smoke] [tests] [epoch] [profile] [bench]   (default: all)
-# It installs nothing: the package is used from the source tree (PYTHONPATH). MNIST's IDX
-# files are read from $GPU_DATA/mnist (default .gpu_data/mnist, carried to the machine).
+# The package is used from the source tree (PYTHONPATH); wheels in .whl/ (graphviz) are put
+# beside it under /tmp/site. MNIST's IDX files are read from $GPU_DATA/mnist (default
+# .gpu_data/mnist, carried to the machine).
 # Full logs go to $OUT (or /tmp/gpu_check); the terminal gets the summaries, last the tables.
 set -u
 cd "$(dirname "$0")/.."
@@ -17,6 +18,12 @@ STAGES=${*:-smoke tests epoch profile bench}
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 SECONDS=0
 
+# The package's own dependencies that the GPU machine's image lacks (graphviz, for
+# autograd_cv.viz), carried as wheels in .whl/: what `pip install autograd-cv` would bring.
+if ls .whl/*.whl >/dev/null 2>&1; then
+    $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl \
+        && export PYTHONPATH=$PYTHONPATH:/tmp/site
+fi
 echo "== machine"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv,noheader || true
 lscpu | grep -m1 "Model name" || true

@@ -345,7 +345,7 @@ def _accumulate(leaf: Tensor, grad: Any, create_graph: bool, owned: bool = False
         if (
             flags is not None
             and flags.c_contiguous
-            and flags.writeable
+            and getattr(flags, "writeable", True)  # CuPy's arrays are always writeable
             and (grad.dtype == leaf.data.dtype and grad.shape == leaf.data.shape)
         ):
             leaf.grad = Tensor(grad)

@@ -114,12 +114,12 @@ def exclusive(grad: Any) -> bool:
     pointer. Then no node, hook, user or other leaf holds the memory, and `.grad` may take
     it without a copy.
     """
-    if not isinstance(grad, np.ndarray) or sys.getrefcount(grad) > 3:
+    if not backend_of(grad).numpy_views or sys.getrefcount(grad) > 3:
         return False
     base = grad.base
     if base is None:
         return True
     return (
-        isinstance(base, np.ndarray) and base.base is None and base.size == grad.size
+        type(base) is type(grad) and base.base is None and base.size == grad.size
         and sys.getrefcount(base) <= 3  # grad's base pointer, `base`, the argument
     )  # fmt: skip

@@ -15,6 +15,7 @@ from autograd_cv.kernels.conv import (
     conv2d_forward,
     im2col,
 )
+from autograd_cv.kernels.optim import sgd_momentum_update
 from autograd_cv.kernels.pool import (
     avg_pool2d_backward,
     avg_pool2d_forward,
@@ -39,4 +40,5 @@ __all__ = [
     "max_pool2d_backward",
     "max_pool2d_forward",
     "relu_backward",
+    "sgd_momentum_update",
 ]

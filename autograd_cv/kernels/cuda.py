@@ -232,6 +232,36 @@ def make_kernels(
             x = x.astype(np.float32)
         return special.erf(x).astype(x.dtype, copy=False)
 
+    fused: dict[str, Any] = {}
+
+    def sgd_momentum_update(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov):
+        """One in-place SGD-momentum step in one kernel, in the CPU kernel's order of
+        operations; False, doing nothing, unless the three arrays are alike and contiguous."""
+        dtype = param.dtype
+        if not (
+            dtype.kind == "f" and grad.dtype == dtype and buf.dtype == dtype
+            and param.shape == grad.shape == buf.shape and param.flags.c_contiguous
+            and grad.flags.c_contiguous and buf.flags.c_contiguous
+        ):  # fmt: skip
+            return False
+        if "sgd" not in fused:
+            fused["sgd"] = xp.ElementwiseKernel(
+                "T grad, T lr, T momentum, T damping, T decay, bool nesterov",
+                "T param, T buf",
+                """
+                T d = decay != 0 ? grad + decay * param : grad;
+                T b = buf * momentum;
+                b = damping == 1 ? b + d : b + damping * d;
+                buf = b;
+                param = param - lr * (nesterov ? d + momentum * b : b);
+                """,
+                "autograd_cv_sgd_momentum",
+            )
+        scalar = dtype.type
+        fused["sgd"](grad, scalar(lr), scalar(momentum), scalar(1 - dampening),
+                     scalar(weight_decay), bool(nesterov), param, buf)  # fmt: skip
+        return True
+
     def relu_backward(grad, out):
         return grad * (out > 0).astype(grad.dtype)
 
@@ -250,6 +280,7 @@ def make_kernels(
         avg_pool2d_forward=avg_pool2d_forward, avg_pool2d_backward=avg_pool2d_backward,
         batch_norm_forward=batch_norm_forward, batch_norm_backward=batch_norm_backward,
         channel_sums=channel_sums, relu_backward=relu_backward, erf=erf,
+        sgd_momentum_update=sgd_momentum_update,
     )  # fmt: skip
 
 
@@ -257,6 +288,7 @@ class CudaBackend(Backend):
     """CuPy arrays on NVIDIA GPUs."""
 
     name = "cuda"
+    numpy_views = True
 
     def __init__(self, cupy: Any) -> None:
         super().__init__(cupy, make_kernels(cupy))
@@ -276,6 +308,10 @@ class CudaBackend(Backend):
             return self.cupy.asarray(array)
 
     def add_at(self, target: Any, index: Any, values: Any) -> None:
+        at = getattr(self.cupy.add, "at", None)  # CuPy 14; cupyx.scatter_add is deprecated
+        if at is not None:
+            at(target, index, values)
+            return
         import cupyx
 
         cupyx.scatter_add(target, index, values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from autograd_cv.kernels.optim import sgd_momentum_update
+from autograd_cv.backend import kernels_for
 from autograd_cv.optim.optimizer import Optimizer, check_non_negative, required
 
 
@@ -50,7 +50,7 @@ class SGD(Optimizer):
                 d_p = param.grad.data
                 state = self.state.get(param) if momentum != 0 else None
                 buf = state.get("momentum_buffer") if state is not None else None
-                if buf is not None and sgd_momentum_update(
+                if buf is not None and kernels_for(data).sgd_momentum_update(
                     data, d_p, buf, lr, momentum, dampening, weight_decay, nesterov
                 ):
                     param.bump_version()  # one fused pass, same arithmetic as below

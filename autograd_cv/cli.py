@@ -76,6 +76,16 @@ def _train_parser(commands: argparse._SubParsersAction) -> None:
                         help="no progress bar")  # fmt: skip
     parser.add_argument("--tensorboard", default=None, metavar="DIR",
                         help="also write TensorBoard event files to DIR")  # fmt: skip
+    _device_argument(parser)
+
+
+def _device_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
+        help="auto (default): the GPU where CuPy finds one, else the CPU",
+    )
 
 
 def _eval_parser(commands: argparse._SubParsersAction) -> None:
@@ -86,6 +96,7 @@ def _eval_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", default=None, help="folder for confusion.png (default: the checkpoint's)"
     )
+    _device_argument(parser)
 
 
 def _predict_parser(commands: argparse._SubParsersAction) -> None:
@@ -102,6 +113,7 @@ def _demo_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="autograd_cv_demo", help="folder for the pictures")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
+    _device_argument(parser)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -136,6 +148,7 @@ def run_eval(args: argparse.Namespace) -> int:
         dataset_info,
         evaluate,
         load_dataset,
+        pick_device,
         plot_confusion,
         read_checkpoint,
         restore_model,
@@ -148,7 +161,7 @@ def run_eval(args: argparse.Namespace) -> int:
         evaluate_task(args.checkpoint, args.dataset, args.data_dir, out)
         return 0
     checkpoint = read_checkpoint(args.checkpoint)
-    model = restore_model(checkpoint, args.checkpoint)
+    model = restore_model(checkpoint, args.checkpoint).to(pick_device(args.device))
     dataset = args.dataset or checkpoint["meta"]["dataset"]
     trained_on = checkpoint["meta"]["dataset"]
     if dataset_info(dataset).image_shape != DATASETS[trained_on].image_shape:
@@ -249,7 +262,7 @@ def run_demo(args: argparse.Namespace) -> int:
     # SGD with momentum, batch 32, cosine decay: 97.7% on the subset for seeds 0, 1 and 2.
     config = TrainConfig(model="lenet5", dataset="mnist-mini", epochs=args.epochs, batch_size=32,
                          optimizer="sgd", lr=0.02, schedule="cosine", seed=args.seed,
-                         out=str(out), force=True)  # fmt: skip
+                         out=str(out), force=True, device=args.device)  # fmt: skip
     metrics = train(config)
     model = metrics["model_object"]
     model.eval()
@@ -258,7 +271,7 @@ def run_demo(args: argparse.Namespace) -> int:
     loader = DataLoader(test_set, len(test_set), transform=transforms("mnist-mini", False))
     images, labels = next(iter(loader))
     with ag.no_grad():
-        scores = forward(model, images).numpy()
+        scores = forward(model, images).cpu().numpy()
     probabilities = np.exp(scores - scores.max(axis=1, keepdims=True))
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     predicted, confidence = probabilities.argmax(1), probabilities.max(1)
@@ -270,7 +283,8 @@ def run_demo(args: argparse.Namespace) -> int:
                                confidence[shown], DATASETS["mnist-mini"].classes,
                                out / "predictions.png")  # fmt: skip
     first_conv = next(p for name, p in model.named_parameters() if p.ndim == 4)
-    interpret.save_image(interpret.filter_grid(first_conv, columns=6), out / "filters.png", 12)
+    filters = interpret.filter_grid(first_conv.detach().cpu(), columns=6)
+    interpret.save_image(filters, out / "filters.png", 12)
     print(f"\ntest accuracy: {metrics['test_accuracy']:.4f} "
           f"(in {time.perf_counter() - started:.0f} s)")  # fmt: skip
     print(f"wrote to {out}/:")

@@ -27,7 +27,9 @@ from autograd_cv.training.registry import (
     dataset_info,
     forward,
     loss_fn,
+    model_device,
     model_info,
+    pick_device,
     transforms,
 )
 from autograd_cv.training.report import (
@@ -57,7 +59,9 @@ __all__ = [
     "load_dataset",
     "loss_fn",
     "make_optimizer",
+    "model_device",
     "model_info",
+    "pick_device",
     "plot_confusion",
     "plot_curves",
     "read_checkpoint",

@@ -50,6 +50,8 @@ class TrainConfig:
     adapt_threads: bool = True
     #: also write TensorBoard event files here (needs tensorboardX)
     tensorboard: str | None = None
+    #: "auto" (the GPU where one is usable), "cpu" or "cuda"
+    device: str = "auto"
     #: how many training / test items a task model uses (None: its recipe's; classifiers: all)
     train_size: int | None = None
     test_size: int | None = None

@@ -44,7 +44,14 @@ from autograd_cv.training.checkpoint import (
 )
 from autograd_cv.training.config import TrainConfig, make_optimizer, set_learning_rate
 from autograd_cv.training.errors import Diverged, Interrupted, UsageError
-from autograd_cv.training.registry import DATASETS, build_model, forward, loss_fn, transforms
+from autograd_cv.training.registry import (
+    DATASETS,
+    build_model,
+    forward,
+    loss_fn,
+    pick_device,
+    transforms,
+)
 from autograd_cv.training.report import plot_confusion, plot_curves, write_graph, write_json
 from autograd_cv.training.tensorboard import ScalarLog
 
@@ -141,7 +148,7 @@ def evaluate(
             scores = forward(model, images)
             if losses is not None:
                 loss_sum += loss_fn(model, scores, labels).item() * len(labels)
-            np.add.at(confusion, (labels.numpy(), scores.numpy().argmax(axis=1)), 1)
+            np.add.at(confusion, (labels.numpy(), scores.cpu().numpy().argmax(axis=1)), 1)
     model.train()
     if losses is not None:
         losses.append(loss_sum / max(int(confusion.sum()), 1))
@@ -238,12 +245,19 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
     from autograd_cv.training.tasks import TASKS, train_task
 
     if config.model in TASKS:
+        if config.device == "cuda":
+            raise UsageError(f"--device cuda: the task models ({', '.join(TASKS)}) train on "
+                             f"the CPU only; leave --device out or give cpu")  # fmt: skip
         return train_task(config, log)
     info = config.validate()
+    device = pick_device(config.device)
     world = distributed.init()
     if config.batch_size % world.size:
         raise UsageError(f"--batch-size {config.batch_size} must be a multiple of the "
                          f"{world.size} processes, which share each batch")  # fmt: skip
+    if world.size > 1 and device != "cpu":
+        raise UsageError("--device cuda: data-parallel training over MPI runs on the CPU; "
+                         "give --device cpu")  # fmt: skip
     main_process = world.rank == 0
     if not main_process:
         log = _quiet
@@ -262,6 +276,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
                 "seconds": 0.0, "history": []}  # fmt: skip
     if checkpoint is not None:
         load_weights(model, checkpoint, config.resume)
+    model.to(device)  # before the optimizer: its state lives where the parameters do
     optimizer = make_optimizer(config, model)
     if checkpoint is not None:
         progress = restore_training_state(checkpoint, config.resume, optimizer)
@@ -293,6 +308,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
     board = ScalarLog(config.tensorboard if main_process else None)
     with step_log, board, _catch_stop_signals() as stop, _restoring(budget):
         ranks = f" on {world.size} processes" if world.size > 1 else ""
+        ranks += " on the GPU" if device == "cuda" else ""
         log(f"training {config.model} on {config.dataset}{ranks}: {len(train_set)} images, "
             f"{len(loader)} batches of {config.batch_size} per epoch; Ctrl-C saves a "
             f"resumable checkpoint to {checkpoint_path}")  # fmt: skip
@@ -320,7 +336,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
                 steps += 1
                 loss_sum, correct, seen, stopping = _shared_counts(
                     loss_value * len(labels),
-                    int((scores.numpy().argmax(axis=1) == labels.numpy()).sum()),
+                    int((scores.cpu().numpy().argmax(axis=1) == labels.numpy()).sum()),
                     len(labels),
                     stop.signal is not None or steps == config.stop_after_steps,
                 )
@@ -393,6 +409,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> dict:
         "seconds_per_epoch": [h["seconds"] for h in history],
         "images_per_second": [h["images_per_second"] for h in history],
         "config": {**asdict(config), "lr": config.learning_rate()},
+        "device": device,
         # What actually ran: `config` keeps None where a default was chosen (lr).
         "hyperparameters": {
             "optimizer": config.optimizer,

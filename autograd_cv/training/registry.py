@@ -173,15 +173,42 @@ def _unwrapped(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, DistributedDataParallel) else model
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def pick_device(name: str) -> str:
+    """`--device`: "auto" is the GPU where one is usable, else the CPU; "cuda" without a
+    usable GPU is a usage error saying why."""
+    if name not in DEVICES:
+        raise UsageError(f"unknown device {name!r}; choose {', '.join(DEVICES)}")
+    if name == "cpu":
+        return "cpu"
+    if ag.cuda.is_available():
+        return "cuda"
+    if name == "auto":
+        return "cpu"
+    raise UsageError(f"--device cuda: {ag.cuda.why_unavailable()}")
+
+
+def model_device(model: nn.Module) -> ag.device:
+    """Where the model's parameters live (the CPU for a model without any)."""
+    for parameter in model.parameters():
+        return parameter.device
+    return ag.device("cpu")
+
+
 def forward(model: nn.Module, images: ag.Tensor) -> ag.Tensor:
-    """Class scores; the perceptron takes flat vectors."""
+    """Class scores, the images moved to the model's device first; the perceptron takes flat
+    vectors."""
+    images = images.to(model_device(model))
     if isinstance(_unwrapped(model), Perceptron):
         images = images.reshape(images.shape[0], -1)
     return model(images)
 
 
 def loss_fn(model: nn.Module, scores: ag.Tensor, labels: ag.Tensor) -> ag.Tensor:
-    """Cross-entropy, or the hinge loss for the perceptron."""
+    """Cross-entropy, or the hinge loss for the perceptron (labels moved to the scores)."""
+    labels = labels.to(scores.device)
     if isinstance(_unwrapped(model), Perceptron):
         return F.multi_margin_loss(scores, labels)
     return F.cross_entropy(scores, labels)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU verification of issue 18, for the H200 machine (CuPy 14 / CUDA 13, NumPy,
 # PyTorch, pytest-xdist preinstalled; nothing downloadable). From the repository root:
-#     bash benchmarks/gpu_check.sh [smoke] [tests] [epoch] [profile] [bench]   (default: all)
+#     bash benchmarks/gpu_check.sh [smoke] [tests] [epoch] [cli] [profile] [bench]   (default: all)
 # The package is used from the source tree (PYTHONPATH); wheels in .whl/ (graphviz) are put
 # beside it under /tmp/site. MNIST's IDX files are read from $GPU_DATA/mnist (default
 # .gpu_data/mnist, carried to the machine).
@@ -14,7 +14,7 @@ LOGS=${OUT:-/tmp/gpu_check}
 DATA=${GPU_DATA:-.gpu_data}
 mkdir -p "$LOGS"
 exec > >(tee "$LOGS/check.log") 2>&1
-STAGES=${*:-smoke tests epoch profile bench}
+STAGES=${*:-smoke tests epoch cli profile bench}
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 SECONDS=0
 
@@ -31,7 +31,7 @@ $PY - <<'PYEOF'
 import numpy, numba
 print("python", __import__("sys").version.split()[0], "numpy", numpy.__version__,
       "numba", numba.__version__)
-for name in ("numba_cuda", "cupy", "torch"):
+for name in ("cupy", "torch"):
     try:
         module = __import__(name)
         print(name, getattr(module, "__version__", "?"))
@@ -59,6 +59,14 @@ if has epoch; then
     echo "== epochs: LeNet-5 on MNIST, AlexNetSmall-BN CIFAR-sized [${SECONDS}s]"
     timeout 150 $PY benchmarks/gpu_epoch.py --mnist "$DATA/mnist" --cifar-steps 60 \
         2>&1 | tee "$LOGS/epoch.log" | tail -40
+fi
+
+if has cli; then
+    echo "== autograd-cv train --device cuda: LeNet-5, one MNIST epoch, then eval [${SECONDS}s]"
+    timeout 120 $PY -m autograd_cv train --device cuda --model lenet5 --dataset mnist \
+        --data-dir "$DATA" --epochs 1 --no-progress --out /tmp/gpu_cli 2>&1 | tail -4
+    timeout 60 $PY -m autograd_cv eval --device cuda --checkpoint /tmp/gpu_cli/model.npz \
+        --data-dir "$DATA" 2>&1 | head -2
 fi
 
 if has profile; then

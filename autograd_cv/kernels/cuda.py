@@ -5,11 +5,11 @@ autograd_cv`. The kernel table has the same functions, arguments and results as 
 (`autograd_cv.kernels`): im2col/col2im and pooling are the CUDA C kernels in `cuda_source.cu`,
 one thread per output element, compiled by CuPy (NVRTC) on first use and cached on disk by
 CuPy; convolution is im2col + one GEMM per group, as on the CPU; batch norm is written with
-CuPy's reductions.
+CuPy's reductions; SGD with momentum is one CuPy elementwise kernel; erf is CuPy's.
 
-The kernels are CuPy raw kernels rather than Numba CUDA ones: numba-cuda 0.30 fails to compile
-any kernel under NumPy 2.5 (it registers `np.row_stack`, which NumPy 2.5 removed), and a CuPy
-launch costs a few microseconds where Numba's argument marshalling costs tens.
+The kernels are CuPy raw kernels rather than Numba CUDA ones: numba-cuda 0.30.4 compiled none
+under NumPy 2.5 on the GPU machine (it registers `np.row_stack`, which NumPy 2.5 removed), and
+CuPy launches them without a second library's per-call argument conversion.
 `tests/kernels/test_cuda_source.py` compiles the same source with the host's C++ compiler and
 checks it against the CPU kernels, so the index arithmetic is tested without a GPU.
 """

@@ -6,6 +6,11 @@
 # beside it under /tmp/site. MNIST's IDX files are read from $GPU_DATA/mnist (default
 # .gpu_data/mnist, carried to the machine).
 # Full logs go to $OUT (or /tmp/gpu_check); the terminal gets the summaries, last the tables.
+# Preparing the carried folders here, once (both are in .git/info/exclude):
+#     mkdir -p .gpu_data/mnist && cp ../shared/data/mnist/*.gz .gpu_data/mnist/
+#     python -m pip download --no-deps --only-binary=:all: -d .whl graphviz
+# then run it through the device tool with carry [".gpu_data", ".whl"]. Session 11's runs
+# took 70-125 s (benchmarks/gpu_runs/).
 set -u
 cd "$(dirname "$0")/.."
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1

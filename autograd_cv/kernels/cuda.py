@@ -25,6 +25,7 @@ import numpy as np
 
 from autograd_cv.backend import Backend
 from autograd_cv.devices import device
+from autograd_cv.kernels.optim import fusable
 
 THREADS = 256
 #: the CUDA C kernels (templates over the element type and the index type)
@@ -237,12 +238,7 @@ def make_kernels(
     def sgd_momentum_update(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov):
         """One in-place SGD-momentum step in one kernel, in the CPU kernel's order of
         operations; False, doing nothing, unless the three arrays are alike and contiguous."""
-        dtype = param.dtype
-        if not (
-            dtype.kind == "f" and grad.dtype == dtype and buf.dtype == dtype
-            and param.shape == grad.shape == buf.shape and param.flags.c_contiguous
-            and grad.flags.c_contiguous and buf.flags.c_contiguous
-        ):  # fmt: skip
+        if not fusable(param, grad, buf):
             return False
         if "sgd" not in fused:
             fused["sgd"] = xp.ElementwiseKernel(
@@ -257,7 +253,7 @@ def make_kernels(
                 """,
                 "autograd_cv_sgd_momentum",
             )
-        scalar = dtype.type
+        scalar = param.dtype.type
         fused["sgd"](grad, scalar(lr), scalar(momentum), scalar(1 - dampening),
                      scalar(weight_decay), bool(nesterov), param, buf)  # fmt: skip
         return True

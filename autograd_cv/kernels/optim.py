@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
@@ -25,6 +27,18 @@ def _sgd_momentum(param, grad, buf, lr, momentum, damping, decay, nesterov):  # 
         param[k] = param[k] - lr * d
 
 
+def fusable(param: Any, grad: Any, buf: Any) -> bool:
+    """Whether one pass may update these in place: one floating dtype, one shape, all
+    C-contiguous, `param` writeable (CuPy's arrays always are). The CUDA table asks it too."""
+    dtype = param.dtype
+    return (
+        dtype.kind == "f" and grad.dtype == dtype and buf.dtype == dtype
+        and param.shape == grad.shape == buf.shape and param.flags.c_contiguous
+        and grad.flags.c_contiguous and buf.flags.c_contiguous
+        and getattr(param.flags, "writeable", True)
+    )  # fmt: skip
+
+
 def sgd_momentum_update(
     param: np.ndarray,
     grad: np.ndarray,
@@ -39,14 +53,9 @@ def sgd_momentum_update(
     three arrays are C-contiguous, of one floating dtype and one shape."""
     if not all(type(a) is np.ndarray for a in (param, grad, buf)):
         return False  # another backend's arrays: the caller's array expressions
-    dtype = param.dtype
-    if not (
-        dtype.kind == "f" and grad.dtype == dtype and buf.dtype == dtype
-        and param.shape == grad.shape == buf.shape and param.flags.c_contiguous
-        and grad.flags.c_contiguous and buf.flags.c_contiguous and param.flags.writeable
-    ):  # fmt: skip
+    if not fusable(param, grad, buf):
         return False
-    scalar = dtype.type
+    scalar = param.dtype.type
     _sgd_momentum(param.reshape(-1), grad.reshape(-1), buf.reshape(-1), scalar(lr),
                   scalar(momentum), scalar(1 - dampening), scalar(weight_decay),
                   bool(nesterov))  # fmt: skip

@@ -51,9 +51,7 @@ def as_plain(value: Any, dtype: Any = None) -> Any:
 def on_device_of(value: Any, like: Any, op: str) -> Any:
     """`value` (an array, list or number) as an array on `like`'s device: a host value is
     copied there; an array on another device is an error naming the op and both devices."""
-    array = data_of(value)
-    if not is_array(array):
-        array = np.asarray(array)
+    array = as_plain(data_of(value))
     if device_of(array) != device_of(like):
         if backend_of(array) is not CPU:
             same_device(op, [like, array])

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from autograd_cv.backend import array_module, is_array
-from autograd_cv.ops.arguments import as_tensor, data_of, normalize_axis, on_device_of
+from autograd_cv.ops.arguments import as_plain, as_tensor, data_of, normalize_axis, on_device_of
 from autograd_cv.ops.elementwise import Where
 from autograd_cv.ops.shape import IndexAdd, broadcast_to
 from autograd_cv.tensor import Tensor
@@ -22,9 +22,7 @@ from autograd_cv.tensor import Tensor
 def _integer_index(index: Any, op: str, argument: str = "index", like: Any = None) -> Any:
     """`index` as an intp array; with `like` (an array), on like's device: a host index
     (list, ndarray) is copied there, an index on another device is an error naming both."""
-    array = data_of(index)
-    if not is_array(array):
-        array = np.asarray(array)
+    array = as_plain(data_of(index))
     if array.dtype.kind not in "iu":
         raise ValueError(f"{op}: {argument} must hold integers, got dtype {array.dtype}")
     if like is not None:

@@ -30,6 +30,7 @@ from autograd_cv.kernels._geometry import (
     check_same_dtype,
     check_shape4,
 )
+from autograd_cv.kernels._loops import add_rows, add_run, copy_rows, copy_run, zero_run
 from autograd_cv.kernels._loops import copy as _copy
 from autograd_cv.kernels._loops import copy_plus as _copy_plus
 from autograd_cv.kernels._split import over_batch, scratch
@@ -107,18 +108,67 @@ def _zero_margins(col_flat, start, oh_lo, oh_hi, ow_lo, ow_hi, out_w):
 
 
 @njit(cache=True, nogil=True)
-def _im2col_kernel(x, geometry, out_h, out_w, pitch, col):  # pragma: no cover - compiled
+def _im2col_whole_rows(x, geometry, out_h, out_w, col):  # pragma: no cover - compiled
+    # _im2col_kernel's case of stride 1 and no padding across (LeNet-5's c3): each output
+    # row of a tap is a whole run of the input, out_w long. A kernel of its own: inside the
+    # general one, with its other cases beside it, the same loop took 51 us a block of 8 c3
+    # samples instead of 35.
     kh, kw, sh, sw, ph, pw, dh, dw = geometry
     batch, channels, height, width = x.shape
-    plane, columns = out_h * pitch, col.shape[1]
+    plane, columns = out_h * out_w, col.shape[1]
     x_flat, col_flat = x.reshape(-1), col.reshape(-1)
+    rows_lo, rows_hi, _, _ = _valid_ranges(geometry, height, width, out_h, out_w)
+    for c in range(channels):
+        for i in range(kh):
+            oh_lo, oh_hi = rows_lo[i], rows_hi[i]
+            for j in range(kw):
+                row = ((c * kh + i) * kw + j) * columns
+                for n in range(batch):
+                    dst = row + n * plane
+                    if oh_lo >= oh_hi:
+                        zero_run(col_flat, dst, plane)
+                        continue
+                    zero_run(col_flat, dst, oh_lo * out_w)
+                    zero_run(col_flat, dst + oh_hi * out_w, (out_h - oh_hi) * out_w)
+                    src = (n * channels + c) * height * width + (oh_lo * sh + i * dh - ph) * width
+                    copy_rows(col_flat, dst + oh_lo * out_w, x_flat, src + j * dw, sh * width,
+                               oh_hi - oh_lo, out_w)  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _col2im_whole_rows(col, geometry, out_h, out_w, x):  # pragma: no cover - compiled
+    # The adjoint of _im2col_whole_rows, into a zeroed x.
+    kh, kw, sh, sw, ph, pw, dh, dw = geometry
+    batch, channels, height, width = x.shape
+    plane, columns = out_h * out_w, col.shape[1]
+    x_flat, col_flat = x.reshape(-1), col.reshape(-1)
+    rows_lo, rows_hi, _, _ = _valid_ranges(geometry, height, width, out_h, out_w)
+    for c in range(channels):
+        for i in range(kh):
+            oh_lo, oh_hi = rows_lo[i], rows_hi[i]
+            if oh_lo >= oh_hi:
+                continue
+            for j in range(kw):
+                row = ((c * kh + i) * kw + j) * columns
+                for n in range(batch):
+                    dst = (n * channels + c) * height * width + (oh_lo * sh + i * dh - ph) * width
+                    add_rows(x_flat, dst + j * dw, sh * width, col_flat,
+                              row + n * plane + oh_lo * out_w, oh_hi - oh_lo, out_w)  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _im2col_kernel(x, geometry, out_h, out_w, col):  # pragma: no cover - compiled
+    kh, kw, sh, sw, ph, pw, dh, dw = geometry
+    batch, channels, height, width = x.shape
+    plane, columns = out_h * out_w, col.shape[1]
+    x_flat, col_flat = x.reshape(-1), col.reshape(-1)
+    if sw == 1 and pw == 0:
+        _im2col_whole_rows(x, geometry, out_h, out_w, col)
+        return
     # Stride 1 with out_w == width ("same" padding): consecutive output rows read consecutive
     # input rows of the same pitch, so all valid output rows of one tap are one contiguous
     # shifted copy; only the few padding columns of each row need zeroing afterwards.
     one_span = sh == 1 and sw == 1 and out_w == width
-    # The wide layout (see _pitch): rows of `width` columns, the last width - out_w of them
-    # unused, so an unpadded stride-1 tap is one contiguous copy too, whatever out_w is.
-    wide = pitch != out_w
     rows_lo, rows_hi, cols_lo, cols_hi = _valid_ranges(geometry, height, width, out_h, out_w)
     # Tap-major: the samples of one tap are adjacent in its col row, so the row is written
     # front to back (sample-major jumped to another row every few dozen values: one block of
@@ -138,20 +188,10 @@ def _im2col_kernel(x, geometry, out_h, out_w, pitch, col):  # pragma: no cover -
                     # Only slices that hold something: a thousand taps a sample make even
                     # an empty slice's bounds arithmetic show (LeNet's c3: 84 -> 50 us).
                     if oh_lo > 0:
-                        _zero(col_flat[dst : dst + oh_lo * pitch])
+                        _zero(col_flat[dst : dst + oh_lo * out_w])
                     if oh_hi < out_h:
-                        _zero(col_flat[dst + oh_hi * pitch : dst + plane])
+                        _zero(col_flat[dst + oh_hi * out_w : dst + plane])
                     src = x_plane + (oh_lo * sh + i * dh - ph) * width + col_offset
-                    if wide:
-                        # The unused columns of all but the last row get the input's next
-                        # values (finite: the wrappers check); the last row's are zeroed, as
-                        # they would run past the plane.
-                        first = dst + oh_lo * pitch
-                        count = (oh_hi - oh_lo - 1) * pitch + out_w
-                        _copy(col_flat[first : first + count], x_flat[src : src + count])
-                        for k in range(first + count, dst + oh_hi * pitch):
-                            col_flat[k] = 0
-                        continue
                     if one_span:
                         first = dst + oh_lo * out_w
                         count = (oh_hi - oh_lo) * out_w - ow_lo - (out_w - ow_hi)
@@ -161,26 +201,27 @@ def _im2col_kernel(x, geometry, out_h, out_w, pitch, col):  # pragma: no cover -
                         )
                         _zero_margins(col_flat, dst, oh_lo, oh_hi, ow_lo, ow_hi, out_w)
                         continue
+                    # One short run per output row: offsets, not slices (see _loops.copy_run).
                     for oh in range(oh_lo, oh_hi):
                         row = dst + oh * out_w
-                        _zero(col_flat[row : row + ow_lo])
-                        _copy(
-                            col_flat[row + ow_lo : row + ow_hi],
-                            x_flat[src + ow_lo * sw : src + ow_hi * sw : sw],
-                        )
-                        _zero(col_flat[row + ow_hi : row + out_w])
+                        zero_run(col_flat, row, ow_lo)
+                        copy_run(col_flat, row + ow_lo, x_flat, src + ow_lo * sw, sw,
+                                  ow_hi - ow_lo)  # fmt: skip
+                        zero_run(col_flat, row + ow_hi, out_w - ow_hi)
                         src += sh * width
 
 
 @njit(cache=True, nogil=True)
-def _col2im_kernel(col, geometry, out_h, out_w, pitch, x):  # pragma: no cover - compiled
+def _col2im_kernel(col, geometry, out_h, out_w, x):  # pragma: no cover - compiled
     kh, kw, sh, sw, ph, pw, dh, dw = geometry
     batch, channels, height, width = x.shape
-    plane, columns = out_h * pitch, col.shape[1]
+    plane, columns = out_h * out_w, col.shape[1]
     x_flat, col_flat = x.reshape(-1), col.reshape(-1)
-    wide = pitch != out_w
-    one_span = sh == 1 and sw == 1 and out_w == width and not wide
+    one_span = sh == 1 and sw == 1 and out_w == width
     _zero(x_flat)
+    if sw == 1 and pw == 0:
+        _col2im_whole_rows(col, geometry, out_h, out_w, x)
+        return
     rows_lo, rows_hi, cols_lo, cols_hi = _valid_ranges(geometry, height, width, out_h, out_w)
     for c in range(channels):  # tap-major, as im2col: each col row is read front to back
         for i in range(kh):
@@ -194,12 +235,6 @@ def _col2im_kernel(col, geometry, out_h, out_w, pitch, x):  # pragma: no cover -
                         continue
                     src = ((c * kh + i) * kw + j) * columns + n * plane
                     dst = x_plane + (oh_lo * sh + i * dh - ph) * width + col_offset
-                    if wide:
-                        # One run per tap; the unused columns hold zeros (see _pitch).
-                        first = src + oh_lo * pitch
-                        count = (oh_hi - oh_lo - 1) * pitch + out_w
-                        _add(x_flat[dst : dst + count], col_flat[first : first + count])
-                        continue
                     if one_span:
                         # As im2col's: the tap's rows are one run of x; the columns that
                         # fall in the padding are zeroed in col (a scratch buffer) so that
@@ -212,56 +247,36 @@ def _col2im_kernel(col, geometry, out_h, out_w, pitch, x):  # pragma: no cover -
                         continue
                     for oh in range(oh_lo, oh_hi):
                         row = src + oh * out_w
-                        _add(
-                            x_flat[dst + ow_lo * sw : dst + ow_hi * sw : sw],
-                            col_flat[row + ow_lo : row + ow_hi],
-                        )
+                        add_run(x_flat, dst + ow_lo * sw, sw, col_flat, row + ow_lo,
+                                 ow_hi - ow_lo)  # fmt: skip
                         dst += sh * width
 
 
 @njit(cache=True, nogil=True)
-def _rows_to_nchw(rows, bias, out_w, pitch, out):  # pragma: no cover - compiled
-    # rows is the GEMM result (O, N * OH * pitch); out is (N, O, OH * OW). Adding the bias
-    # here saves a pass; the wide layout's unused columns are dropped.
+def _rows_to_nchw(rows, bias, out):  # pragma: no cover - compiled
+    # rows is the GEMM result (O, N * OH * OW); out is (N, O, OH * OW). Adding the bias here
+    # saves a pass.
     batch, channels, plane = out.shape
-    out_h, columns = plane // out_w, rows.shape[1]
+    columns = rows.shape[1]
     rows_flat, out_flat = rows.reshape(-1), out.reshape(-1)
     for n in range(batch):
         for o in range(channels):
-            src = o * columns + n * out_h * pitch
+            src = o * columns + n * plane
             dst = (n * channels + o) * plane
-            if pitch == out_w:  # one run per plane
-                _copy_plus(out_flat[dst : dst + plane], rows_flat[src : src + plane], bias[o])
-                continue
-            for oh in range(out_h):
-                _copy_plus(
-                    out_flat[dst + oh * out_w : dst + (oh + 1) * out_w],
-                    rows_flat[src + oh * pitch : src + oh * pitch + out_w],
-                    bias[o],
-                )
+            _copy_plus(out_flat[dst : dst + plane], rows_flat[src : src + plane], bias[o])
 
 
 @njit(cache=True, nogil=True)
-def _nchw_to_rows(grad_output, out_w, pitch, rows):  # pragma: no cover - compiled
-    # grad_output (N, O, OH * OW) -> rows (O, N * OH * pitch), the layout the backward GEMMs
-    # want; the wide layout's unused columns get zeros, so they add nothing to either product.
+def _nchw_to_rows(grad_output, rows):  # pragma: no cover - compiled
+    # grad_output (N, O, OH * OW) -> rows (O, N * OH * OW), the layout the backward GEMMs want.
     batch, channels, plane = grad_output.shape
-    out_h, columns = plane // out_w, rows.shape[1]
+    columns = rows.shape[1]
     rows_flat, grad_flat = rows.reshape(-1), grad_output.reshape(-1)
     for n in range(batch):
         for o in range(channels):
-            dst = o * columns + n * out_h * pitch
+            dst = o * columns + n * plane
             src = (n * channels + o) * plane
-            if pitch == out_w:
-                _copy(rows_flat[dst : dst + plane], grad_flat[src : src + plane])
-                continue
-            for oh in range(out_h):
-                row = dst + oh * pitch
-                _copy(
-                    rows_flat[row : row + out_w],
-                    grad_flat[src + oh * out_w : src + (oh + 1) * out_w],
-                )
-                _zero(rows_flat[row + out_w : row + pitch])
+            _copy(rows_flat[dst : dst + plane], grad_flat[src : src + plane])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,7 +343,7 @@ def im2col(
     kh, kw = kernel_size
     col = np.empty((channels * kh * kw, batch * out_h * out_w), dtype=x.dtype)
     geometry = _pack(kernel_size, stride, padding, dilation)
-    _im2col_kernel(np.ascontiguousarray(x), geometry, out_h, out_w, out_w, col)
+    _im2col_kernel(np.ascontiguousarray(x), geometry, out_h, out_w, col)
     return col
 
 
@@ -352,7 +367,7 @@ def col2im(
     x = np.empty(input_shape, dtype=col.dtype)
     geometry = _pack(kernel_size, stride, padding, dilation)
     # a copy: the kernel zeroes col's padding columns as it goes (its callers pass scratch)
-    _col2im_kernel(np.array(col, order="C"), geometry, out_h, out_w, out_w, x)
+    _col2im_kernel(np.array(col, order="C"), geometry, out_h, out_w, x)
     return x
 
 
@@ -386,23 +401,22 @@ def conv2d_forward(
         if out is not None:  # None: a value was not finite, so im2col answers
             return out
     x = np.ascontiguousarray(x)
+    bias = np.zeros(out_channels, x.dtype) if bias is None else np.ascontiguousarray(bias)
     batch = x.shape[0]
-    pitch = _pitch(x.shape[3], out_w, stride, padding)  # unused columns dropped
     geometry = _pack(kernel_size, stride, padding, dilation)
     weight_groups = np.ascontiguousarray(weight).reshape(groups, out_channels // groups, -1)
-    bias = np.zeros(out_channels, x.dtype) if bias is None else np.ascontiguousarray(bias)
     out = np.empty((batch, out_channels, out_h, out_w), dtype=x.dtype)
     out_planes = out.reshape(batch, out_channels, out_h * out_w)
 
     col_rows = weight_groups.shape[0] * weight_groups.shape[2]
 
     def samples(low: int, high: int) -> None:
-        blocks = _Blocks(high - low, out_h * pitch, x.dtype, col_rows, out_channels)
+        blocks = _Blocks(high - low, out_h * out_w, x.dtype, col_rows, out_channels)
         for start, stop in blocks:
             col, rows = blocks.buffers(stop - start)
-            _im2col_kernel(x[low + start : low + stop], geometry, out_h, out_w, pitch, col)
+            _im2col_kernel(x[low + start : low + stop], geometry, out_h, out_w, col)
             _grouped_matmul(weight_groups, col, rows, groups)
-            _rows_to_nchw(rows, bias, out_w, pitch, out_planes[low + start : low + stop])
+            _rows_to_nchw(rows, bias, out_planes[low + start : low + stop])
 
     over_batch(samples, batch, out.size * col_rows // groups)
     return out
@@ -444,18 +458,16 @@ def conv2d_backward_input(
     weight_groups = np.ascontiguousarray(weight).reshape(groups, out_channels // groups, -1)
     weight_t = weight_groups.transpose(0, 2, 1)  # a BLAS transpose flag, not a copy
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)
-    # Unused columns are weight^T @ 0: zeros only when the weight is finite.
-    pitch = _pitch(input_shape[3], out_w, stride, padding, zero_times=(weight_groups,))
 
     col_rows = weight_groups.shape[0] * weight_groups.shape[2]
 
     def samples(low: int, high: int) -> None:
-        blocks = _Blocks(high - low, out_h * pitch, grad_output.dtype, col_rows, out_channels)
+        blocks = _Blocks(high - low, out_h * out_w, grad_output.dtype, col_rows, out_channels)
         for start, stop in blocks:
             col, rows = blocks.buffers(stop - start)
-            _nchw_to_rows(grad_planes[low + start : low + stop], out_w, pitch, rows)
+            _nchw_to_rows(grad_planes[low + start : low + stop], rows)
             _grouped_matmul(weight_t, rows, col, groups)
-            _col2im_kernel(col, geometry, out_h, out_w, pitch, grad_input[low + start : low + stop])
+            _col2im_kernel(col, geometry, out_h, out_w, grad_input[low + start : low + stop])
 
     over_batch(samples, batch, grad_output.size * col_rows // groups)
     return grad_input
@@ -491,11 +503,9 @@ def conv2d_backward_weight(
     x = np.ascontiguousarray(x)
     batch = x.shape[0]
     grad_planes = np.ascontiguousarray(grad_output).reshape(batch, out_channels, out_h * out_w)
-    # Unused columns hold input values times zero: zeros only when the input is finite.
-    pitch = _pitch(x.shape[3], out_w, stride, padding, zero_times=(x,))
     geometry = _pack(kernel_size, stride, padding, dilation)
     gradient = _WeightGradient(weight_shape, groups, x.dtype)
-    return _backward_pass(x, grad_planes, (out_h, out_w), geometry, pitch, gradient)
+    return _backward_pass(x, grad_planes, (out_h, out_w), geometry, gradient)
 
 
 def conv2d_backward(
@@ -537,12 +547,10 @@ def conv2d_backward(
     geometry = _pack(kernel_size, stride, padding, dilation)
     weight_groups = np.ascontiguousarray(weight).reshape(groups, out_channels // groups, -1)
     weight_t = weight_groups.transpose(0, 2, 1)
-    # The unused columns of the wide layout meet both the input and the weight (see _pitch).
-    pitch = _pitch(x.shape[3], out_w, stride, padding, zero_times=(x, weight_groups))
     gradient = _WeightGradient(weight.shape, groups, x.dtype)
     grad_input = np.empty(x.shape, dtype=x.dtype)
     grad_weight = _backward_pass(
-        x, grad_planes, (out_h, out_w), geometry, pitch, gradient, weight_t, grad_input
+        x, grad_planes, (out_h, out_w), geometry, gradient, weight_t, grad_input
     )
     return grad_input, grad_weight
 
@@ -552,7 +560,6 @@ def _backward_pass(
     grad_planes: np.ndarray,
     out_size: tuple[int, int],
     geometry: tuple[int, ...],
-    pitch: int,
     gradient: _WeightGradient,
     weight_t: np.ndarray | None = None,
     grad_input: np.ndarray | None = None,
@@ -567,12 +574,12 @@ def _backward_pass(
         # zeros, not empty: a part with no block has a zero weight gradient
         total = gradient.zeros()
         partial = None
-        blocks = _Blocks(high - low, out_h * pitch, x.dtype, col_rows, out_channels)
+        blocks = _Blocks(high - low, out_h * out_w, x.dtype, col_rows, out_channels)
         for start, stop in blocks:
             col, rows = blocks.buffers(stop - start)
             part = slice(low + start, low + stop)
-            _im2col_kernel(x[part], geometry, out_h, out_w, pitch, col)
-            _nchw_to_rows(grad_planes[part], out_w, pitch, rows)
+            _im2col_kernel(x[part], geometry, out_h, out_w, col)
+            _nchw_to_rows(grad_planes[part], rows)
             if start == 0:
                 gradient.product(col, rows, out=total)
             else:
@@ -581,7 +588,7 @@ def _backward_pass(
                 total += partial
             if grad_input is not None:
                 _grouped_matmul(weight_t, rows, col, groups)  # col has been read: reuse it
-                _col2im_kernel(col, geometry, out_h, out_w, pitch, grad_input[part])
+                _col2im_kernel(col, geometry, out_h, out_w, grad_input[part])
         return total
 
     passes = 1 if grad_input is None else 2
@@ -669,9 +676,6 @@ BLOCK_BYTES = min(l2_cache_bytes(), 4 * 2**20) * 3 // 8
 #: (49 columns) per block the CIFAR net's late convs ran 20-30% slower than with ~20.
 MIN_BLOCK_COLUMNS = 1024
 
-#: Outputs narrower than this take the wide col layout (see _pitch): measured on LeNet-5's c3.
-WIDE_MAX_OUT_W = 32
-
 #: Weight gradients of convs with fewer output channels per group are computed transposed.
 SMALL_OUT_CHANNELS = 32
 
@@ -704,25 +708,6 @@ class _Blocks:
         col = self._col[: self.col_rows * columns].reshape(self.col_rows, columns)
         rows = self._rows[: self.out_channels * columns].reshape(self.out_channels, columns)
         return col, rows
-
-
-def _pitch(
-    width: int, out_w: int, stride: Pair, padding: Pair, zero_times: tuple[np.ndarray, ...] = ()
-) -> int:
-    """Columns per output row in col: out_w, or the input width for the wide layout.
-
-    An unpadded stride-1 conv with narrow outputs (LeNet-5's c3: 14 -> 10) would copy one
-    short run per output row and tap. With rows as wide as the input instead, each tap's rows
-    are one contiguous run of the input; the width - out_w extra columns are dropped from the
-    forward's result and get zero gradients, at the price of that much more GEMM work, so
-    only narrow outputs take it. The backward passes multiply `zero_times` by the unused
-    columns' zeros, exact only if they are finite; they are scanned only when the geometry fits.
-    """
-    if stride != (1, 1) or padding[1] != 0 or out_w >= min(width, WIDE_MAX_OUT_W):
-        return out_w
-    if any(not np.isfinite(array).all() for array in zero_times):
-        return out_w
-    return width
 
 
 def _winograd_input_grad(

@@ -203,10 +203,10 @@ def _reference_unpadded_w_gradients(x, weight, grad_output, pad_h, dilation):
     st.integers(1, 2),
     st.integers(0, 2**32 - 1),
 )
-def test_wide_layout_matches_elementwise_reference(batch, channels, out_channels, kh, kw, pad_h,
-                                                   dw, seed):  # fmt: skip
-    # Unpadded-width stride-1 convs with narrow outputs run on rows as wide as the input
-    # (conv._pitch); forward and both gradients, element by element, across several blocks.
+def test_unpadded_across_matches_elementwise_reference(batch, channels, out_channels, kh, kw,
+                                                      pad_h, dw, seed):  # fmt: skip
+    # Stride-1 convs unpadded across copy whole output rows (_im2col_whole_rows and its
+    # adjoint); forward and both gradients, element by element, across several blocks.
     rng = np.random.default_rng(seed)
     width = dw * (kw - 1) + 1 + int(rng.integers(1, 6))  # out_w < width whenever kw > 1
     x = rng.standard_normal((batch, channels, int(rng.integers(kh, kh + 4)), width))
@@ -225,9 +225,9 @@ def test_wide_layout_matches_elementwise_reference(batch, channels, out_channels
     np.testing.assert_allclose(got_weight, want_weight, atol=1e-12)
 
 
-def test_wide_layout_keeps_non_finite_values_where_they_belong():
-    # The wide layout's unused columns meet the input (or weight) times zero; an inf there
-    # must not turn a weight gradient that never sees it into NaN. LeNet-5's c3 geometry.
+def test_non_finite_values_stay_where_they_belong():
+    # An inf that only the taps with j = 0 read must not turn the rest of the weight gradient
+    # into NaN (the wide col layout of sessions 6-11 risked exactly that). LeNet-5's c3.
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 6, 14, 14))
     weight = rng.standard_normal((16, 6, 5, 5))

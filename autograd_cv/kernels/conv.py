@@ -2,7 +2,8 @@
 
 Layouts follow torch.nn.functional: inputs NCHW, weights OIHW (``I = C // groups``).
 The 3x3 stride-1 convs that `winograd.eligible` takes (many channels, wide maps, batches of
-two or more) run there instead, forward and both gradients.
+two or more) run there instead, forward and both gradients; the forwards that
+`conv_rows.eligible` takes (narrow, unpadded across, such as LeNet-5's c3) by row lowering.
 
 Column layout: ``col`` has shape ``(C * kh * kw, N * OH * OW)``. Row ``(c * kh + i) * kw + j``
 is input channel ``c`` seen through kernel tap ``(i, j)``; column ``n * OH * OW + oh * OW + ow``
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from autograd_cv.kernels import winograd
+from autograd_cv.kernels import conv_rows, winograd
 from autograd_cv.kernels._geometry import (
     Pair,
     as_pair,
@@ -402,6 +403,8 @@ def conv2d_forward(
             return out
     x = np.ascontiguousarray(x)
     bias = np.zeros(out_channels, x.dtype) if bias is None else np.ascontiguousarray(bias)
+    if conv_rows.eligible(x.shape, weight.shape, stride, padding, dilation, groups):
+        return conv_rows.conv2d_rows(x, np.ascontiguousarray(weight), bias, padding)
     batch = x.shape[0]
     geometry = _pack(kernel_size, stride, padding, dilation)
     weight_groups = np.ascontiguousarray(weight).reshape(groups, out_channels // groups, -1)

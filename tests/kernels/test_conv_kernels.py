@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from autograd_cv.kernels import _split, conv, winograd
+from autograd_cv.kernels import _split, conv, conv_rows, winograd
 
 # The first example of each test pays Numba's compile (or cache load), so no deadline.
 jit_settings = settings(deadline=None)
@@ -245,6 +245,67 @@ def test_non_finite_values_stay_where_they_belong():
         np.testing.assert_array_equal(np.isfinite(got_input), np.isfinite(want_input))
         finite = np.isfinite(want_input)
         np.testing.assert_allclose(got_input[finite], want_input[finite], atol=1e-12)
+
+
+@settings(deadline=None, max_examples=30)
+@given(
+    st.integers(conv_rows.MIN_BATCH, 9),
+    st.integers(1, 4),
+    st.integers(1, 5),
+    st.integers(2, 5),
+    st.integers(1, 5),
+    st.integers(0, 2),
+    st.sampled_from([np.float64, np.float32]),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_row_lowering_forward_matches_reference(batch, channels, out_channels, kh, kw, pad_h,
+                                                dtype, small_blocks, seed):  # fmt: skip
+    # conv_rows: narrow stride-1 forwards, unpadded across, over one or many blocks per
+    # thread, against the shift-and-add reference; non-contiguous inputs too.
+    rng = np.random.default_rng(seed)
+    width = kw + int(rng.integers(0, conv_rows.MAX_OUT_W))
+    x = rng.standard_normal((batch, channels, int(rng.integers(max(1, kh - 2 * pad_h), 9)), width))
+    x = x.astype(dtype)[:, ::-1] if channels > 1 else x.astype(dtype)
+    weight = rng.standard_normal((out_channels, channels, kh, kw)).astype(dtype)
+    bias = rng.standard_normal(out_channels).astype(dtype)
+    geometry = dict(stride=(1, 1), padding=(pad_h, 0), dilation=(1, 1), groups=1)
+    assert conv_rows.eligible(x.shape, weight.shape, **geometry)
+    with pytest.MonkeyPatch.context() as patch:
+        if small_blocks:  # one sample a block
+            patch.setattr(conv_rows, "BLOCK_BYTES", 1)
+            patch.setattr(conv_rows, "MIN_COLUMNS", 1)
+        out = conv.conv2d_forward(x, weight, bias, **geometry)
+    assert out.dtype == dtype
+    want = reference_conv2d(x, weight, bias, **geometry)
+    tolerance = 1e-12 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(out, want, rtol=tolerance, atol=tolerance * np.abs(want).max())
+
+
+def test_row_lowering_takes_only_what_it_measured_faster_on():
+    # LeNet-5's c3 at training batches; not padded across, wide outputs, strides, one sample.
+    c3 = dict(stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1)
+    assert conv_rows.eligible((64, 6, 14, 14), (16, 6, 5, 5), **c3)
+    assert not conv_rows.eligible((64, 1, 28, 28), (6, 1, 5, 5), **{**c3, "padding": (2, 2)})
+    assert not conv_rows.eligible((64, 6, 34, 34), (16, 6, 5, 5), **c3)  # 30 wide
+    assert not conv_rows.eligible((64, 6, 14, 14), (16, 6, 5, 5), **{**c3, "stride": (2, 2)})
+    assert not conv_rows.eligible((64, 6, 14, 14), (16, 6, 5, 5), **{**c3, "groups": 2})
+    assert not conv_rows.eligible((1, 6, 14, 14), (16, 6, 5, 5), **c3)
+    assert not conv_rows.eligible((64, 6, 14, 14), (16, 6, 1, 5), **c3)  # kh = 1: im2col's
+
+
+def test_row_lowering_propagates_non_finite_values():
+    # A NaN or inf reaches exactly the outputs whose windows hold it, as a direct conv's.
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((8, 6, 14, 14))
+    weight = rng.standard_normal((16, 6, 5, 5))
+    x[2, 1, 4, 7], x[5, 0, 0, 0] = np.nan, np.inf
+    geometry = dict(stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1)
+    out = conv.conv2d_forward(x, weight, None, **geometry)
+    want = reference_conv2d(x, weight, None, **geometry)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(want))
+    np.testing.assert_array_equal(np.isfinite(out), np.isfinite(want))
+    assert not np.isfinite(out[2, :, 0:5, 3:8]).any() and np.isfinite(out[3]).all()
 
 
 # ---------------------------------------------------------------------------------------------

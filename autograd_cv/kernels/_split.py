@@ -4,11 +4,11 @@ OpenBLAS's worker threads busy-wait for a long while after every multi-threaded 
 thread of ours that then needs that core (a conv's second half, a Numba kernel) shares it
 with a spinner and stalls for scheduler ticks: in a LeNet-5 training step the convolutions
 took twice their stand-alone time after the linear layers' GEMMs had woken OpenBLAS's pool.
-So the kernels' GEMMs run with BLAS on one thread (matmuls big enough to gain from BLAS's own
-threads keep them, see `matmul`), and the parallelism comes from splitting the work into as
-many parts as BLAS has threads, one part per thread of this pool. The count follows BLAS's,
-so `autograd_cv.threads.ThreadBudget` (or threadpoolctl) setting it to 1 keeps everything
-on the calling thread.
+So the kernels' GEMMs run with BLAS on one thread (mid-sized matmuls, which gain most from
+BLAS's own threads, keep them; see `matmul`), and the parallelism comes from splitting the
+work into as many parts as BLAS has threads, one part per thread of this pool. The count
+follows BLAS's, so `autograd_cv.threads.ThreadBudget` (or threadpoolctl) setting it to 1
+keeps everything on the calling thread.
 """
 
 from __future__ import annotations
@@ -101,14 +101,20 @@ THREADED_GEMM_MIN_WORK = 4_000_000
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b``; a small 2-D float product runs with BLAS on one thread (see module doc).
+    """``a @ b`` for 2-D floats: small on one BLAS thread, mid-sized on BLAS's, big split here.
 
-    Splitting a GEMM's rows across this pool measured slower than BLAS's own threads up to
-    MLP sizes (128 x 784 x 256: 370-540 us against 290-390), so big products keep those;
-    small ones (LeNet-5's linear layers) gain little from two threads and would wake them.
+    A small product (LeNet-5's linear layers) runs on the calling thread with BLAS on one
+    thread. A big one (from ``POOL_GEMM_MIN_WORK``) is split into one band of rows, or of
+    columns when ``b`` is the wider, per thread of this pool, each with BLAS on one thread,
+    as the conv kernels split their batch: BLAS's own threads busy-wait for a long while
+    after each threaded GEMM, and a conv's split that came next shared a core with the
+    spinner. AlexNetSmall's conv5 backward took 144-162 ms right after fc1's GEMMs on BLAS's
+    two threads, 105-110 ms after the same GEMMs split here, and the AlexNetSmall-BN step
+    1,297 -> 1,219 ms (alternating processes, per-round ratio 0.92). In between (the MLP's
+    784 x 256 layer), BLAS's threads stay: split there, the MLP step took 1.17x as long.
     Anything else (other ranks, array types, mixed dtypes) goes to ``np.matmul`` as it is.
     """
-    if (
+    if not (
         type(a) is np.ndarray
         and type(b) is np.ndarray
         and a.ndim == 2
@@ -116,11 +122,33 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         and a.dtype == b.dtype
         and a.dtype.kind == "f"
         and a.shape[1] == b.shape[0]
-        and a.shape[0] * a.shape[1] * b.shape[1] < THREADED_GEMM_MIN_WORK
     ):
+        return np.matmul(a, b)
+    rows, columns = a.shape[0], b.shape[1]
+    work = rows * a.shape[1] * columns
+    if work < THREADED_GEMM_MIN_WORK:
         with one_blas_thread():
             return np.matmul(a, b)
-    return np.matmul(a, b)
+    if work < POOL_GEMM_MIN_WORK:
+        return np.matmul(a, b)
+    out = np.empty((rows, columns), a.dtype)
+    if rows >= columns:
+
+        def band(low: int, high: int) -> None:
+            np.matmul(a[low:high], b, out=out[low:high])
+
+        over_batch(band, rows, work)
+    else:
+
+        def band(low: int, high: int) -> None:
+            np.matmul(a, b[:, low:high], out=out[:, low:high])
+
+        over_batch(band, columns, work)
+    return out
+
+
+#: GEMMs with at least this many multiply-adds are split over this pool (see `matmul`).
+POOL_GEMM_MIN_WORK = 32_000_000
 
 
 def one_blas_thread() -> AbstractContextManager[None]:

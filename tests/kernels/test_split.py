@@ -1,4 +1,4 @@
-"""The kernels' thread policy: GEMMs run with BLAS on one thread unless big (kernels/_split.py)."""
+"""The kernels' thread policy (_split.py): GEMMs on one BLAS thread, mid-sized on BLAS's."""
 
 from __future__ import annotations
 
@@ -35,11 +35,50 @@ def test_small_matmul_runs_on_one_blas_thread_and_restores_the_count(blas):
     assert blas.calls == [1, 2] and blas.num_threads == 2
 
 
-def test_big_matmul_keeps_blas_threads(blas, monkeypatch):
+def test_mid_sized_matmul_keeps_blas_threads(blas, monkeypatch):
     monkeypatch.setattr(_split, "THREADED_GEMM_MIN_WORK", 10)
     a, b = np.ones((4, 3), np.float32), np.ones((3, 5), np.float32)
     np.testing.assert_array_equal(_split.matmul(a, b), np.full((4, 5), 3, np.float32))
     assert blas.calls == []
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "shape_a, shape_b, transpose",
+    [
+        ((37, 19), (19, 11), None),  # bands of rows
+        ((5, 19), (19, 41), None),  # bands of columns
+        ((23, 30), (17, 30), "b"),  # x @ W.T, linear's forward
+        ((30, 23), (30, 17), "a"),  # grad.T @ x, linear's weight gradient
+    ],
+)
+def test_big_matmul_is_split_over_the_pool_with_one_blas_thread_each(
+    blas, monkeypatch, dtype, shape_a, shape_b, transpose
+):
+    # Each band is its own GEMM on a thread of the pool, BLAS pinned to one thread meanwhile
+    # (so its own threads are never woken); the product equals NumPy's.
+    monkeypatch.setattr(_split, "THREADED_GEMM_MIN_WORK", 10)
+    monkeypatch.setattr(_split, "POOL_GEMM_MIN_WORK", 100)
+    monkeypatch.setattr(_split, "SPLIT_MIN_WORK", 100)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(shape_a).astype(dtype), rng.standard_normal(shape_b).astype(dtype)
+    a = a.T if transpose == "a" else a
+    b = b.T if transpose == "b" else b
+    threads, seen = set(), []
+    product = np.matmul
+
+    def recording(x, y, out=None):
+        threads.add(threading.get_ident())
+        seen.append(blas.num_threads)
+        return product(x, y, out=out)
+
+    monkeypatch.setattr(_split.np, "matmul", recording)
+    got = _split.matmul(a, b)
+    monkeypatch.setattr(_split.np, "matmul", product)
+    np.testing.assert_allclose(got, a @ b, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert got.dtype == dtype and got.flags.c_contiguous
+    assert len(seen) == 2 and len(threads) == 2 and seen == [1, 1]
+    assert blas.num_threads == 2
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,9 @@
 Layouts follow torch.nn.functional: inputs NCHW, weights OIHW (``I = C // groups``).
 The 3x3 stride-1 convs that `winograd.eligible` takes (many channels, wide maps, batches of
 two or more) run there instead, forward and both gradients; the forwards that
-`conv_rows.eligible` takes (narrow, unpadded across, such as LeNet-5's c3) by row lowering.
+`conv_rows.eligible` takes (narrow, unpadded across, such as LeNet-5's c3) by row lowering,
+and the weight gradients that `conv_direct.eligible` takes (one input channel: LeNet-5's c1)
+by direct dot products.
 
 Column layout: ``col`` has shape ``(C * kh * kw, N * OH * OW)``. Row ``(c * kh + i) * kw + j``
 is input channel ``c`` seen through kernel tap ``(i, j)``; column ``n * OH * OW + oh * OW + ow``
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from autograd_cv.kernels import conv_rows, winograd
+from autograd_cv.kernels import conv_direct, conv_rows, winograd
 from autograd_cv.kernels._geometry import (
     Pair,
     as_pair,
@@ -500,10 +502,15 @@ def conv2d_backward_weight(
         if grad_weight is not None:  # None: a value was not finite, so im2col answers
             return grad_weight
 
+    x = np.ascontiguousarray(x)
+    if conv_direct.eligible(x.shape, weight_shape, stride, dilation, groups) and np.isfinite(
+        x.sum()  # one number: NaN or inf anywhere makes it so (an overflow only falls back)
+    ):
+        grad_output = np.ascontiguousarray(grad_output)
+        return conv_direct.conv2d_weight_grad_direct(x, grad_output, weight_shape, padding)
     # im2col over exactly grad_output's windows (fewer than the natural ones in the
     # output_padding case), so col's columns line up with grad_output's pixels.
     out_h, out_w = grad_output.shape[2:]
-    x = np.ascontiguousarray(x)
     batch = x.shape[0]
     grad_planes = np.ascontiguousarray(grad_output).reshape(batch, out_channels, out_h * out_w)
     geometry = _pack(kernel_size, stride, padding, dilation)

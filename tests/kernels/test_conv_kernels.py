@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from autograd_cv.kernels import _split, conv, conv_rows, winograd
+from autograd_cv.kernels import _split, conv, conv_direct, conv_rows, winograd
 
 # The first example of each test pays Numba's compile (or cache load), so no deadline.
 jit_settings = settings(deadline=None)
@@ -306,6 +306,75 @@ def test_row_lowering_propagates_non_finite_values():
     np.testing.assert_array_equal(np.isnan(out), np.isnan(want))
     np.testing.assert_array_equal(np.isfinite(out), np.isfinite(want))
     assert not np.isfinite(out[2, :, 0:5, 3:8]).any() and np.isfinite(out[3]).all()
+
+
+def _reference_weight_gradient(x, grad_output, kernel, padding):
+    """sum over samples and output pixels of grad_output times the shifted padded input."""
+    (kh, kw), (ph, pw) = kernel, padding
+    padded = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out_h, out_w = grad_output.shape[2:]
+    want = np.zeros((grad_output.shape[1], x.shape[1], kh, kw))
+    for i in range(kh):
+        for j in range(kw):
+            window = padded[:, :, i : i + out_h, j : j + out_w]
+            want[:, :, i, j] = np.einsum("nohw,nchw->oc", grad_output, window)
+    return want
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    st.integers(2, 6),
+    st.integers(1, conv_direct.MAX_OUT_CHANNELS),
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(0, 2),
+    st.integers(0, 2),
+    st.sampled_from([np.float64, np.float32]),
+    st.integers(0, 2**32 - 1),
+)
+def test_direct_weight_gradient_matches_reference(batch, out_channels, kh, kw, ph, pw, dtype,
+                                                   seed):  # fmt: skip
+    # conv_direct: one input channel, any padding, several samples per thread's part.
+    rng = np.random.default_rng(seed)
+    height = max(1, kh - 2 * ph) + int(rng.integers(0, 8))
+    width = max(1, kw - 2 * pw) + int(rng.integers(0, 8))
+    x = rng.standard_normal((batch, 1, height, width)).astype(dtype)
+    out_h, out_w = height + 2 * ph - kh + 1, width + 2 * pw - kw + 1
+    grad_output = rng.standard_normal((batch, out_channels, out_h, out_w)).astype(dtype)
+    geometry = dict(stride=(1, 1), padding=(ph, pw), dilation=(1, 1), groups=1)
+    assert conv_direct.eligible(x.shape, (out_channels, 1, kh, kw), (1, 1), (1, 1), 1)
+    got = conv.conv2d_backward_weight(x, grad_output, (out_channels, 1, kh, kw), **geometry)
+    assert got.dtype == dtype and got.shape == (out_channels, 1, kh, kw)
+    want = _reference_weight_gradient(x, grad_output.astype(np.float64), (kh, kw), (ph, pw))
+    tolerance = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance * np.abs(want).max())
+
+
+def test_direct_weight_gradient_takes_one_input_channel_only():
+    assert conv_direct.eligible((64, 1, 28, 28), (6, 1, 5, 5), (1, 1), (1, 1), 1)
+    assert not conv_direct.eligible((64, 3, 32, 32), (32, 3, 3, 3), (1, 1), (1, 1), 1)
+    assert not conv_direct.eligible((64, 1, 28, 28), (32, 1, 5, 5), (1, 1), (1, 1), 1)
+    assert not conv_direct.eligible((64, 1, 28, 28), (6, 1, 5, 5), (2, 2), (1, 1), 1)
+    assert not conv_direct.eligible((64, 1, 28, 28), (6, 1, 5, 5), (1, 1), (2, 2), 1)
+    assert not conv_direct.eligible((1, 1, 28, 28), (6, 1, 5, 5), (1, 1), (1, 1), 1)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_direct_weight_gradient_leaves_non_finite_inputs_to_im2col(bad):
+    # The zero columns of the gradient's rows meet input values: inf * 0 would be NaN in taps
+    # that never see the inf. Such inputs go to im2col, whose gradient is the reference's.
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 1, 12, 12))
+    x[1, 0, 5, 0] = bad  # column 0: only taps with j <= pw read it
+    grad_output = rng.standard_normal((4, 6, 12, 12))
+    geometry = dict(stride=(1, 1), padding=(2, 2), dilation=(1, 1), groups=1)
+    got = conv.conv2d_backward_weight(x, grad_output, (6, 1, 5, 5), **geometry)
+    want = _reference_weight_gradient(x, grad_output, (5, 5), (2, 2))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
+    assert np.isfinite(got[:, :, :, 3:]).all()
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], atol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     after each threaded GEMM, and a conv's split that came next shared a core with the
     spinner. AlexNetSmall's conv5 backward took 144-162 ms right after fc1's GEMMs on BLAS's
     two threads, 105-110 ms after the same GEMMs split here, and the AlexNetSmall-BN step
-    1,297 -> 1,219 ms (alternating processes, per-round ratio 0.92). In between (the MLP's
+    1,309 -> 1,179 ms (alternating processes, per-round ratio 0.90). In between (the MLP's
     784 x 256 layer), BLAS's threads stay: split there, the MLP step took 1.17x as long.
     Anything else (other ranks, array types, mixed dtypes) goes to ``np.matmul`` as it is.
     """

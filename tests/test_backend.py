@@ -31,20 +31,8 @@ def fake():
         yield backend_
 
 
-#: Ops that still build NumPy arrays or call CPU-only kernels inside run on the CPU only
-#: (README, "CUDA") and are listed here: strict xfail, so a row that starts passing on the
-#: fake device fails here until it leaves this list. Every registry row runs on any backend now.
-CPU_ONLY: set[str] = set()
-
-
-def _marked(names: list[str]) -> list:
-    """Row names for parametrize, the CPU-only ones as strict expected failures."""
-    xfail = pytest.mark.xfail(strict=True, reason="CPU-only op")
-    return [pytest.param(name, marks=xfail) if name in CPU_ONLY else name for name in names]
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("name", _marked(sorted(ROWS)))
+@pytest.mark.parametrize("name", sorted(ROWS))
 def test_every_row_on_the_fake_device_matches_the_cpu(name: str, dtype, fake) -> None:
     spec = ROWS[name]
     if dtype == np.float32 and not spec.float32:
@@ -61,7 +49,7 @@ def test_every_row_on_the_fake_device_matches_the_cpu(name: str, dtype, fake) ->
 
 
 @pytest.mark.parametrize(
-    "name", _marked(sorted(n for n, s in ROWS.items() if s.differentiable and s.gradgrad))
+    "name", sorted(n for n, s in ROWS.items() if s.differentiable and s.gradgrad)
 )
 def test_second_derivatives_on_the_fake_device_match_the_cpu(name: str, fake) -> None:
     spec = ROWS[name]

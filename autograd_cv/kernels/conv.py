@@ -2,7 +2,8 @@
 
 Layouts follow torch.nn.functional: inputs NCHW, weights OIHW (``I = C // groups``).
 The 3x3 stride-1 convs that `winograd.eligible` takes (many channels, wide maps, batches of
-two or more) run there instead, forward and both gradients; the forwards that
+two or more) run there instead, forward and both gradients, and those that
+`winograd4.eligible` takes (many channels, maps under 24 wide) by F(4x4, 3x3); the forwards that
 `conv_rows.eligible` takes (narrow, unpadded across, such as LeNet-5's c3) by row lowering,
 and the weight gradients that `conv_direct.eligible` takes (one input channel: LeNet-5's c1)
 by direct dot products.
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from autograd_cv.kernels import conv_direct, conv_rows, winograd
+from autograd_cv.kernels import conv_direct, conv_rows, winograd, winograd4
 from autograd_cv.kernels._geometry import (
     Pair,
     as_pair,
@@ -403,6 +404,11 @@ def conv2d_forward(
         out = winograd.winograd_conv3x3(x, weight, zeros, padding)
         if out is not None:  # None: a value was not finite, so im2col answers
             return out
+    if winograd4.eligible(x.shape, weight.shape, stride, padding, dilation, groups, x.dtype):
+        zeros = np.zeros(out_channels, x.dtype) if bias is None else bias
+        out = winograd4.conv3x3(x, weight, zeros, padding)
+        if out is not None:  # None: a value was not finite, so im2col answers
+            return out
     x = np.ascontiguousarray(x)
     bias = np.zeros(out_channels, x.dtype) if bias is None else np.ascontiguousarray(bias)
     if conv_rows.eligible(x.shape, weight.shape, stride, padding, dilation, groups):
@@ -455,6 +461,11 @@ def conv2d_backward_input(
         grad_input = _winograd_input_grad(grad_output, weight, padding)
         if grad_input is not None:  # None: a value was not finite, so im2col answers
             return grad_input
+    if winograd4.eligible(input_shape, weight.shape, stride, padding, dilation, groups,
+                          grad_output.dtype):  # fmt: skip
+        grad_input = winograd4.input_grad3x3(grad_output, weight, padding)
+        if grad_input is not None:
+            return grad_input
 
     out_h, out_w = grad_output.shape[2:]
     batch = input_shape[0]
@@ -501,6 +512,10 @@ def conv2d_backward_weight(
         grad_weight = winograd.winograd_weight_grad3x3(x, grad_output, padding)
         if grad_weight is not None:  # None: a value was not finite, so im2col answers
             return grad_weight
+    if winograd4.eligible(x.shape, weight_shape, stride, padding, dilation, groups, x.dtype):
+        grad_weight = winograd4.weight_grad3x3(x, grad_output, padding)
+        if grad_weight is not None:
+            return grad_weight
 
     x = np.ascontiguousarray(x)
     if conv_direct.eligible(x.shape, weight_shape, stride, dilation, groups) and np.isfinite(
@@ -543,7 +558,9 @@ def conv2d_backward(
     kernel_size, stride, padding, dilation = _check_backward(
         op, grad_output, x.shape, weight.shape, stride, padding, dilation, groups, "input shape"
     )
-    if winograd.eligible(x.shape, weight.shape, stride, padding, dilation, groups, x.dtype):
+    if winograd.eligible(x.shape, weight.shape, stride, padding, dilation, groups, x.dtype) or (
+        winograd4.eligible(x.shape, weight.shape, stride, padding, dilation, groups, x.dtype)
+    ):
         # Both by Winograd, each falling back to im2col on its own (see the two kernels).
         return (
             conv2d_backward_input(grad_output, weight, x.shape, stride, padding),

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from autograd_cv.kernels import _split, conv, conv_direct, conv_rows, winograd
+from autograd_cv.kernels import _split, conv, conv_direct, conv_rows, winograd, winograd4
 
 # The first example of each test pays Numba's compile (or cache load), so no deadline.
 jit_settings = settings(deadline=None)
@@ -670,20 +670,27 @@ def winograd_cases(draw):
 @given(winograd_cases())
 def test_winograd_forward_and_gradients_match_reference(winograd_everywhere, monkeypatch, case):
     x, weight, bias, padding, block_bytes = case
+    tune = {"BLOCK_BYTES": block_bytes, "WEIGHT_BLOCK_BYTES": block_bytes}
+    _assert_fast_path_matches(x, weight, bias, padding, monkeypatch, winograd, tune)
+    assert winograd_everywhere and all(winograd_everywhere)
+
+
+def _assert_fast_path_matches(x, weight, bias, padding, monkeypatch, module, tune):
+    """The forward and both gradients of a conv that `module` takes (with `tune` patched into
+    it) against the reference, the adjoint identities and im2col (`module` turned off)."""
     geometry = {"stride": (1, 1), "padding": padding, "dilation": (1, 1), "groups": 1}
     with monkeypatch.context() as patch:
-        patch.setattr(winograd, "BLOCK_BYTES", block_bytes)
-        patch.setattr(winograd, "WEIGHT_BLOCK_BYTES", block_bytes)
+        for name, value in tune.items():
+            patch.setattr(module, name, value)
         out = conv.conv2d_forward(x, weight, bias, **geometry)
         grad_output = np.random.default_rng(3).standard_normal(out.shape)
         _assert_adjoint(x, weight, grad_output, geometry)  # both gradients against the reference
         grad_input, grad_weight = conv.conv2d_backward(x, grad_output, weight, **geometry)
         alone = conv.conv2d_backward_input(grad_output, weight, x.shape, **geometry)
         np.testing.assert_array_equal(grad_input, alone)
-    assert winograd_everywhere and all(winograd_everywhere)
     np.testing.assert_allclose(out, reference_conv2d(x, weight, bias, **geometry), atol=1e-12)
     with monkeypatch.context() as patch:  # the same gradients by im2col
-        patch.setattr(winograd, "MIN_CHANNELS", 10**9)
+        patch.setattr(module, "MIN_CHANNELS", 10**9)
         expected_input, expected_weight = conv.conv2d_backward(x, grad_output, weight, **geometry)
     np.testing.assert_allclose(grad_input, expected_input, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(grad_weight, expected_weight, rtol=1e-12, atol=1e-11)
@@ -771,3 +778,138 @@ def test_winograd_takes_only_the_convs_it_serves(
 def test_winograd_leaves_small_batches_to_im2col(shape, expected):
     got = winograd.eligible(shape, (64, 64, 3, 3), (1, 1), (1, 1), (1, 1), 1, np.float32)
     assert got is expected
+
+
+# ---------------------------------------------------------------------------------------------
+# Winograd F(4x4, 3x3), channels innermost: small maps take it by default; with its channel
+# threshold lowered, every 3x3 stride-1 conv narrower than 24 outputs does.
+
+
+@pytest.fixture
+def winograd4_everywhere(monkeypatch):
+    """Small 3x3 stride-1 convs take the F(4x4, 3x3) path; returns the list of its calls."""
+    calls = []
+    real = winograd4.conv3x3
+
+    def counted(*args):
+        result = real(*args)
+        calls.append(result is not None)
+        return result
+
+    monkeypatch.setattr(winograd4, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(winograd4, "conv3x3", counted)
+    return calls
+
+
+@st.composite
+def winograd4_cases(draw):
+    """float64 x, weight, bias, padding of a 3x3 stride-1 conv (sizes that are and are not
+    multiples of the 4x4 tile), and a block size: the default, or one tile per block."""
+    batch = draw(st.integers(2, 3))
+    channels, out_channels = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    height = draw(st.integers(max(1, 4 - 2 * padding[0]), 11))
+    width = draw(st.integers(max(1, 4 - 2 * padding[1]), 11))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((batch, channels, height, width))
+    weight = rng.standard_normal((out_channels, channels, 3, 3))
+    block_tiles = draw(st.sampled_from([winograd4.BLOCK_TILES, 1]))
+    return x, weight, rng.standard_normal(out_channels), padding, block_tiles
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(winograd4_cases())
+def test_winograd4_forward_and_gradients_match_reference(winograd4_everywhere, monkeypatch, case):
+    x, weight, bias, padding, block_tiles = case
+    tune = {"BLOCK_TILES": block_tiles}
+    _assert_fast_path_matches(x, weight, bias, padding, monkeypatch, winograd4, tune)
+    assert winograd4_everywhere and all(winograd4_everywhere)
+
+
+def test_winograd4_float32_error_is_bounded():
+    # Default thresholds: AlexNetSmall's 3x3 convs (7x7 maps, hundreds of channels) take it.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 192, 7, 7)).astype(np.float32)
+    weight = (rng.standard_normal((128, 192, 3, 3)) / np.sqrt(9 * 192)).astype(np.float32)
+    assert winograd4.eligible(x.shape, weight.shape, (1, 1), (1, 1), (1, 1), 1, x.dtype)
+    exact = reference_conv2d(x.astype(float), weight.astype(float), None, (1, 1), (1, 1), (1, 1), 1)
+    out = conv.conv2d_forward(x, weight, None, (1, 1), (1, 1))
+    assert out.dtype == np.float32
+    # The im2col GEMM's error on the same conv, for scale. F(4x4, 3x3)'s transforms multiply
+    # by up to 8 and divide by 24: on this shape over eight seeds its largest error measured
+    # 13-24x the GEMM's, 0.7-1.2e-5 of the largest output.
+    cols = conv.im2col(x, (3, 3), padding=(1, 1))
+    direct = (weight.reshape(128, -1) @ cols).reshape(128, 4, 7, 7).transpose(1, 0, 2, 3)
+    error, direct_error = np.abs(out - exact).max(), np.abs(direct - exact).max()
+    assert error <= 32 * direct_error and error < 3e-5 * np.abs(exact).max()
+    grad_output = rng.standard_normal(out.shape).astype(np.float32)
+    grad_weight = conv.conv2d_backward_weight(x, grad_output, weight.shape, (1, 1), (1, 1))
+    rows = grad_output.transpose(1, 0, 2, 3).reshape(128, -1)
+    exact_w = (rows.astype(np.float64) @ cols.T.astype(np.float64)).reshape(weight.shape)
+    direct_w = (rows @ cols.T).reshape(weight.shape)
+    error_w = np.abs(grad_weight - exact_w).max()
+    assert grad_weight.dtype == np.float32
+    assert error_w <= 32 * np.abs(direct_w - exact_w).max()
+    assert error_w < 3e-5 * np.abs(exact_w).max()
+    grad_input = conv.conv2d_backward_input(grad_output, weight, x.shape, (1, 1), (1, 1))
+    exact_input = conv.conv2d_backward_input(
+        grad_output.astype(np.float64), weight.astype(np.float64), x.shape, (1, 1), (1, 1)
+    )
+    assert grad_input.dtype == np.float32
+    assert np.abs(grad_input - exact_input).max() < 3e-5 * np.abs(exact_input).max()
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("where", ["input", "grad_output", "weight"])
+def test_winograd4_leaves_non_finite_values_where_a_direct_conv_puts_them(
+    winograd4_everywhere, monkeypatch, value, where
+):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 7, 7))
+    weight = rng.standard_normal((4, 3, 3, 3))
+    grad_output = rng.standard_normal((2, 4, 7, 7))
+    target = {"input": (x, (1, 2, 4, 5)), "grad_output": (grad_output, (1, 3, 4, 5))}
+    array, index = target.get(where, (weight, (2, 1, 0, 2)))
+    array[index] = value
+    got = conv.conv2d_forward(x, weight, None, (1, 1), (1, 1))
+    got_grads = conv.conv2d_backward(x, grad_output, weight, (1, 1), (1, 1))
+    assert False in winograd4_everywhere  # it declined a call
+    monkeypatch.setattr(winograd4, "MIN_CHANNELS", 10**9)  # im2col only
+    expected = conv.conv2d_forward(x, weight, None, (1, 1), (1, 1))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    for a, b in zip(got_grads, conv.conv2d_backward(x, grad_output, weight, (1, 1), (1, 1))):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_winograd4_falls_back_when_the_output_overflows(winograd4_everywhere):
+    # Finite inputs whose conv overflows float32: im2col's answer (inf where the sums
+    # overflow), not the transforms' (which can turn inf - inf into NaN).
+    x = np.full((2, 2, 6, 6), 3e38, np.float32)
+    weight = np.ones((2, 2, 3, 3), np.float32)
+    got = conv.conv2d_forward(x, weight, None, (1, 1), (1, 1))
+    assert winograd4_everywhere == [False]
+    assert np.isposinf(got).all()
+
+
+@pytest.mark.parametrize(
+    ("shape", "weight_shape", "stride", "padding", "dtype", "expected"),
+    [
+        ((8, 192, 7, 7), (384, 192, 3, 3), (1, 1), (1, 1), np.float32, True),
+        ((8, 64, 16, 16), (64, 64, 3, 3), (1, 1), (0, 0), np.float64, True),
+        ((8, 64, 23, 23), (64, 64, 3, 3), (1, 1), (1, 1), np.float32, True),
+        ((8, 64, 24, 24), (64, 64, 3, 3), (1, 1), (1, 1), np.float32, False),  # F(2x2, 3x3)'s
+        ((1, 64, 7, 7), (64, 64, 3, 3), (1, 1), (1, 1), np.float32, False),  # one sample
+        ((8, 32, 7, 7), (64, 32, 3, 3), (1, 1), (1, 1), np.float32, False),
+        ((8, 64, 7, 7), (64, 64, 3, 3), (2, 2), (1, 1), np.float32, False),
+        ((8, 64, 7, 7), (64, 64, 5, 5), (1, 1), (2, 2), np.float32, False),
+        ((8, 64, 7, 7), (64, 64, 3, 3), (1, 1), (3, 3), np.float32, False),
+        ((8, 64, 7, 7), (64, 64, 3, 3), (1, 1), (1, 1), np.float16, False),
+    ],
+)
+def test_winograd4_takes_only_the_convs_it_serves(
+    shape, weight_shape, stride, padding, dtype, expected
+):
+    got = winograd4.eligible(shape, weight_shape, stride, padding, (1, 1), 1, dtype)
+    assert got is expected
+    assert not winograd4.eligible(shape, weight_shape, stride, padding, (2, 2), 1, dtype)
+    assert not (got and winograd.eligible(shape, weight_shape, stride, padding, (1, 1), 1, dtype))

@@ -2,11 +2,11 @@
 
 Layouts follow torch.nn.functional: inputs NCHW, weights OIHW (``I = C // groups``).
 The 3x3 stride-1 convs that `winograd.eligible` takes (many channels, wide maps, batches of
-two or more) run there instead, forward and both gradients, and those that
-`winograd4.eligible` takes (many channels, maps under 24 wide) by F(4x4, 3x3); the forwards that
-`conv_rows.eligible` takes (narrow, unpadded across, such as LeNet-5's c3) by row lowering,
-and the weight gradients that `conv_direct.eligible` takes (one input channel: LeNet-5's c1)
-by direct dot products.
+two or more) run there instead, forward and both gradients, and the 3x3 and 5x5 ones that
+`winograd6.eligible` takes (many channels, maps under 24 wide) by F(4x4, 3x3) and F(2x2, 5x5);
+the forwards that `conv_rows.eligible` takes (narrow, unpadded across, such as LeNet-5's c3)
+by row lowering, and the weight gradients that `conv_direct.eligible` takes (one input
+channel: LeNet-5's c1) by direct dot products.
 
 Column layout: ``col`` has shape ``(C * kh * kw, N * OH * OW)``. Row ``(c * kh + i) * kw + j``
 is input channel ``c`` seen through kernel tap ``(i, j)``; column ``n * OH * OW + oh * OW + ow``
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from autograd_cv.kernels import conv_direct, conv_rows, winograd, winograd4
+from autograd_cv.kernels import conv_direct, conv_rows, winograd, winograd6
 from autograd_cv.kernels._geometry import (
     Pair,
     as_pair,
@@ -404,9 +404,9 @@ def conv2d_forward(
         out = winograd.winograd_conv3x3(x, weight, zeros, padding)
         if out is not None:  # None: a value was not finite, so im2col answers
             return out
-    if winograd4.eligible(x.shape, weight.shape, stride, padding, dilation, groups, x.dtype):
+    if winograd6.eligible(x.shape, weight.shape, stride, padding, dilation, groups, x.dtype):
         zeros = np.zeros(out_channels, x.dtype) if bias is None else bias
-        out = winograd4.conv3x3(x, weight, zeros, padding)
+        out = winograd6.conv(x, weight, zeros, padding)
         if out is not None:  # None: a value was not finite, so im2col answers
             return out
     x = np.ascontiguousarray(x)
@@ -461,9 +461,9 @@ def conv2d_backward_input(
         grad_input = _winograd_input_grad(grad_output, weight, padding)
         if grad_input is not None:  # None: a value was not finite, so im2col answers
             return grad_input
-    if winograd4.eligible(input_shape, weight.shape, stride, padding, dilation, groups,
+    if winograd6.eligible(input_shape, weight.shape, stride, padding, dilation, groups,
                           grad_output.dtype):  # fmt: skip
-        grad_input = winograd4.input_grad3x3(grad_output, weight, padding)
+        grad_input = winograd6.input_grad(grad_output, weight, padding)
         if grad_input is not None:
             return grad_input
 
@@ -512,8 +512,8 @@ def conv2d_backward_weight(
         grad_weight = winograd.winograd_weight_grad3x3(x, grad_output, padding)
         if grad_weight is not None:  # None: a value was not finite, so im2col answers
             return grad_weight
-    if winograd4.eligible(x.shape, weight_shape, stride, padding, dilation, groups, x.dtype):
-        grad_weight = winograd4.weight_grad3x3(x, grad_output, padding)
+    if winograd6.eligible(x.shape, weight_shape, stride, padding, dilation, groups, x.dtype):
+        grad_weight = winograd6.weight_grad(x, grad_output, padding, weight_shape[2])
         if grad_weight is not None:
             return grad_weight
 
@@ -559,7 +559,7 @@ def conv2d_backward(
         op, grad_output, x.shape, weight.shape, stride, padding, dilation, groups, "input shape"
     )
     if winograd.eligible(x.shape, weight.shape, stride, padding, dilation, groups, x.dtype) or (
-        winograd4.eligible(x.shape, weight.shape, stride, padding, dilation, groups, x.dtype)
+        winograd6.eligible(x.shape, weight.shape, stride, padding, dilation, groups, x.dtype)
     ):
         # Both by Winograd, each falling back to im2col on its own (see the two kernels).
         return (

@@ -84,9 +84,11 @@ def eligible(
     dtype,
 ) -> bool:
     """Whether conv2d of these shapes and arguments takes the Winograd path."""
-    if not plain_3x3(weight_shape, stride, padding, dilation, groups, dtype):
+    out_channels, in_channels, kh, kw = weight_shape
+    if (kh, kw) != (3, 3) or stride != (1, 1) or dilation != (1, 1) or groups != 1:
         return False
-    out_channels, in_channels = weight_shape[:2]
+    if np.dtype(dtype) not in (np.float32, np.float64) or max(padding) > 2:
+        return False
     out_w = input_shape[3] + 2 * padding[1] - 2
     out_h = input_shape[2] + 2 * padding[0] - 2
     batch = input_shape[0]
@@ -97,20 +99,6 @@ def eligible(
         and batch >= MIN_SAMPLES
         and batch * out_h * out_w >= MIN_OUTPUTS
     )
-
-
-def plain_3x3(
-    weight_shape: tuple[int, ...],
-    stride: tuple[int, int],
-    padding: tuple[int, int],
-    dilation: tuple[int, int],
-    groups: int,
-    dtype,
-) -> bool:
-    """A 3x3 float conv, stride and dilation 1, one group, padded by at most 2: Winograd's kind."""
-    if tuple(weight_shape[2:]) != (3, 3) or stride != (1, 1) or dilation != (1, 1):
-        return False
-    return groups == 1 and np.dtype(dtype) in (np.float32, np.float64) and max(padding) <= 2
 
 
 def flip_weight(weight: np.ndarray) -> np.ndarray:

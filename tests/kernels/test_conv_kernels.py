@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from autograd_cv.kernels import _split, conv, conv_direct, conv_rows, winograd, winograd4
+from autograd_cv.kernels import _split, conv, conv_direct, conv_rows, winograd, winograd6
 
 # The first example of each test pays Numba's compile (or cache load), so no deadline.
 jit_settings = settings(deadline=None)
@@ -786,74 +786,85 @@ def test_winograd_leaves_small_batches_to_im2col(shape, expected):
 
 
 @pytest.fixture
-def winograd4_everywhere(monkeypatch):
+def winograd6_everywhere(monkeypatch):
     """Small 3x3 stride-1 convs take the F(4x4, 3x3) path; returns the list of its calls."""
     calls = []
-    real = winograd4.conv3x3
+    real = winograd6.conv
 
     def counted(*args):
         result = real(*args)
         calls.append(result is not None)
         return result
 
-    monkeypatch.setattr(winograd4, "MIN_CHANNELS", 1)
-    monkeypatch.setattr(winograd4, "conv3x3", counted)
+    monkeypatch.setattr(winograd6, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(winograd6, "conv", counted)
     return calls
 
 
 @st.composite
-def winograd4_cases(draw):
-    """float64 x, weight, bias, padding of a 3x3 stride-1 conv (sizes that are and are not
-    multiples of the 4x4 tile), and a block size: the default, or one tile per block."""
+def winograd6_cases(draw):
+    """float64 x, weight, bias, padding of a 3x3 or 5x5 stride-1 conv (sizes that are and are
+    not multiples of the tile), and a block size: the default, or one tile per block."""
+    kernel = draw(st.sampled_from([3, 5]))
     batch = draw(st.integers(2, 3))
     channels, out_channels = draw(st.integers(1, 5)), draw(st.integers(1, 5))
-    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
-    height = draw(st.integers(max(1, 4 - 2 * padding[0]), 11))
-    width = draw(st.integers(max(1, 4 - 2 * padding[1]), 11))
+    padding = (draw(st.integers(0, kernel - 1)), draw(st.integers(0, kernel - 1)))
+    height = draw(st.integers(max(1, kernel + 1 - 2 * padding[0]), 11))
+    width = draw(st.integers(max(1, kernel + 1 - 2 * padding[1]), 11))
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     x = rng.standard_normal((batch, channels, height, width))
-    weight = rng.standard_normal((out_channels, channels, 3, 3))
-    block_tiles = draw(st.sampled_from([winograd4.BLOCK_TILES, 1]))
+    weight = rng.standard_normal((out_channels, channels, kernel, kernel))
+    block_tiles = draw(st.sampled_from([winograd6.BLOCK_TILES, 1]))
     return x, weight, rng.standard_normal(out_channels), padding, block_tiles
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(winograd4_cases())
-def test_winograd4_forward_and_gradients_match_reference(winograd4_everywhere, monkeypatch, case):
+@given(winograd6_cases())
+def test_winograd6_forward_and_gradients_match_reference(winograd6_everywhere, monkeypatch, case):
     x, weight, bias, padding, block_tiles = case
     tune = {"BLOCK_TILES": block_tiles}
-    _assert_fast_path_matches(x, weight, bias, padding, monkeypatch, winograd4, tune)
-    assert winograd4_everywhere and all(winograd4_everywhere)
+    _assert_fast_path_matches(x, weight, bias, padding, monkeypatch, winograd6, tune)
+    assert winograd6_everywhere and all(winograd6_everywhere)
 
 
-def test_winograd4_float32_error_is_bounded():
-    # Default thresholds: AlexNetSmall's 3x3 convs (7x7 maps, hundreds of channels) take it.
+# AlexNetSmall's conv3 (3x3, 192 -> 384 channels on 7x7) and conv2 (5x5, 64 -> 192 on 15x15),
+# with fewer channels out: both take this path with the default thresholds.
+@pytest.mark.parametrize(
+    ("shape", "out_channels", "kernel", "padding"),
+    [((4, 192, 7, 7), 128, 3, 1), ((4, 64, 15, 15), 96, 5, 2)],
+)
+def test_winograd6_float32_error_is_bounded(monkeypatch, shape, out_channels, kernel, padding):
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((4, 192, 7, 7)).astype(np.float32)
-    weight = (rng.standard_normal((128, 192, 3, 3)) / np.sqrt(9 * 192)).astype(np.float32)
-    assert winograd4.eligible(x.shape, weight.shape, (1, 1), (1, 1), (1, 1), 1, x.dtype)
-    exact = reference_conv2d(x.astype(float), weight.astype(float), None, (1, 1), (1, 1), (1, 1), 1)
-    out = conv.conv2d_forward(x, weight, None, (1, 1), (1, 1))
+    channels = shape[1]
+    x = rng.standard_normal(shape).astype(np.float32)
+    weight = rng.standard_normal((out_channels, channels, kernel, kernel)) / kernel / channels**0.5
+    weight = weight.astype(np.float32)
+    geometry = ((1, 1), (padding, padding))
+    assert winograd6.eligible(x.shape, weight.shape, *geometry, (1, 1), 1, x.dtype)
+    exact = reference_conv2d(x.astype(float), weight.astype(float), None, *geometry, (1, 1), 1)
+    out = conv.conv2d_forward(x, weight, None, *geometry)
     assert out.dtype == np.float32
-    # The im2col GEMM's error on the same conv, for scale. F(4x4, 3x3)'s transforms multiply
-    # by up to 8 and divide by 24: on this shape over eight seeds its largest error measured
-    # 13-24x the GEMM's, 0.7-1.2e-5 of the largest output.
-    cols = conv.im2col(x, (3, 3), padding=(1, 1))
-    direct = (weight.reshape(128, -1) @ cols).reshape(128, 4, 7, 7).transpose(1, 0, 2, 3)
+    # The im2col GEMM's error on the same conv, for scale. The transforms multiply by up to 8
+    # (5x5: 16/24) and divide by 24. Over several seeds the largest error measured 13-24x the
+    # GEMM's on the 3x3 shape (0.7-1.2e-5 of the largest output), 7-12x on the 5x5 one (4-5e-6).
+    cols = conv.im2col(x, (kernel, kernel), padding=(padding, padding))
+    direct = weight.reshape(out_channels, -1) @ cols
+    direct = direct.reshape(out_channels, shape[0], *out.shape[2:]).transpose(1, 0, 2, 3)
     error, direct_error = np.abs(out - exact).max(), np.abs(direct - exact).max()
     assert error <= 32 * direct_error and error < 3e-5 * np.abs(exact).max()
     grad_output = rng.standard_normal(out.shape).astype(np.float32)
-    grad_weight = conv.conv2d_backward_weight(x, grad_output, weight.shape, (1, 1), (1, 1))
-    rows = grad_output.transpose(1, 0, 2, 3).reshape(128, -1)
+    grad_weight = conv.conv2d_backward_weight(x, grad_output, weight.shape, *geometry)
+    rows = grad_output.transpose(1, 0, 2, 3).reshape(out_channels, -1)
     exact_w = (rows.astype(np.float64) @ cols.T.astype(np.float64)).reshape(weight.shape)
     direct_w = (rows @ cols.T).reshape(weight.shape)
     error_w = np.abs(grad_weight - exact_w).max()
     assert grad_weight.dtype == np.float32
     assert error_w <= 32 * np.abs(direct_w - exact_w).max()
     assert error_w < 3e-5 * np.abs(exact_w).max()
-    grad_input = conv.conv2d_backward_input(grad_output, weight, x.shape, (1, 1), (1, 1))
+    grad_input = conv.conv2d_backward_input(grad_output, weight, x.shape, *geometry)
+    monkeypatch.setattr(winograd6, "MIN_CHANNELS", 10**9)  # the float64 reference by im2col
     exact_input = conv.conv2d_backward_input(
-        grad_output.astype(np.float64), weight.astype(np.float64), x.shape, (1, 1), (1, 1)
+        grad_output.astype(np.float64), weight.astype(np.float64), x.shape, *geometry
     )
     assert grad_input.dtype == np.float32
     assert np.abs(grad_input - exact_input).max() < 3e-5 * np.abs(exact_input).max()
@@ -861,8 +872,8 @@ def test_winograd4_float32_error_is_bounded():
 
 @pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
 @pytest.mark.parametrize("where", ["input", "grad_output", "weight"])
-def test_winograd4_leaves_non_finite_values_where_a_direct_conv_puts_them(
-    winograd4_everywhere, monkeypatch, value, where
+def test_winograd6_leaves_non_finite_values_where_a_direct_conv_puts_them(
+    winograd6_everywhere, monkeypatch, value, where
 ):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 3, 7, 7))
@@ -873,21 +884,21 @@ def test_winograd4_leaves_non_finite_values_where_a_direct_conv_puts_them(
     array[index] = value
     got = conv.conv2d_forward(x, weight, None, (1, 1), (1, 1))
     got_grads = conv.conv2d_backward(x, grad_output, weight, (1, 1), (1, 1))
-    assert False in winograd4_everywhere  # it declined a call
-    monkeypatch.setattr(winograd4, "MIN_CHANNELS", 10**9)  # im2col only
+    assert False in winograd6_everywhere  # it declined a call
+    monkeypatch.setattr(winograd6, "MIN_CHANNELS", 10**9)  # im2col only
     expected = conv.conv2d_forward(x, weight, None, (1, 1), (1, 1))
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
     for a, b in zip(got_grads, conv.conv2d_backward(x, grad_output, weight, (1, 1), (1, 1))):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-def test_winograd4_falls_back_when_the_output_overflows(winograd4_everywhere):
+def test_winograd6_falls_back_when_the_output_overflows(winograd6_everywhere):
     # Finite inputs whose conv overflows float32: im2col's answer (inf where the sums
     # overflow), not the transforms' (which can turn inf - inf into NaN).
     x = np.full((2, 2, 6, 6), 3e38, np.float32)
     weight = np.ones((2, 2, 3, 3), np.float32)
     got = conv.conv2d_forward(x, weight, None, (1, 1), (1, 1))
-    assert winograd4_everywhere == [False]
+    assert winograd6_everywhere == [False]
     assert np.isposinf(got).all()
 
 
@@ -901,15 +912,18 @@ def test_winograd4_falls_back_when_the_output_overflows(winograd4_everywhere):
         ((1, 64, 7, 7), (64, 64, 3, 3), (1, 1), (1, 1), np.float32, False),  # one sample
         ((8, 32, 7, 7), (64, 32, 3, 3), (1, 1), (1, 1), np.float32, False),
         ((8, 64, 7, 7), (64, 64, 3, 3), (2, 2), (1, 1), np.float32, False),
-        ((8, 64, 7, 7), (64, 64, 5, 5), (1, 1), (2, 2), np.float32, False),
+        ((8, 64, 15, 15), (192, 64, 5, 5), (1, 1), (2, 2), np.float32, True),
+        ((8, 64, 15, 15), (192, 64, 5, 5), (1, 1), (5, 5), np.float32, False),
+        ((8, 64, 15, 15), (64, 64, 7, 7), (1, 1), (3, 3), np.float32, False),
+        ((8, 64, 15, 15), (64, 64, 5, 3), (1, 1), (2, 1), np.float32, False),
         ((8, 64, 7, 7), (64, 64, 3, 3), (1, 1), (3, 3), np.float32, False),
         ((8, 64, 7, 7), (64, 64, 3, 3), (1, 1), (1, 1), np.float16, False),
     ],
 )
-def test_winograd4_takes_only_the_convs_it_serves(
+def test_winograd6_takes_only_the_convs_it_serves(
     shape, weight_shape, stride, padding, dtype, expected
 ):
-    got = winograd4.eligible(shape, weight_shape, stride, padding, (1, 1), 1, dtype)
+    got = winograd6.eligible(shape, weight_shape, stride, padding, (1, 1), 1, dtype)
     assert got is expected
-    assert not winograd4.eligible(shape, weight_shape, stride, padding, (2, 2), 1, dtype)
+    assert not winograd6.eligible(shape, weight_shape, stride, padding, (2, 2), 1, dtype)
     assert not (got and winograd.eligible(shape, weight_shape, stride, padding, (1, 1), 1, dtype))

@@ -23,8 +23,9 @@ tiles: ``dU[xi] = V[xi]^T dM[xi]`` with ``dM = A dY A^T``, then ``dw = G^T dU G`
 
 These transforms multiply by up to 8 (5x5: 16/24) and divide by 24, so they round more than
 F(2x2, 3x3) or a GEMM. The tests bound the float32 error against a float64 reference. An
-input, weight or output that is not finite, or a sum that overflows, sends the call back to
-im2col, so infinities and NaNs come out as a direct convolution gives them.
+input, weight or output that is not finite (the kernels count them as they copy or write
+each value), or a transform that overflows, sends the call back to im2col, so infinities
+and NaNs come out as a direct convolution gives them.
 """
 
 from __future__ import annotations
@@ -91,18 +92,16 @@ def eligible(
     )
 
 
-def transform_weight(weight: np.ndarray) -> np.ndarray:
-    """U = G w G^T for every (out, in) pair, as (36, in, out), in the weight's dtype."""
+def transform_weight(weight: np.ndarray) -> np.ndarray | None:
+    """U = G w G^T for every (out, in) pair, as (36, in, out), in the weight's dtype; None if
+    a value of it is not finite."""
     out_channels, in_channels, r = weight.shape[:3]
     taps = np.ascontiguousarray(weight.reshape(out_channels, in_channels * r * r).T)
     u = np.empty((36, in_channels, out_channels), weight.dtype)
-    _filter_tiles(taps.reshape(in_channels, r * r, out_channels), _G[r].astype(weight.dtype), u)
-    return u
-
-
-def _finite(*arrays: np.ndarray) -> bool:
-    # One number each: NaN or inf anywhere makes it so (an overflowing sum only falls back).
-    return all(np.isfinite(array.sum()) for array in arrays)
+    bad = _filter_tiles(
+        taps.reshape(in_channels, r * r, out_channels), _G[r].astype(weight.dtype), u
+    )
+    return u if bad == 0 else None
 
 
 class _Tiles:
@@ -139,33 +138,34 @@ def conv(
     """conv2d of NCHW ``x`` with an OIHW ``weight`` this path takes, stride 1; None if a value
     is not finite. The caller checked the arguments and `eligible`; ``bias`` is (out,), zeros
     for none."""
-    if not _finite(x, weight):
-        return None
     batch, channels, height, width = x.shape
     out_channels, r = weight.shape[0], weight.shape[2]
     out_h, out_w = height + 2 * padding[0] - r + 1, width + 2 * padding[1] - r + 1
     tiles = _Tiles(r, out_h, out_w, x.dtype)
     u = transform_weight(weight)
+    if u is None:
+        return None
     x = np.ascontiguousarray(x)
     bias = np.ascontiguousarray(bias, dtype=x.dtype)
     out = np.empty((batch, out_channels, out_h, out_w), x.dtype)
 
-    def samples(low: int, high: int) -> None:
+    def samples(low: int, high: int) -> bool:
         tmp = scratch("winograd6_t", 36 * max(channels, out_channels), x.dtype)
         for start, stop in tiles.blocks(low, high):
             block = tiles.padded("winograd6_x", stop - start, r - 1, channels)
-            _to_channels_last(x[start:stop], padding[0], padding[1], block)
+            if _to_channels_last(x[start:stop], padding[0], padding[1], block):
+                return False  # a value of x is not finite
             v = tiles.planes("winograd6_v", stop - start, channels)
             m = tiles.planes("winograd6_m", stop - start, out_channels)
             _input_tiles(block, tiles.m, tiles.tiles_h, tiles.tiles_w, v, tmp, tiles.k)
-            for xi in range(36):
-                np.matmul(v[xi], u[xi], out=m[xi])
-            _output_tiles(m, bias, tiles.m, tiles.tiles_h, tiles.tiles_w, out[start:stop], tmp,
-                          tiles.k)  # fmt: skip
+            np.matmul(v, u, out=m)  # the 36 GEMMs, looped over inside NumPy
+            if _output_tiles(m, bias, tiles.m, tiles.tiles_h, tiles.tiles_w, out[start:stop],
+                             tmp, tiles.k):  # fmt: skip
+                return False  # an output is not finite (or a transform overflowed)
+        return True
 
     work = batch * tiles.per_sample * 36 * channels * out_channels
-    over_batch(samples, batch, work)
-    return out if _finite(out) else None
+    return out if all(over_batch(samples, batch, work)) else None
 
 
 def input_grad(
@@ -182,34 +182,38 @@ def weight_grad(
     x: np.ndarray, grad_output: np.ndarray, padding: tuple[int, int], kernel: int
 ) -> np.ndarray | None:
     """conv2d's weight gradient, (out, in, kernel, kernel); None if a value is not finite."""
-    if not _finite(x, grad_output):
-        return None
     batch, channels = x.shape[:2]
     out_channels, out_h, out_w = grad_output.shape[1:]
     tiles = _Tiles(kernel, out_h, out_w, x.dtype)
     x = np.ascontiguousarray(x)
     grad_output = np.ascontiguousarray(grad_output)
 
-    def samples(low: int, high: int) -> np.ndarray:
+    def samples(low: int, high: int) -> np.ndarray | None:
         tmp = scratch("winograd6_t", 36 * max(channels, out_channels), x.dtype)
-        total = np.zeros((36, channels, out_channels), x.dtype)
-        partial = np.empty_like(total[0])
+        total = partial = None
         for start, stop in tiles.blocks(low, high):
             block = tiles.padded("winograd6_x", stop - start, kernel - 1, channels)
-            _to_channels_last(x[start:stop], padding[0], padding[1], block)
             grads = tiles.padded("winograd6_g", stop - start, 0, out_channels)
-            _to_channels_last(grad_output[start:stop], 0, 0, grads)
+            if _to_channels_last(x[start:stop], padding[0], padding[1], block) or (
+                _to_channels_last(grad_output[start:stop], 0, 0, grads)
+            ):
+                return None  # a value of x or grad_output is not finite
             v = tiles.planes("winograd6_v", stop - start, channels)
             dm = tiles.planes("winograd6_m", stop - start, out_channels)
             _input_tiles(block, tiles.m, tiles.tiles_h, tiles.tiles_w, v, tmp, tiles.k)
             _grad_tiles(grads, tiles.m, tiles.tiles_h, tiles.tiles_w, dm, tmp, tiles.k)
-            for xi in range(36):  # V's transposed view goes to BLAS as a flag
-                np.matmul(v[xi].T, dm[xi], out=partial)
-                total[xi] += partial
+            # The 36 GEMMs in one call; V's transposed views go to BLAS as a flag.
+            if total is None:
+                total = np.matmul(v.transpose(0, 2, 1), dm)
+            else:
+                partial = np.matmul(v.transpose(0, 2, 1), dm, out=partial)
+                total += partial
         return total
 
     work = batch * tiles.per_sample * 36 * channels * out_channels
     parts = over_batch(samples, batch, work)
+    if any(part is None for part in parts):
+        return None
     grad_u = parts[0]
     for part in parts[1:]:
         grad_u += part
@@ -217,7 +221,7 @@ def weight_grad(
     _filter_grads(grad_u, _G[kernel].astype(x.dtype), taps)
     grad_weight = taps.reshape(-1, out_channels).T.reshape(out_channels, channels, kernel, kernel)
     grad_weight = np.ascontiguousarray(grad_weight)
-    return grad_weight if _finite(grad_weight) else None
+    return grad_weight if np.isfinite(grad_weight).all() else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,10 +241,12 @@ def _constants(dtype) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def _to_channels_last(x, pad_h, pad_w, dst):  # pragma: no cover - compiled
-    # dst[n, h + pad_h, w + pad_w, c] = x[n, c, h, w]; dst's other entries are zero
+    # dst[n, h + pad_h, w + pad_w, c] = x[n, c, h, w]; dst's other entries are zero. Returns
+    # how many of the values copied are not finite (v - v is NaN for inf and NaN, else 0).
     batch, channels, height, width = x.shape
     rows, columns = dst.shape[1], dst.shape[2]
     h_hi, w_hi = min(height, rows - pad_h), min(width, columns - pad_w)
+    bad = 0
     for n in range(batch):
         for r in range(rows):
             h = r - pad_h
@@ -252,7 +258,10 @@ def _to_channels_last(x, pad_h, pad_w, dst):  # pragma: no cover - compiled
                         line[c] = 0
                 else:
                     for c in range(channels):
-                        line[c] = x[n, c, h, w]
+                        value = x[n, c, h, w]
+                        line[c] = value
+                        bad += (value - value) != 0
+    return bad
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -338,7 +347,9 @@ def _a_transpose(out, m0, m1, m2, m3, m4, m5, k):
 def _output_tiles(mm, bias, m, tiles_h, tiles_w, out, tmp, k):  # pragma: no cover - compiled
     # out[n, o] = A^T M A + bias, tile by tile: A^T down each of the tile's six columns
     # (into down[b, row]), then across each of its m rows, written out channel by channel.
+    # Returns how many outputs are not finite.
     batch, out_channels, out_h, out_w = out.shape
+    bad = 0
     down = tmp[: 6 * m * out_channels].reshape(6, m, out_channels)
     row = tmp[6 * m * out_channels : 6 * (m + 1) * out_channels].reshape(6, out_channels)
     values = tmp[6 * (m + 1) * out_channels : (7 * m + 6) * out_channels].reshape(m, out_channels)
@@ -357,8 +368,10 @@ def _output_tiles(mm, bias, m, tiles_h, tiles_w, out, tmp, k):  # pragma: no cov
                     for j in range(min(m, out_w - m * tx)):
                         line, w = values[j], m * tx + j
                         for o in range(out_channels):
-                            out[n, o, h, w] = line[o] + bias[o]
-    return 0
+                            value = line[o] + bias[o]
+                            out[n, o, h, w] = value
+                            bad += (value - value) != 0
+    return bad
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -441,8 +454,10 @@ def _combination(dst, g, rows):
 
 @njit(cache=True, nogil=True)
 def _filter_tiles(taps, g, u):  # pragma: no cover - compiled
-    # U[6a + b, c] = (G w G^T)[a, b] for taps[c, r i + j] = w[:, c, i, j] (vectors over out)
+    # U[6a + b, c] = (G w G^T)[a, b] for taps[c, r i + j] = w[:, c, i, j] (vectors over out).
+    # Returns how many values of U are not finite.
     channels, r, out_channels = taps.shape[0], g.shape[1], taps.shape[2]
+    bad = 0
     across = np.empty((6, r, out_channels), taps.dtype)  # [b, tap row]
     for c in range(channels):
         w = taps[c]
@@ -451,8 +466,11 @@ def _filter_tiles(taps, g, u):  # pragma: no cover - compiled
                 _combination(across[b, i], g[b], w[r * i : r * i + r])
         for a in range(6):
             for b in range(6):
-                _combination(u[6 * a + b, c], g[a], across[b])
-    return 0
+                row = u[6 * a + b, c]
+                _combination(row, g[a], across[b])
+                for o in range(out_channels):
+                    bad += (row[o] - row[o]) != 0
+    return bad
 
 
 @njit(cache=True, nogil=True)

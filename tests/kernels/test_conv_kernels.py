@@ -797,6 +797,7 @@ def winograd6_everywhere(monkeypatch):
         return result
 
     monkeypatch.setattr(winograd6, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(winograd6, "MIN_COVERED", 1)
     monkeypatch.setattr(winograd6, "conv", counted)
     return calls
 
@@ -831,7 +832,7 @@ def test_winograd6_forward_and_gradients_match_reference(winograd6_everywhere, m
 # with fewer channels out: both take this path with the default thresholds.
 @pytest.mark.parametrize(
     ("shape", "out_channels", "kernel", "padding"),
-    [((4, 192, 7, 7), 128, 3, 1), ((4, 64, 15, 15), 96, 5, 2)],
+    [((32, 192, 7, 7), 128, 3, 1), ((8, 64, 15, 15), 96, 5, 2)],
 )
 def test_winograd6_float32_error_is_bounded(monkeypatch, shape, out_channels, kernel, padding):
     rng = np.random.default_rng(0)
@@ -905,19 +906,21 @@ def test_winograd6_falls_back_when_the_output_overflows(winograd6_everywhere):
 @pytest.mark.parametrize(
     ("shape", "weight_shape", "stride", "padding", "dtype", "expected"),
     [
-        ((8, 192, 7, 7), (384, 192, 3, 3), (1, 1), (1, 1), np.float32, True),
-        ((8, 64, 16, 16), (64, 64, 3, 3), (1, 1), (0, 0), np.float64, True),
-        ((8, 64, 23, 23), (64, 64, 3, 3), (1, 1), (1, 1), np.float32, True),
+        ((32, 192, 7, 7), (384, 192, 3, 3), (1, 1), (1, 1), np.float32, True),  # 32 x 8 x 8
+        ((31, 192, 7, 7), (384, 192, 3, 3), (1, 1), (1, 1), np.float32, False),  # too few tiles
+        ((8, 64, 18, 18), (64, 64, 3, 3), (1, 1), (0, 0), np.float64, True),
+        ((8, 32, 23, 23), (32, 32, 3, 3), (1, 1), (1, 1), np.float32, True),
         ((8, 64, 24, 24), (64, 64, 3, 3), (1, 1), (1, 1), np.float32, False),  # F(2x2, 3x3)'s
-        ((1, 64, 7, 7), (64, 64, 3, 3), (1, 1), (1, 1), np.float32, False),  # one sample
-        ((8, 32, 7, 7), (64, 32, 3, 3), (1, 1), (1, 1), np.float32, False),
-        ((8, 64, 7, 7), (64, 64, 3, 3), (2, 2), (1, 1), np.float32, False),
-        ((8, 64, 15, 15), (192, 64, 5, 5), (1, 1), (2, 2), np.float32, True),
+        ((1, 64, 23, 23), (64, 64, 3, 3), (1, 1), (1, 1), np.float32, False),  # one sample
+        ((32, 16, 7, 7), (64, 16, 3, 3), (1, 1), (1, 1), np.float32, False),  # few channels
+        ((32, 64, 7, 7), (64, 64, 3, 3), (2, 2), (1, 1), np.float32, False),
+        ((8, 64, 15, 15), (192, 64, 5, 5), (1, 1), (2, 2), np.float32, True),  # 8 x 16 x 16
+        ((7, 64, 15, 15), (192, 64, 5, 5), (1, 1), (2, 2), np.float32, False),
         ((8, 64, 15, 15), (192, 64, 5, 5), (1, 1), (5, 5), np.float32, False),
         ((8, 64, 15, 15), (64, 64, 7, 7), (1, 1), (3, 3), np.float32, False),
         ((8, 64, 15, 15), (64, 64, 5, 3), (1, 1), (2, 1), np.float32, False),
-        ((8, 64, 7, 7), (64, 64, 3, 3), (1, 1), (3, 3), np.float32, False),
-        ((8, 64, 7, 7), (64, 64, 3, 3), (1, 1), (1, 1), np.float16, False),
+        ((32, 64, 7, 7), (64, 64, 3, 3), (1, 1), (3, 3), np.float32, False),
+        ((32, 64, 7, 7), (64, 64, 3, 3), (1, 1), (1, 1), np.float16, False),
     ],
 )
 def test_winograd6_takes_only_the_convs_it_serves(

@@ -71,10 +71,9 @@ _G = {
     r: np.array(
         [[s * p**j for j in range(r)] for s, p in zip(_SCALES, (0, 1, -1, 2, -2))]
         + [[0] * (r - 1) + [1]]
-    )  # fmt: skip
+    )
     for r in (3, 5)
 }
-_G[3][0, 1:] = _G[5][0, 1:] = 0  # 0 ** 0 is 1 above; the point 0's other powers are 0
 
 
 def eligible(
@@ -120,7 +119,7 @@ class _Tiles:
     """The tiling of a conv's output: m x m tiles, and the channels-last buffers of a block."""
 
     def __init__(self, r: int, out_h: int, out_w: int, dtype) -> None:
-        self.r, self.m = r, 7 - r
+        self.m = 7 - r
         self.tiles_h, self.tiles_w = -(-out_h // self.m), -(-out_w // self.m)
         self.per_sample = self.tiles_h * self.tiles_w
         self.dtype = dtype

@@ -550,10 +550,13 @@ def test_kernels_assert_their_preconditions(call):
 
 def test_import_compiles_nothing():
     code = (
-        "import autograd_cv.kernels as k, autograd_cv.kernels.conv as c, "
-        "autograd_cv.kernels.pool as p\n"
-        "kernels = [v for m in (c, p) for v in vars(m).values() if hasattr(v, 'signatures')]\n"
-        "assert kernels and all(not v.signatures for v in kernels), kernels\n"
+        "import autograd_cv\n"
+        "from autograd_cv.kernels import conv, conv_direct, conv_rows, pool, winograd, winograd6\n"
+        "modules = (conv, conv_direct, conv_rows, pool, winograd, winograd6)\n"
+        "kernels = {m.__name__: [v for v in vars(m).values() if hasattr(v, 'signatures')]\n"
+        "           for m in modules}\n"
+        "assert all(kernels.values()), kernels\n"
+        "assert all(not v.signatures for vs in kernels.values() for v in vs), kernels\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

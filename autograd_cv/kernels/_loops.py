@@ -18,6 +18,13 @@ def copy(dst, src):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, inline="always")
+def add(dst, src):  # pragma: no cover - compiled
+    """dst[:] += src, as `copy`."""
+    for k in range(dst.shape[0]):
+        dst[k] += src[k]
+
+
+@njit(cache=True, nogil=True, inline="always")
 def copy_plus(dst, src, value):  # pragma: no cover - compiled
     """dst[:] = src + value, as `copy`; adds a bias while a result is copied out."""
     for k in range(dst.shape[0]):

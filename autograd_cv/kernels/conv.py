@@ -34,6 +34,7 @@ from autograd_cv.kernels._geometry import (
     check_same_dtype,
     check_shape4,
 )
+from autograd_cv.kernels._loops import add as _add
 from autograd_cv.kernels._loops import add_rows, add_run, copy_rows, copy_run, zero_run
 from autograd_cv.kernels._loops import copy as _copy
 from autograd_cv.kernels._loops import copy_plus as _copy_plus
@@ -81,12 +82,6 @@ def _valid_ranges(geometry, height, width, out_h, out_w):
     for j in range(kw):
         cols_lo[j], cols_hi[j] = _valid_range(j * dw - pw, sw, width, out_w)
     return rows_lo, rows_hi, cols_lo, cols_hi
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _add(dst, src):
-    for k in range(dst.shape[0]):
-        dst[k] += src[k]
 
 
 @njit(cache=True, nogil=True, inline="always")

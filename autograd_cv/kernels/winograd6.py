@@ -33,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from autograd_cv.kernels._loops import add as _add
+from autograd_cv.kernels._loops import copy as _copy
 from autograd_cv.kernels._split import over_batch, scratch
 from autograd_cv.kernels.winograd import flip_weight
 
@@ -337,12 +339,6 @@ def _at(dst, m1, m2, m3, m4, scale, sign):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _add(dst, src):
-    for c in range(dst.shape[0]):
-        dst[c] += src[c]
-
-
-@njit(cache=True, nogil=True, inline="always")
 def _a_transpose(out, m0, m1, m2, m3, m4, m5, k):
     # out[i] = (A^T m)_i for six channel vectors m_0..m_5 (out has m = 4 or 2 rows)
     _at(out[0], m1, m2, m3, m4, k[PLUS], k[PLUS])
@@ -373,7 +369,7 @@ def _output_tiles(mm, bias, m, tiles_h, tiles_w, out, tmp, k):  # pragma: no cov
                                  mm[24 + b, t], mm[30 + b, t], k)  # fmt: skip
                 for i in range(min(m, out_h - m * ty)):
                     for b in range(6):
-                        _copy_row(row[b], down[b, i])
+                        _copy(row[b], down[b, i])
                     _a_transpose(values, row[0], row[1], row[2], row[3], row[4], row[5], k)
                     h = m * ty + i
                     for j in range(min(m, out_w - m * tx)):
@@ -383,12 +379,6 @@ def _output_tiles(mm, bias, m, tiles_h, tiles_w, out, tmp, k):  # pragma: no cov
                             out[n, o, h, w] = value
                             bad += (value - value) != 0
     return bad
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _copy_row(dst, src):
-    for c in range(dst.shape[0]):
-        dst[c] = src[c]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -406,7 +396,7 @@ def _a_mid2(dst, d0, d1, s1):
 @njit(cache=True, nogil=True, inline="always")
 def _a(o0, o1, o2, o3, o4, o5, d, k):
     # o_k = (A d)_k for m = 4 or 2 channel vectors d[0..m-1], A = (A^T)^T (6 x m)
-    _copy_row(o0, d[0])
+    _copy(o0, d[0])
     if d.shape[0] == 4:
         _a_mid(o1, d[0], d[1], d[2], d[3], k[PLUS], k[PLUS], k[PLUS])
         _a_mid(o2, d[0], d[1], d[2], d[3], k[MINUS], k[PLUS], k[MINUS])
@@ -417,7 +407,7 @@ def _a(o0, o1, o2, o3, o4, o5, d, k):
         _a_mid2(o2, d[0], d[1], k[MINUS])
         _a_mid2(o3, d[0], d[1], k[TWO])
         _a_mid2(o4, d[0], d[1], -k[TWO])
-    _copy_row(o5, d[d.shape[0] - 1])
+    _copy(o5, d[d.shape[0] - 1])
 
 
 @njit(cache=True, nogil=True)

@@ -634,23 +634,28 @@ def test_batch_split_works_in_a_forked_child_after_the_parent_used_it(monkeypatc
 # Winograd F(2x2, 3x3): small shapes take it once its size thresholds are lowered.
 
 
-@pytest.fixture
-def winograd_everywhere(monkeypatch):
-    """Every 3x3 stride-1 conv takes the Winograd path; returns the list of its calls."""
+def _counted_everywhere(monkeypatch, module, kernel: str, thresholds: tuple[str, ...]) -> list:
+    """Lower `module`'s size `thresholds` to 1 and count its `kernel` calls: the returned list
+    gets True for each call it answered, False for each it declined (a non-finite value)."""
     calls = []
-    real = winograd.winograd_conv3x3
+    real = getattr(module, kernel)
 
     def counted(*args):
         result = real(*args)
         calls.append(result is not None)
         return result
 
-    monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
-    monkeypatch.setattr(winograd, "MIN_OUT_WIDTH", 1)
-    monkeypatch.setattr(winograd, "MIN_SAMPLES", 1)
-    monkeypatch.setattr(winograd, "MIN_OUTPUTS", 1)
-    monkeypatch.setattr(winograd, "winograd_conv3x3", counted)
+    for name in thresholds:
+        monkeypatch.setattr(module, name, 1)
+    monkeypatch.setattr(module, kernel, counted)
     return calls
+
+
+@pytest.fixture
+def winograd_everywhere(monkeypatch):
+    """Every 3x3 stride-1 conv takes the Winograd path; returns the list of its calls."""
+    thresholds = ("MIN_CHANNELS", "MIN_OUT_WIDTH", "MIN_SAMPLES", "MIN_OUTPUTS")
+    return _counted_everywhere(monkeypatch, winograd, "winograd_conv3x3", thresholds)
 
 
 @st.composite
@@ -784,25 +789,15 @@ def test_winograd_leaves_small_batches_to_im2col(shape, expected):
 
 
 # ---------------------------------------------------------------------------------------------
-# Winograd F(4x4, 3x3), channels innermost: small maps take it by default; with its channel
-# threshold lowered, every 3x3 stride-1 conv narrower than 24 outputs does.
+# Winograd on 6x6 tiles, channels innermost (F(4x4, 3x3) and F(2x2, 5x5)): small maps take
+# it by default; with its thresholds lowered, every 3x3 and 5x5 stride-1 conv narrower than 24
+# outputs does.
 
 
 @pytest.fixture
 def winograd6_everywhere(monkeypatch):
-    """Small 3x3 stride-1 convs take the F(4x4, 3x3) path; returns the list of its calls."""
-    calls = []
-    real = winograd6.conv
-
-    def counted(*args):
-        result = real(*args)
-        calls.append(result is not None)
-        return result
-
-    monkeypatch.setattr(winograd6, "MIN_CHANNELS", 1)
-    monkeypatch.setattr(winograd6, "MIN_COVERED", 1)
-    monkeypatch.setattr(winograd6, "conv", counted)
-    return calls
+    """Small 3x3 and 5x5 stride-1 convs take the 6x6-tile path; returns the list of its calls."""
+    return _counted_everywhere(monkeypatch, winograd6, "conv", ("MIN_CHANNELS", "MIN_COVERED"))
 
 
 @st.composite

@@ -5,8 +5,9 @@ The 3x3 stride-1 convs that `winograd.eligible` takes (many channels, wide maps,
 two or more) run there instead, forward and both gradients, and the 3x3 and 5x5 ones that
 `winograd6.eligible` takes (many channels, maps under 24 wide) by F(4x4, 3x3) and F(2x2, 5x5);
 the forwards that `conv_rows.eligible` takes (narrow, unpadded across, such as LeNet-5's c3)
-by row lowering, and the weight gradients that `conv_direct.eligible` takes (one input
-channel: LeNet-5's c1) by direct dot products.
+and the backward passes of those with few input channels (`conv_rows.backward_eligible`) by
+row lowering, and the weight gradients that `conv_direct.eligible` takes (one input channel:
+LeNet-5's c1) by direct dot products.
 
 Column layout: ``col`` has shape ``(C * kh * kw, N * OH * OW)``. Row ``(c * kh + i) * kw + j``
 is input channel ``c`` seen through kernel tap ``(i, j)``; column ``n * OH * OW + oh * OW + ow``
@@ -561,9 +562,12 @@ def conv2d_backward(
             conv2d_backward_input(grad_output, weight, x.shape, stride, padding),
             conv2d_backward_weight(x, grad_output, weight.shape, stride, padding),
         )
+    x = np.ascontiguousarray(x)
+    if conv_rows.backward_eligible(x.shape, weight.shape, stride, padding, dilation, groups):
+        grad_output, weight = np.ascontiguousarray(grad_output), np.ascontiguousarray(weight)
+        return conv_rows.conv2d_backward_rows(x, grad_output, weight.shape, padding, weight)
     out_channels = weight.shape[0]
     out_h, out_w = grad_output.shape[2:]
-    x = np.ascontiguousarray(x)
     batch = x.shape[0]
     grad_planes = np.ascontiguousarray(grad_output).reshape(batch, out_channels, out_h * out_w)
     geometry = _pack(kernel_size, stride, padding, dilation)

@@ -15,19 +15,32 @@ It is used only where it measured faster than im2col + GEMM (forward, in one pro
 alternating; see `eligible`): LeNet-5's c3 at batch 64 0.60x im2col's time, at batch 256
 0.75x, 32 -> 64 channels 5x5 on 16x16 maps 0.71x, 128 channels 3x3 on 9x9 0.84x. Wider
 outputs lost (3x3 on 30x30 with 64 channels: 1.26x) because im2col's runs are long there; so
-did one sample (1.45x, one GEMM per output row). The gradients stay with im2col: a lowered
-backward measured level with it.
+did one sample (1.45x, one GEMM per output row).
+
+The gradients (`conv2d_backward_rows`) lower the other way round, channel and tap column
+first, so that a tap row's window is a run of columns instead of a run of rows:
+
+    Z[(c, j), h, n, ow] = x[n, c, h - ph, ow + j]
+
+The weight gradient of tap row ``i`` is then one GEMM, of Z's columns for rows ``i .. i + OH
+- 1`` with the output gradient laid out as G[o, oh, n, ow]: kh GEMMs of inner size OH * N *
+OW, where im2col needs kh * kw copies of the input first. The input gradient is one GEMM of
+the weight (as ``(i, c, j) x o``) with G; its kh row blocks are summed into Z's layout
+(contiguous runs) and Z's kw columns into the input. LeNet-5's c3 at batch 64 (AMD EPYC
+Zen 4, in one process, alternating with im2col + col2im): 0.72x its time on one thread,
+0.83-0.91x on two (the GEMMs take most of both, at 80-100 GFLOP/s a core).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numpy.lib.stride_tricks import as_strided
 
-from autograd_cv.kernels._loops import copy_rows, zero_run
+from autograd_cv.kernels._loops import add_rows, add_run, copy_rows, zero_run
 from autograd_cv.kernels._split import over_batch, scratch
 
-__all__ = ["eligible", "conv2d_rows"]
+__all__ = ["eligible", "backward_eligible", "conv2d_rows", "conv2d_backward_rows"]
 
 #: Outputs at most this wide take row lowering; at 28 wide it measured 1.26x im2col's time.
 MAX_OUT_W = 16
@@ -54,6 +67,20 @@ def eligible(x_shape, weight_shape, stride, padding, dilation, groups) -> bool:
         and weight_shape[2] > 1
         and 0 < out_w <= MAX_OUT_W
         and batch >= MIN_BATCH
+    )
+
+
+#: Backward passes (both gradients) take row lowering up to this many input channels. Both
+#: gradients against im2col's one pass, 2 threads: LeNet-5's c3 0.79-0.97 from batch 8 to
+#: 256, 16 -> 32 and 16 -> 16 channels 3x3 on 12x12 and 18x18 maps 0.90-0.95, 3 -> 8 5x5
+#: 1.00; 32 -> 64 5x5 on 16x16 1.12 and 64 -> 64 3x3 padded by a row 1.27.
+MAX_BACKWARD_CHANNELS = 16
+
+
+def backward_eligible(x_shape, weight_shape, stride, padding, dilation, groups) -> bool:
+    """Whether conv2d's backward (both gradients) takes row lowering (module docstring)."""
+    return x_shape[1] <= MAX_BACKWARD_CHANNELS and eligible(
+        x_shape, weight_shape, stride, padding, dilation, groups
     )
 
 
@@ -92,6 +119,15 @@ def _rows_to_nchw(rows, bias, out):  # pragma: no cover - compiled
                 dst += run
 
 
+def _blocks(low: int, high: int, size: int):
+    """(start, stop) of equal blocks of at most `size` samples (at least one) over low..high."""
+    count = high - low
+    size = max(1, min(count, size))
+    size = -(-count // -(-count // size))
+    for start in range(low, high, size):
+        yield start, min(start + size, high)
+
+
 def conv2d_rows(
     x: np.ndarray, weight: np.ndarray, bias: np.ndarray, padding: tuple[int, int]
 ) -> np.ndarray:
@@ -108,11 +144,8 @@ def conv2d_rows(
     per_sample = (height_padded * lowered_rows + out_channels * out_h) * out_w * x.itemsize
 
     def samples(low: int, high: int) -> None:
-        count = high - low
-        size = max(1, min(count, max(BLOCK_BYTES // per_sample, -(-MIN_COLUMNS // out_w))))
-        size = -(-count // -(-count // size))  # equal blocks
-        for start in range(low, high, size):
-            stop = min(start + size, high)
+        size = max(BLOCK_BYTES // per_sample, -(-MIN_COLUMNS // out_w))
+        for start, stop in _blocks(low, high, size):
             columns = (stop - start) * out_w
             lowered = scratch("rows_lowered", height_padded * lowered_rows * columns, x.dtype)
             rows = scratch("rows_out", out_channels * out_h * columns, x.dtype)
@@ -126,3 +159,139 @@ def conv2d_rows(
 
     over_batch(samples, batch, out.size * depth)
     return out
+
+
+#: The gradients' blocks: Z, G and the input gradient's product of a block fit this. LeNet-5's
+#: c3 (1 MB of L2 a core), both gradients on two threads against im2col's: 8 samples a block
+#: 1.06, 11 0.91, 16 0.84, 32 0.99 (there the weight GEMMs' inner size is 3,200 and OpenBLAS
+#: slows down: 19.2 us a sample on one thread, 14.4 at 16).
+BACKWARD_BLOCK_BYTES = 3 << 19
+
+
+@njit(cache=True, nogil=True)
+def _lower_by_channel(x, kernel_w, pad_h, out_w, z):  # pragma: no cover - compiled
+    # z, flat: (C * kernel_w, H + 2 * pad_h, N, out_w), as in the module's docstring.
+    batch, channels, height, width = x.shape
+    x_flat = x.reshape(-1)
+    run = batch * out_w
+    height_padded = height + 2 * pad_h
+    for c in range(channels):
+        for j in range(kernel_w):
+            base = (c * kernel_w + j) * height_padded * run
+            zero_run(z, base, pad_h * run)
+            zero_run(z, base + (pad_h + height) * run, pad_h * run)
+            for h in range(height):  # one run per sample, a plane of channels apart in x
+                src = (c * height + h) * width + j
+                copy_rows(z, base + (h + pad_h) * run, x_flat, src, channels * height * width,
+                          batch, out_w)  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _grad_to_rows(grad_output, rows):  # pragma: no cover - compiled
+    # grad_output (N, O, OH, OW) -> rows, flat: (O, OH, N, OW).
+    batch, channels, out_h, out_w = grad_output.shape
+    grad_flat = grad_output.reshape(-1)
+    run = batch * out_w
+    for o in range(channels):
+        for oh in range(out_h):
+            copy_rows(rows, (o * out_h + oh) * run, grad_flat, (o * out_h + oh) * out_w,
+                      channels * out_h * out_w, batch, out_w)  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _fold_rows(products, kernel_h, height_padded, run, z):  # pragma: no cover - compiled
+    # products, flat: (kh, C * kw, OH, N, OW) -> z (C * kw, Hp, N, OW): tap row i's block
+    # lands i rows down. Each is one contiguous run of OH * N * OW values.
+    lowered_rows = z.shape[0] // (height_padded * run)
+    span = products.shape[0] // (kernel_h * lowered_rows)
+    for r in range(lowered_rows):
+        base = r * height_padded * run
+        zero_run(z, base, height_padded * run)
+        for i in range(kernel_h):
+            add_run(z, base + i * run, 1, products, (i * lowered_rows + r) * span, span)
+
+
+@njit(cache=True, nogil=True)
+def _unlower(z, kernel_w, pad_h, out_w, grad_input):  # pragma: no cover - compiled
+    # The adjoint of _lower_by_channel: z's padding rows are dropped, its runs added back.
+    batch, channels, height, width = grad_input.shape
+    grad_flat = grad_input.reshape(-1)
+    zero_run(grad_flat, 0, grad_flat.shape[0])
+    run = batch * out_w
+    height_padded = height + 2 * pad_h
+    for c in range(channels):
+        for j in range(kernel_w):
+            base = (c * kernel_w + j) * height_padded * run
+            for h in range(height):
+                dst = (c * height + h) * width + j
+                add_rows(grad_flat, dst, channels * height * width, z,
+                         base + (h + pad_h) * run, batch, out_w)  # fmt: skip
+
+
+def conv2d_backward_rows(
+    x: np.ndarray,
+    grad_output: np.ndarray,
+    weight_shape: tuple[int, ...],
+    padding: tuple[int, int],
+    weight: np.ndarray | None = None,
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """conv2d's gradients by row lowering: (input gradient or None, weight gradient).
+
+    C-contiguous NCHW ``x`` and ``grad_output``; with ``weight`` (OIHW, C-contiguous) the
+    input gradient is computed too. Only for the convs `eligible` takes.
+    """
+    batch, channels, height, width = x.shape
+    out_channels, _, kernel_h, kernel_w = weight_shape
+    out_h, out_w = grad_output.shape[2:]
+    pad_h = padding[0]
+    height_padded, lowered_rows = height + 2 * pad_h, channels * kernel_w
+    depth = kernel_h * lowered_rows
+    # (kh, C, kw) x O: the input gradient's product is one GEMM with G
+    weight_taps = None
+    if weight is not None:
+        weight_taps = np.ascontiguousarray(weight.transpose(2, 1, 3, 0)).reshape(depth, -1)
+    grad_input = np.empty(x.shape, x.dtype) if weight is not None else None
+    per_sample = (lowered_rows * height_padded + out_channels * out_h) * out_w
+    if weight is not None:
+        per_sample += depth * out_h * out_w
+    per_sample *= x.itemsize
+
+    def samples(low: int, high: int) -> np.ndarray:
+        total = np.zeros((kernel_h, lowered_rows, out_channels), x.dtype)
+        partial = None
+        for start, stop in _blocks(low, high, BACKWARD_BLOCK_BYTES // per_sample):
+            run = (stop - start) * out_w
+            z = scratch("rows_lowered", lowered_rows * height_padded * run, x.dtype)
+            rows = scratch("rows_out", out_channels * out_h * run, x.dtype)
+            _lower_by_channel(x[start:stop], kernel_w, pad_h, out_w, z)
+            _grad_to_rows(grad_output[start:stop], rows)
+            lowered = z.reshape(lowered_rows, height_padded * run)
+            grad_rows = rows.reshape(out_channels, out_h * run)
+            if start == low:
+                target = total
+            else:
+                target = partial = np.empty_like(total) if partial is None else partial
+            # Tap row i sees Z's rows i .. i + OH - 1: the kh windows as one stacked
+            # product. One 2-D matmul per window would hold the GIL (NumPy releases it only
+            # for results of 500 values or more; c3's are 30 x 16), so the two threads'
+            # GEMMs would take turns.
+            windows = as_strided(lowered, (kernel_h, lowered_rows, out_h * run),
+                                 (run * x.itemsize, *lowered.strides), writeable=False)  # fmt: skip
+            np.matmul(windows, grad_rows.T, out=target)
+            if target is not total:
+                total += target
+            if weight_taps is not None:
+                products = scratch("rows_products", depth * out_h * run, x.dtype)
+                np.matmul(weight_taps, grad_rows, out=products.reshape(depth, out_h * run))
+                _fold_rows(products, kernel_h, height_padded, run, z)  # Z has been read
+                _unlower(z, kernel_w, pad_h, out_w, grad_input[start:stop])
+        return total
+
+    passes = 1 if weight is None else 2
+    parts = over_batch(samples, batch, passes * grad_output.size * depth)
+    grad_weight = parts[0]
+    for part in parts[1:]:
+        grad_weight += part
+    # (kh, C, kw, O) -> OIHW
+    grad_weight = grad_weight.reshape(kernel_h, channels, kernel_w, out_channels)
+    return grad_input, np.ascontiguousarray(grad_weight.transpose(3, 1, 0, 2))

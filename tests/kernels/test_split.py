@@ -155,6 +155,8 @@ def test_split_one_pass_kernels_match_their_serial_references(blas, monkeypatch)
     np.testing.assert_array_equal(out, np.maximum(x, 0))
     assert out.dtype == np.float32 and np.isnan(out[0, 0, 0, 0])
     np.testing.assert_array_equal(activation.relu(x[:, :, ::2]), np.maximum(x[:, :, ::2], 0))
+    whole = activation.relu(np.array([[-3, 0, 5]] * 4, dtype=np.int64))
+    assert whole.dtype == np.int64 and (whole == [0, 0, 5]).all()
     np.testing.assert_array_equal(activation.relu_backward(grad, out), np.where(out > 0, grad, 0))
     x = rng.standard_normal((5, 3, 6, 7)) * 3 + 100  # float64; far from zero
     y, normalised, mean, var, inv_std = batch_norm.batch_norm_forward(

@@ -26,8 +26,12 @@ import numpy as np
 SPLIT_MIN_WORK = 2_000_000
 
 #: One-pass, memory-bound kernels (pooling, batch norm, relu) split from this many elements or
-#: window taps: about 0.1-0.2 ms on one thread, a few times a thread hand-off.
-SPLIT_MIN_PASS = 200_000
+#: window taps. A hand-off costs more than a round trip's 7-15 us when the other core has
+#: gone idle in between: on a 2-vCPU KVM guest (AMD EPYC Zen 4) waking it took 30-50 us
+#: each way, and a split relu gradient or max pool came out slower than one thread below
+#: about 1.2 million values and 0.9 million window taps (relu gradient of 300,000 values:
+#: 43 us on one thread, 115 split; 1.2 million: 190 and 185; 2.4 million: 604 and 372).
+SPLIT_MIN_PASS = 1_000_000
 
 #: Work buffers up to this size are kept for the next call (one per thread, name and dtype).
 KEEP_SCRATCH_BYTES = 32 * 2**20

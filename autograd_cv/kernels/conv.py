@@ -695,8 +695,12 @@ def l2_cache_bytes(cpu_dir: str = "/sys/devices/system/cpu/cpu0/cache") -> int:
 # (past L2; in session 6, 8 MB took 1.24 and 1.69). LeNet's c3 and the CIFAR conv were
 # level from 0.5 to 1 MB, and the larger convs' blocks are set by MIN_BLOCK_COLUMNS instead.
 # An L2 reported above 4 MB counts as 4 MB: more likely a shared cache misreported (in a
-# VM) than one core's own.
-BLOCK_BYTES = min(l2_cache_bytes(), 4 * 2**20) * 3 // 8
+# VM) than one core's own. One below 2 MB counts as 2 MB: each block hands the GIL between
+# the split's threads a few times, and on a 2-vCPU guest a hand-over that finds the other
+# core idle costs 30-50 us. With AMD Zen 4's 1 MB L2, 0.375 MB blocks made LeNet-5's split
+# c1 forward 371 us at batch 32 against 200 with 0.75 MB (215 on one thread either way);
+# the LeNet-5 and AlexNetSmall-BN steps took 0.965 and 0.968 of their time with 0.75 MB.
+BLOCK_BYTES = min(max(l2_cache_bytes(), 2 * 2**20), 4 * 2**20) * 3 // 8
 
 #: Blocks span at least this many GEMM columns, whatever their size: at one 7x7 sample
 #: (49 columns) per block the CIFAR net's late convs ran 20-30% slower than with ~20.

@@ -154,6 +154,23 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 #: GEMMs with at least this many multiply-adds are split over this pool (see `matmul`).
 POOL_GEMM_MIN_WORK = 32_000_000
 
+#: np.matmul holds the GIL through a 2-D product with fewer results than this (NumPy 2.4:
+#: 31 x 16 held it, 32 x 16 did not); np.dot releases it whatever the size.
+MATMUL_GIL_RESULTS = 512
+
+
+def product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """``out[...] = a @ b`` for 2-D floats (transposed views welcome), without the GIL.
+
+    For the kernels' split parts: a product that held the GIL made the other thread wait,
+    and on a 2-vCPU guest each hand-over to an idle core cost 30-50 us (a 25 x 6 weight
+    gradient serialised the two threads). ``out`` must be C-contiguous for np.dot.
+    """
+    if out.size < MATMUL_GIL_RESULTS:
+        np.dot(a, b, out=out)
+    else:
+        np.matmul(a, b, out=out)
+
 
 def one_blas_thread() -> AbstractContextManager[None]:
     """BLAS on one thread inside the block, its previous count restored after."""

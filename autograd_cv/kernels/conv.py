@@ -39,7 +39,7 @@ from autograd_cv.kernels._loops import add as _add
 from autograd_cv.kernels._loops import add_rows, add_run, copy_rows, copy_run, zero_run
 from autograd_cv.kernels._loops import copy as _copy
 from autograd_cv.kernels._loops import copy_plus as _copy_plus
-from autograd_cv.kernels._split import over_batch, scratch
+from autograd_cv.kernels._split import over_batch, product, scratch
 
 __all__ = [
     "im2col",
@@ -649,9 +649,9 @@ class _WeightGradient:
         # where a 3-D matmul with a transposed operand falls back to a loop ~100x slower.
         for g in range(self.groups):
             if self.transposed:
-                np.matmul(col_groups[g], rows_groups[g].T, out=out[g])
+                product(col_groups[g], rows_groups[g].T, out[g])
             else:
-                np.matmul(rows_groups[g], col_groups[g].T, out=out[g])
+                product(rows_groups[g], col_groups[g].T, out[g])
 
     def finish(self, parts: list[np.ndarray]) -> np.ndarray:
         """The threads' totals summed, in OIHW."""
@@ -762,7 +762,7 @@ def _grouped_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray, groups: int) 
     b_groups = b.reshape(groups, -1, b.shape[1])
     out_groups = out.reshape(groups, -1, out.shape[1])
     for g in range(groups):  # 2-D GEMMs: each goes to BLAS whole
-        np.matmul(a[g], b_groups[g], out=out_groups[g])
+        product(a[g], b_groups[g], out_groups[g])
 
 
 def _check_backward(

@@ -207,3 +207,18 @@ def test_an_error_in_any_part_is_raised_after_every_part_has_finished(
         _split.over_batch(samples, 8, 10)
     assert len(finished) == 1 and blas.num_threads == 2
     assert _split.over_batch(lambda lo, hi: (lo, hi), 8, 10) == [(0, 4), (4, 8)]  # still works
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(25, 700, 6), (32, 50, 16), (31, 50, 16), (64, 30, 64)])
+def test_product_matches_matmul_either_side_of_the_gil_threshold(dtype, shape):
+    # Small results go through np.dot (which releases the GIL), larger through np.matmul;
+    # both with transposed operands, as the conv kernels pass them.
+    m, k, n = shape
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((k, m)).astype(dtype).T, rng.standard_normal((n, k)).astype(dtype)
+    out = np.full((m, n), np.nan, dtype)
+    _split.product(a, b.T, out)
+    tolerance = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b.T, rtol=tolerance, atol=tolerance * k)
+    assert (m * n < _split.MATMUL_GIL_RESULTS) == (shape != (32, 50, 16) and shape != (64, 30, 64))

@@ -149,8 +149,9 @@ def winograd_conv3x3(
                 x[start:stop], x_bits[start:stop], exponent, *padding, tiles_w, ty_lo, ty_hi, v
             ):
                 return False
-            for xi in range(16):
-                np.matmul(u[xi], v[xi, :, :used], out=m[xi, :, :used])
+            # The 16 GEMMs in one call: NumPy loops over them without the GIL, where a
+            # call each handed the GIL between the split's threads 16 times a block.
+            np.matmul(u, v[:, :, :used], out=m[:, :, :used])
             if not _output_tiles(
                 m, bias, tiles_w, ty_lo, ty_hi, out[start:stop], out_bits[start:stop], exponent
             ):
@@ -183,7 +184,7 @@ def winograd_weight_grad3x3(
         v = _planes("winograd_v", channels, columns, x.dtype)
         dm = _planes("winograd_m", out_channels, columns, x.dtype)
         total = np.zeros((16, out_channels, channels), x.dtype)
-        partial = np.empty_like(total[0])
+        partial = np.empty_like(total)
         for start, stop, ty_lo, ty_hi in blocks:
             used = (stop - start) * (ty_hi - ty_lo) * (tiles_w + 1)
             if not _input_tiles(
@@ -194,9 +195,10 @@ def winograd_weight_grad3x3(
                 grad_output[start:stop], grad_bits[start:stop], exponent, tiles_w, ty_lo, ty_hi, dm
             ):
                 return None
-            for xi in range(16):  # V's transposed view goes to BLAS as a flag
-                np.matmul(dm[xi, :, :used], v[xi, :, :used].T, out=partial)
-                total[xi] += partial
+            # The 16 GEMMs in one call, as in the forward (V's transposed views go to BLAS
+            # as a flag).
+            np.matmul(dm[:, :, :used], v[:, :, :used].transpose(0, 2, 1), out=partial)
+            total += partial
         return total
 
     work = batch * tiles_h * tiles_w * 16 * channels * out_channels

@@ -15,6 +15,7 @@ import numpy as np
 
 from autograd_cv.autograd.node import Node
 from autograd_cv.backend import array_module, is_array, to_host
+from autograd_cv.kernels import loss as loss_kernels
 from autograd_cv.ops.activation import ReLU, Sigmoid, Softmax, Softplus, _check_classes, log_softmax
 from autograd_cv.ops.arguments import (
     as_plain,
@@ -72,6 +73,8 @@ def _class_targets(target: Any, input_shape: tuple[int, ...], ignore_index: int,
             f"expected target shape {expected}"
         )
     classes = input_shape[1]
+    if labels.size and 0 <= labels.min() and labels.max() < classes:
+        return labels.astype(np.int64, copy=False)  # all in range: two reductions, not four
     bad = ((labels < 0) | (labels >= classes)) & (labels != ignore_index)
     if bad.any():
         raise ValueError(
@@ -164,6 +167,10 @@ class CrossEntropy(NLLLoss):
 
     def forward(self, x):
         index, weights = self._coefficients(x.dtype)
+        if _on_host_rows(x):  # (N, C) on the CPU: one Numba pass (kernels.loss)
+            losses, probabilities = loss_kernels.cross_entropy_forward(x, index, weights)
+            self.saved = (probabilities, None)
+            return self._reduced(losses, weights)
         # Shift first: x - max is exact near the top, so float32 keeps its digits there.
         shifted = x - x.max(axis=1, keepdims=True)
         exponentials = np.exp(shifted)
@@ -183,6 +190,9 @@ class CrossEntropy(NLLLoss):
         if type(grad) is Tensor:  # create_graph: recorded, so it can be differentiated again
             return ((Softmax(1)(x) - _one_hot(shape, index, 1, weights.dtype)) * scale,)
         exponentials, totals = self.saved
+        if totals is None:  # the kernel's softmax
+            rows = np.ascontiguousarray(np.broadcast_to(scale, per_row).reshape(shape[0]))
+            return (loss_kernels.cross_entropy_backward(exponentials, index, rows),)
         gradient = exponentials / totals
         if len(shape) == 2:
             gradient[array_module(index).arange(shape[0]), index] -= 1
@@ -193,6 +203,11 @@ class CrossEntropy(NLLLoss):
             )
         gradient *= scale
         return (gradient,)
+
+
+def _on_host_rows(x: Any) -> bool:
+    """Whether x is (N, C) floating logits in a NumPy array (the cross-entropy kernel's)."""
+    return type(x) is np.ndarray and x.ndim == 2 and x.dtype in (np.float32, np.float64)
 
 
 def _pick(x: np.ndarray, index: np.ndarray) -> np.ndarray:

@@ -196,7 +196,12 @@ def _walk(
             if wanted and node in wanted:
                 captured[node] = grad
             inputs = node.inputs
-            if node.saves_inputs or node.saves_output:
+            if node.saves_inputs:  # spelled out: a call per node is most of a small graph
+                sequence = node.sequence
+                for tensor in inputs:
+                    if tensor.version > sequence:
+                        _check_versions(node, inputs)  # raises, naming the input
+            if node.saves_output:
                 _check_versions(node, inputs)
             if not plain:
                 input_grads = _call_vjp(node, grad, inputs, create_graph)
@@ -219,8 +224,9 @@ def _walk(
                     input_grad = _conform(node, data, input_grad)
                 previous = pending.get(edge)
                 pending[edge] = input_grad if previous is None else previous + input_grad
-            if release and not create_graph:
-                node.release()
+            if release and not create_graph:  # node.release(), without the call
+                node.inputs = node.output_data = node.saved = None
+                node.freed = True
             if finishing and node in finishing:
                 for leaf in finishing[node]:
                     _finish_leaf(leaf, pending, create_graph)

@@ -84,12 +84,14 @@ class Node:
     def __call__(self, *args: Any) -> Any:
         """Apply the op: on ndarrays just compute; on Tensors compute and maybe record."""
         inputs = args
-        for value in args:
-            if not isinstance(value, Tensor):
-                if not any(isinstance(other, Tensor) for other in args):
-                    return self._compute(args)
-                inputs = values.lift(args)
-                break
+        # Most ops take two Tensors: one test for them instead of the loop's.
+        if len(args) != 2 or not (isinstance(args[0], Tensor) and isinstance(args[1], Tensor)):
+            for value in args:
+                if not isinstance(value, Tensor):
+                    if not any(isinstance(other, Tensor) for other in args):
+                        return self._compute(args)
+                    inputs = values.lift(args)
+                    break
         if observers:
             return _observed_call(self, inputs)
         if len(inputs) == 1:

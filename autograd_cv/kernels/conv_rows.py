@@ -235,6 +235,22 @@ def _unlower(z, kernel_w, pad_h, out_w, grad_input):  # pragma: no cover - compi
                          base + (h + pad_h) * run, batch, out_w)  # fmt: skip
 
 
+@njit(cache=True, nogil=True)
+def _lower_both(x, grad_output, kernel_w, pad_h, z, rows):  # pragma: no cover - compiled
+    # Both operands of a block's products in one call.
+    _lower_by_channel(x, kernel_w, pad_h, grad_output.shape[3], z)
+    _grad_to_rows(grad_output, rows)
+
+
+@njit(cache=True, nogil=True)
+def _fold_unlower(products, kernel_h, kernel_w, pad_h, out_w, z, grad_input):  # pragma: no cover
+    # The input gradient from its product: into Z's layout, then into the input's.
+    height_padded = grad_input.shape[2] + 2 * pad_h
+    run = grad_input.shape[0] * out_w
+    _fold_rows(products, kernel_h, height_padded, run, z)
+    _unlower(z, kernel_w, pad_h, out_w, grad_input)
+
+
 def conv2d_backward_rows(
     x: np.ndarray,
     grad_output: np.ndarray,
@@ -263,36 +279,32 @@ def conv2d_backward_rows(
         per_sample += depth * out_h * out_w
     per_sample *= x.itemsize
 
+    # Each block makes two Numba calls and two matmuls: the fewer times a part takes the
+    # GIL back, the fewer times it waits for the other thread's Python (see _split).
     def samples(low: int, high: int) -> np.ndarray:
-        total = np.zeros((kernel_h, lowered_rows, out_channels), x.dtype)
-        partial = None
-        for start, stop in _blocks(low, high, BACKWARD_BLOCK_BYTES // per_sample):
+        blocks = list(_blocks(low, high, BACKWARD_BLOCK_BYTES // per_sample))
+        partials = np.empty((len(blocks), kernel_h, lowered_rows, out_channels), x.dtype)
+        for block, (start, stop) in enumerate(blocks):
             run = (stop - start) * out_w
             z = scratch("rows_lowered", lowered_rows * height_padded * run, x.dtype)
             rows = scratch("rows_out", out_channels * out_h * run, x.dtype)
-            _lower_by_channel(x[start:stop], kernel_w, pad_h, out_w, z)
-            _grad_to_rows(grad_output[start:stop], rows)
+            _lower_both(x[start:stop], grad_output[start:stop], kernel_w, pad_h, z, rows)
             lowered = z.reshape(lowered_rows, height_padded * run)
             grad_rows = rows.reshape(out_channels, out_h * run)
-            if start == low:
-                target = total
-            else:
-                target = partial = np.empty_like(total) if partial is None else partial
             # Tap row i sees Z's rows i .. i + OH - 1: the kh windows as one stacked
             # product. One 2-D matmul per window would hold the GIL (NumPy releases it only
             # for results of 500 values or more; c3's are 30 x 16), so the two threads'
             # GEMMs would take turns.
             windows = as_strided(lowered, (kernel_h, lowered_rows, out_h * run),
                                  (run * x.itemsize, *lowered.strides), writeable=False)  # fmt: skip
-            np.matmul(windows, grad_rows.T, out=target)
-            if target is not total:
-                total += target
+            np.matmul(windows, grad_rows.T, out=partials[block])
             if weight_taps is not None:
                 products = scratch("rows_products", depth * out_h * run, x.dtype)
                 np.matmul(weight_taps, grad_rows, out=products.reshape(depth, out_h * run))
-                _fold_rows(products, kernel_h, height_padded, run, z)  # Z has been read
-                _unlower(z, kernel_w, pad_h, out_w, grad_input[start:stop])
-        return total
+                # Z has been read: it takes the input gradient's rows
+                _fold_unlower(products, kernel_h, kernel_w, pad_h, out_w, z,
+                              grad_input[start:stop])  # fmt: skip
+        return partials.sum(axis=0)
 
     passes = 1 if weight is None else 2
     parts = over_batch(samples, batch, passes * grad_output.size * depth)

@@ -222,3 +222,34 @@ def test_product_matches_matmul_either_side_of_the_gil_threshold(dtype, shape):
     tolerance = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(out, a.astype(np.float64) @ b.T, rtol=tolerance, atol=tolerance * k)
     assert (m * n < _split.MATMUL_GIL_RESULTS) == (shape != (32, 50, 16) and shape != (64, 30, 64))
+
+
+@pytest.mark.parametrize("polls", [0, 10, _split.SPIN_POLLS])
+def test_a_part_slower_than_the_callers_polling_still_returns_every_result(
+    blas, monkeypatch, polls
+):
+    # The caller polls the workers' flags for at most SPIN_POLLS reads, then sleeps on the
+    # replies queue: a worker that takes far longer (or no polling at all) changes nothing.
+    import time
+
+    monkeypatch.setattr(_split, "SPIN_POLLS", polls)
+    monkeypatch.setattr(_split, "SPLIT_MIN_WORK", 0)
+
+    def samples(low: int, high: int) -> tuple[int, int]:
+        if low > 0:
+            time.sleep(0.02)  # well past the polling
+        return low, high
+
+    for _ in range(3):
+        assert _split.over_batch(samples, 9, 10) == [(0, 4), (4, 9)]
+
+
+def test_the_polling_flags_are_read_afresh_and_acknowledged():
+    # _await_parts sees a flag set after it was compiled and acknowledges it (2); it gives up
+    # after its polls when a flag stays down. _report_part waits for that acknowledgement.
+    done = np.zeros(3, np.int64)
+    assert not _split._await_parts(done, 100)
+    done[1:] = 1
+    assert _split._await_parts(done, 100) and list(done) == [0, 2, 2]
+    flags = np.zeros(2, np.int64)
+    assert not _split._report_part(flags, 1, 100) and flags[1] == 1  # nobody acknowledged

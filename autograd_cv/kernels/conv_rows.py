@@ -261,7 +261,8 @@ def conv2d_backward_rows(
     """conv2d's gradients by row lowering: (input gradient or None, weight gradient).
 
     C-contiguous NCHW ``x`` and ``grad_output``; with ``weight`` (OIHW, C-contiguous) the
-    input gradient is computed too. Only for the convs `eligible` takes.
+    input gradient is computed too. Only for the convs `eligible` takes (`backward_eligible`
+    where conv2d_backward measured it faster).
     """
     batch, channels, height, width = x.shape
     out_channels, _, kernel_h, kernel_w = weight_shape
@@ -292,9 +293,9 @@ def conv2d_backward_rows(
             lowered = z.reshape(lowered_rows, height_padded * run)
             grad_rows = rows.reshape(out_channels, out_h * run)
             # Tap row i sees Z's rows i .. i + OH - 1: the kh windows as one stacked
-            # product. One 2-D matmul per window would hold the GIL (NumPy releases it only
-            # for results of 500 values or more; c3's are 30 x 16), so the two threads'
-            # GEMMs would take turns.
+            # product. One 2-D matmul per window would hold the GIL (NumPy 2.4 releases it
+            # only for 512 results or more, _split.MATMUL_GIL_RESULTS; c3's are 30 x 16), so
+            # the two threads' GEMMs would take turns.
             windows = as_strided(lowered, (kernel_h, lowered_rows, out_h * run),
                                  (run * x.itemsize, *lowered.strides), writeable=False)  # fmt: skip
             np.matmul(windows, grad_rows.T, out=partials[block])

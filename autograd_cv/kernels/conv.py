@@ -39,7 +39,7 @@ from autograd_cv.kernels._loops import add as _add
 from autograd_cv.kernels._loops import add_rows, add_run, copy_rows, copy_run, zero_run
 from autograd_cv.kernels._loops import copy as _copy
 from autograd_cv.kernels._loops import copy_plus as _copy_plus
-from autograd_cv.kernels._split import over_batch, product, scratch
+from autograd_cv.kernels._split import equal_block, over_batch, product, scratch
 
 __all__ = [
     "im2col",
@@ -717,11 +717,7 @@ class _Blocks:
         per_sample = (col_rows + out_channels) * plane * np.dtype(dtype).itemsize
         fits = BLOCK_BYTES // max(per_sample, 1)
         wide_enough = -(-MIN_BLOCK_COLUMNS // max(plane, 1))
-        size = max(1, min(batch, max(fits, wide_enough)))
-        # Equal blocks: 64 samples at 21 a block ran 21 + 21 + 21 + 1, and the last
-        # one-sample GEMM is the slowest per column; 16 + 16 + 16 + 16 does not have it.
-        count = -(-batch // size)
-        self.size = max(1, -(-batch // max(count, 1)))
+        self.size = equal_block(batch, max(fits, wide_enough))
         self.batch, self.plane = batch, plane
         self.col_rows, self.out_channels = col_rows, out_channels
         columns = self.size * plane

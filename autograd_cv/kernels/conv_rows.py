@@ -38,7 +38,7 @@ from numba import njit
 from numpy.lib.stride_tricks import as_strided
 
 from autograd_cv.kernels._loops import add_rows, add_run, copy_rows, zero_run
-from autograd_cv.kernels._split import over_batch, scratch
+from autograd_cv.kernels._split import equal_block, over_batch, scratch
 
 __all__ = ["eligible", "backward_eligible", "conv2d_rows", "conv2d_backward_rows"]
 
@@ -121,9 +121,7 @@ def _rows_to_nchw(rows, bias, out):  # pragma: no cover - compiled
 
 def _blocks(low: int, high: int, size: int):
     """(start, stop) of equal blocks of at most `size` samples (at least one) over low..high."""
-    count = high - low
-    size = max(1, min(count, size))
-    size = -(-count // -(-count // size))
+    size = equal_block(high - low, size)
     for start in range(low, high, size):
         yield start, min(start + size, high)
 

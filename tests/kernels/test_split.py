@@ -253,3 +253,15 @@ def test_the_polling_flags_are_read_afresh_and_acknowledged():
     assert _split._await_parts(done, 100) and list(done) == [0, 2, 2]
     flags = np.zeros(2, np.int64)
     assert not _split._report_part(flags, 1, 100) and flags[1] == 1  # nobody acknowledged
+
+
+def test_equal_blocks_are_the_fewest_that_fit_and_differ_by_at_most_one_sample():
+    assert _split.equal_block(64, 21) == 16  # 16 x 4, not 21 + 21 + 21 + 1
+    assert _split.equal_block(32, 18) == 16 and _split.equal_block(7, 100) == 7
+    assert _split.equal_block(5, 0) == 1 and _split.equal_block(0, 8) == 1
+    for count in range(1, 80):
+        for most in range(1, 40):
+            size = _split.equal_block(count, most)
+            blocks = -(-count // size)
+            assert size <= most and blocks == -(-count // min(most, count))
+            assert size * blocks - count < blocks  # the last block is short by under one each

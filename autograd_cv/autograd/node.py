@@ -94,22 +94,33 @@ class Node:
                     break
         if observers:
             return _observed_call(self, inputs)
-        if len(inputs) == 1:
-            out = self.forward(inputs[0].data)
-        elif len(inputs) == 2:
-            first, second = inputs[0].data, inputs[1].data
-            if type(first) is not type(second):  # rare: only then ask which devices
-                values.same_device(self.name, [first, second])
-            out = self.forward(first, second)
+        if len(inputs) == 2:
+            first, second = inputs
+            a, b = first.data, second.data
+            if type(a) is not type(b):  # rare: only then ask which devices
+                values.same_device(self.name, [a, b])
+            out = self.forward(a, b)
+            try:
+                needs = _NEEDS_TWO[first.requires_grad][second.requires_grad]
+            except (IndexError, TypeError):  # requires_grad set to something not a bool
+                needs = (bool(first.requires_grad), bool(second.requires_grad))
+        elif len(inputs) == 1:
+            first = inputs[0]
+            out = self.forward(first.data)
+            try:
+                needs = _NEEDS_ONE[first.requires_grad]
+            except (IndexError, TypeError):
+                needs = (bool(first.requires_grad),)
         else:
             arrays = [t.data for t in inputs]
             values.one_kind(self.name, arrays)
             out = self.forward(*arrays)
+            needs = tuple([t.requires_grad for t in inputs])
         if type(out) is not np.ndarray:
             out = values.as_output(out)
         if out.dtype.char == "d" and not self.casts:  # float64 only from a float64 input
             out = values.default_float(out, [t.data for t in inputs])
-        return self._record(inputs, out)
+        return _output(self, inputs, out, needs)
 
     def _compute(self, arrays: tuple[Any, ...]) -> np.ndarray:
         """The plain-array path: forward only, with scalars as weak as beside Tensors."""
@@ -124,42 +135,6 @@ class Node:
             out = values.default_float(out, arrays)
         return out
 
-    def _record(self, inputs: tuple[Tensor, ...], out: np.ndarray) -> Tensor:
-        """The output Tensor; records this node when grad mode is on and an input needs grad."""
-        result = Tensor.__new__(Tensor)
-        result.data = out
-        result.grad = None
-        result.name = None
-        result.hooks = None
-        result.version = 0
-        if len(inputs) == 2:  # most ops: spelled out, no list built
-            first, second = inputs
-            needs = (first.requires_grad, second.requires_grad)
-        else:
-            needs = tuple([t.requires_grad for t in inputs])
-        if True not in needs or not _mode.enabled or not self.differentiable:
-            result.requires_grad = False
-            result.node = None
-            return result
-        result.requires_grad = True
-        result.node = self
-        self.inputs = inputs
-        self.needs_input_grad = needs
-        if len(inputs) == 2:
-            self.edges = (
-                first.node or (first if needs[0] else None),
-                second.node or (second if needs[1] else None),
-            )
-        else:
-            self.edges = tuple([t.node or (t if t.requires_grad else None) for t in inputs])
-        self.sequence = next(_ticks)  # tick(), without the call
-        if self.saves_output:
-            self.output_data = out
-            self.output_ref = weakref.ref(result)
-        self.shape = out.shape
-        self.dtype = out.dtype
-        return result
-
     def release(self) -> None:
         """Drop the inputs and arrays kept for the vjp (the graph's shape stays)."""
         self.inputs = None
@@ -171,6 +146,49 @@ class Node:
         return f"<{self.name} node {self.shape}>"
 
 
+def _output(node: Node, inputs: tuple[Tensor, ...], out: np.ndarray, needs: tuple) -> Tensor:
+    """The output Tensor; records `node` when grad mode is on and an input needs grad."""
+    result = _new_tensor(Tensor)
+    result.data = out
+    result.grad = result.name = result.hooks = None
+    result.version = 0
+    if True not in needs or not _mode.enabled or not node.differentiable:
+        result.requires_grad = False
+        result.node = None
+        return result
+    result.requires_grad = True
+    result.node = node
+    node.inputs = inputs
+    node.needs_input_grad = needs
+    if len(inputs) == 2:  # most ops: spelled out, no list built
+        first, second = inputs
+        node.edges = (
+            first.node or (first if needs[0] else None),
+            second.node or (second if needs[1] else None),
+        )
+    elif len(inputs) == 1:
+        first = inputs[0]
+        node.edges = (first.node or (first if needs[0] else None),)
+    else:
+        node.edges = tuple([t.node or (t if t.requires_grad else None) for t in inputs])
+    node.sequence = next(_ticks)  # tick(), without the call
+    if node.saves_output:
+        node.output_data = out
+        node.output_ref = weakref.ref(result)
+    node.shape = out.shape
+    node.dtype = out.dtype
+    return result
+
+
+# Every op's output is one: a bare Tensor, its slots filled in by _output.
+_new_tensor = Tensor.__new__
+
+# `needs_input_grad` of one- and two-input ops, indexed by requires_grad: shared tuples,
+# since a tuple built per op is an allocation the garbage collector then counts and scans.
+_NEEDS_ONE = ((False,), (True,))
+_NEEDS_TWO = (((False, False), (False, True)), ((True, False), (True, True)))
+
+
 def _observed_call(node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
     """__call__ with the forward timed and reported to every observer."""
     arrays = [t.data for t in inputs]
@@ -179,12 +197,12 @@ def _observed_call(node: Node, inputs: tuple[Tensor, ...]) -> Tensor:
     out = node.forward(*arrays)
     if type(out) is not np.ndarray:
         out = values.as_output(out)
-    if out.dtype.char == "d":
+    if out.dtype.char == "d" and not node.casts:
         out = values.default_float(out, arrays)
     # A GPU queues its work: wait for it, so the time is the op's and not its launch's.
     backend_of(out).synchronize()
     seconds = time.perf_counter() - start
-    result = node._record(inputs, out)
+    result = _output(node, inputs, out, tuple([t.requires_grad for t in inputs]))
     for observer in list(observers):
         observer.on_forward(node if result.node is node else None, seconds, result)
     return result

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import autograd_cv as ag
+from autograd_cv import viz
 from autograd_cv.testing import gradcheck, gradgradcheck
 
 
@@ -33,6 +34,27 @@ def test_diamond_accumulates_cotangents() -> None:
     (a + b + a * b).sum().backward()
     # d/dx (3x + x^2 + 3x^3) = 3 + 2x + 9x^2
     np.testing.assert_allclose(x.grad.numpy(), [3 + 4 + 36])
+
+
+def test_requires_grad_set_to_a_number_still_records() -> None:
+    x = ag.tensor([1.0, 2.0])
+    w = ag.tensor([3.0, 4.0])
+    x.requires_grad = 1  # PyTorch refuses non-bools; here they mean what bool() says
+    w.requires_grad = np.True_
+    (x * w).relu().sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 2.0])
+
+
+def test_an_observer_sees_the_same_dtypes_as_the_plain_path() -> None:
+    x = ag.tensor(np.ones(3, np.float32), requires_grad=True)
+    with viz.profile():
+        doubled = x.double()
+        summed = x + np.float64(1.0)
+    assert doubled.dtype == np.float64  # a cast's float64 is asked for
+    assert summed.dtype == np.float32  # a weak scalar keeps x's dtype
+    doubled.sum().backward()
+    assert x.grad.dtype == np.float32
 
 
 def test_leaf_grad_accumulates_across_calls_until_reset() -> None:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import heapq
 import operator
 import time
 from collections.abc import Sequence
@@ -167,28 +168,31 @@ def _walk(
     capture: Sequence[Tensor] = (),
     finish_leaves: bool = False,
 ) -> dict[Node, Any]:
-    """Run every reachable vjp once, newest node first; leaves' cotangents stay in `pending`.
+    """Run the vjp of every node a cotangent reaches once, newest first; leaves' stay in `pending`.
 
+    The nodes wait in a heap keyed by creation order (PyTorch's ready queue): a node is
+    pushed when its first cotangent arrives and popped, newest first, once every node
+    that can feed it has run, since those are all newer. Nothing is sorted up front.
     Returns the cotangents that reached the nodes of the `capture` tensors (for `grad`).
     With `finish_leaves`, a leaf with post-accumulate hooks is finished (its `.grad`
     accumulated, its hooks run) right after the last node that feeds it.
     """
     wanted = {t.node for t in capture if t.node is not None}
     captured: dict[Node, Any] = {}
-    order = topological_order([out.node for out in outputs if out.node is not None])
+    roots = {out.node for out in outputs if out.node is not None}
+    heap = [(-node.sequence, node) for node in roots]
+    heapq.heapify(heap)
+    push, pop = heapq.heappush, heapq.heappop
     release = not retain_graph
-    finishing = hooks.finishing_nodes(order) if finish_leaves else None
+    finishing = hooks.finishing_nodes(topological_order(list(roots))) if finish_leaves else None
+    ran: list[Node] = []  # released only at the end under create_graph
     # A plain backward with nobody observing calls each vjp right here (a function call
     # less per node: small graphs are all overhead).
     plain = not create_graph and not observers
     with set_grad_enabled(create_graph):
-        for node in order:
-            grad = pending.pop(node, None)
-            if grad is None:
-                if finishing and node in finishing:
-                    for leaf in finishing[node]:
-                        _finish_leaf(leaf, pending, create_graph)
-                continue
+        while heap:
+            node = pop(heap)[1]
+            grad = pending.pop(node)
             if node.freed:
                 raise _freed_error(node)
             if node.hooks:
@@ -223,17 +227,24 @@ def _walk(
                 ):
                     input_grad = _conform(node, data, input_grad)
                 previous = pending.get(edge)
-                pending[edge] = input_grad if previous is None else previous + input_grad
-            if release and not create_graph:  # node.release(), without the call
-                node.inputs = node.output_data = node.saved = None
-                node.freed = True
+                if previous is not None:
+                    pending[edge] = previous + input_grad
+                    continue
+                pending[edge] = input_grad
+                if edge.__class__ is not Tensor and isinstance(edge, Node):
+                    push(heap, (-edge.sequence, edge))  # its first cotangent: now it waits
+            if release:
+                if create_graph:
+                    ran.append(node)
+                else:  # node.release(), without the call
+                    node.inputs = node.output_data = node.saved = None
+                    node.freed = True
             if finishing and node in finishing:
                 for leaf in finishing[node]:
                     _finish_leaf(leaf, pending, create_graph)
-        if release and create_graph:
-            # Released only now: later vjps need earlier outputs as live Tensors.
-            for node in order:
-                node.release()
+        # Released only now: later vjps need earlier outputs as live Tensors.
+        for node in ran:
+            node.release()
     return captured
 
 

@@ -36,6 +36,19 @@ def test_diamond_accumulates_cotangents() -> None:
     np.testing.assert_allclose(x.grad.numpy(), [3 + 4 + 36])
 
 
+def test_a_node_runs_only_after_every_node_that_feeds_it() -> None:
+    # y's first cotangent arrives at once (from out), its second only after a long side
+    # chain has run; and a second output that y also feeds is seeded beside the first.
+    x = leaf([0.5, 2.0])
+    y = x * x
+    side = y
+    for _ in range(50):
+        side = side * 1.0 + 0.0
+    out = y + side
+    ag.backward([out.sum(), (y * 3.0).sum()])
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() * (1 + 1 + 3))
+
+
 def test_requires_grad_set_to_a_number_still_records() -> None:
     x = ag.tensor([1.0, 2.0])
     w = ag.tensor([3.0, 4.0])

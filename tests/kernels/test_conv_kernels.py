@@ -259,12 +259,15 @@ def test_non_finite_values_stay_where_they_belong(batch):
     st.integers(0, 2),
     st.sampled_from([np.float64, np.float32]),
     st.booleans(),
+    st.booleans(),
     st.integers(0, 2**32 - 1),
 )
 def test_row_lowering_forward_matches_reference(batch, channels, out_channels, kh, kw, pad_h,
-                                                dtype, small_blocks, seed):  # fmt: skip
+                                                dtype, small_blocks, numpy_gemm, seed):  # fmt: skip
     # conv_rows: narrow stride-1 forwards, unpadded across, over one or many blocks per
-    # thread, against the shift-and-add reference; non-contiguous inputs too.
+    # thread, against the shift-and-add reference; non-contiguous inputs too. Both paths:
+    # a part in one Numba call with BLAS's GEMM, and NumPy's matmul (where that GEMM is not
+    # found).
     rng = np.random.default_rng(seed)
     width = kw + int(rng.integers(0, conv_rows.MAX_OUT_W))
     x = rng.standard_normal((batch, channels, int(rng.integers(max(1, kh - 2 * pad_h), 9)), width))
@@ -277,6 +280,8 @@ def test_row_lowering_forward_matches_reference(batch, channels, out_channels, k
         if small_blocks:  # one sample a block
             patch.setattr(conv_rows, "BLOCK_BYTES", 1)
             patch.setattr(conv_rows, "MIN_COLUMNS", 1)
+        if numpy_gemm:
+            patch.setattr(conv_rows, "gemm_table", lambda: None)
         out = conv.conv2d_forward(x, weight, bias, **geometry)
     assert out.dtype == dtype
     want = reference_conv2d(x, weight, bias, **geometry)
@@ -294,12 +299,16 @@ def test_row_lowering_forward_matches_reference(batch, channels, out_channels, k
     st.integers(0, 2),
     st.sampled_from([np.float64, np.float32]),
     st.booleans(),
+    st.booleans(),
+    st.booleans(),
     st.integers(0, 2**32 - 1),
 )
 def test_row_lowering_backward_matches_reference(batch, channels, out_channels, kh, kw, pad_h,
-                                                 dtype, small_blocks, seed):  # fmt: skip
-    # conv_rows' backward: both gradients element by element against the tap-by-tap
-    # reference, over one or many blocks per thread, with non-contiguous operands.
+                                                 dtype, small_blocks, numpy_gemm, input_grad,
+                                                 seed):  # fmt: skip
+    # conv_rows' backward: both gradients (or the weight's alone) element by element against
+    # the tap-by-tap reference, over one or many blocks per thread, with non-contiguous
+    # operands; by BLAS's GEMM from Numba and by NumPy's matmul, as the forward.
     rng = np.random.default_rng(seed)
     width = kw + int(rng.integers(0, conv_rows.MAX_OUT_W))
     height = int(rng.integers(max(1, kh - 2 * pad_h), 9))
@@ -313,14 +322,24 @@ def test_row_lowering_backward_matches_reference(batch, channels, out_channels, 
     with pytest.MonkeyPatch.context() as patch:
         if small_blocks:  # one sample a block
             patch.setattr(conv_rows, "BACKWARD_BLOCK_BYTES", 1)
-        got_input, got_weight = conv.conv2d_backward(x, grad_output, weight, **geometry)
-    assert got_input.dtype == got_weight.dtype == dtype
+        if numpy_gemm:
+            patch.setattr(conv_rows, "gemm_table", lambda: None)
+        if input_grad:
+            got_input, got_weight = conv.conv2d_backward(x, grad_output, weight, **geometry)
+        else:  # the rows kernel's weight-only pass (conv2d_backward_weight keeps im2col)
+            got_input, got_weight = conv_rows.conv2d_backward_rows(
+                np.ascontiguousarray(x), np.ascontiguousarray(grad_output), weight.shape,
+                (pad_h, 0),
+            )  # fmt: skip
+    assert got_weight.dtype == dtype and (got_input is None or got_input.dtype == dtype)
     want_input, want_weight = _reference_unpadded_w_gradients(
         x.astype(np.float64), weight.astype(np.float64), grad_output, pad_h, (1, 1)
     )
     tolerance = 1e-12 if dtype == np.float64 else 2e-5
     for got, want in ((got_input, want_input), (got_weight, want_weight)):
-        np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance * np.abs(want).max())
+        if got is not None:
+            scale = np.abs(want).max()
+            np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance * scale)
 
 
 def test_row_lowering_backward_runs_where_eligible(monkeypatch):

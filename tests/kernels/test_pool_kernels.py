@@ -154,18 +154,21 @@ def test_max_pool_backward_matches_central_differences(case):
     st.integers(0, 2**32 - 1),
     st.sampled_from([2, 3]),
     st.booleans(),
+    st.sampled_from([2, 6, pool.PAIR_CHUNK_VALUES]),
 )
 def test_unrolled_max_pools_match_reference_with_ties_and_nan(
-    batch, channels, h, w, seed, kernel, split
+    batch, channels, h, w, seed, kernel, split, chunk_values
 ):
     # Kernels 2 and 3 at stride 2 without padding take their own unrolled kernels (LeNet's
-    # and AlexNet's pools); odd sizes drop the last row/column, small integers make ties, and
-    # some taps are NaN. `split` cuts the rows across threads at any size.
+    # and AlexNet's pools; 2x2 over even sizes in two passes, a chunk of rows at a time); odd
+    # sizes drop the last row/column, small integers make ties, and some taps are NaN. `split`
+    # cuts the rows across threads at any size; small chunks cut them into many chunks.
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 3, size=(batch, channels, h, w)).astype(np.float32)
     x[rng.random(x.shape) < 0.1] = np.nan
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_split, "SPLIT_MIN_PASS", 0 if split else _split.SPLIT_MIN_PASS)
+        patch.setattr(pool, "PAIR_CHUNK_VALUES", chunk_values)
         out, indices = pool.max_pool2d_forward(x, (kernel, kernel), (2, 2))
     want_out, want_indices = reference_max_pool(x, (kernel, kernel), (2, 2), (0, 0), (1, 1))
     np.testing.assert_array_equal(out, want_out)

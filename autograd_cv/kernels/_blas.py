@@ -45,9 +45,13 @@ def gemm_table() -> np.ndarray | None:
 
 
 def _find_gemm() -> np.ndarray | None:
-    from autograd_cv.kernels._split import blas_pools
-
-    for pool in blas_pools():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - a dependency
+        return None
+    for pool in ThreadpoolController().lib_controllers:
+        if pool.user_api != "blas":
+            continue
         try:
             library = ctypes.CDLL(pool.filepath)
         except OSError:

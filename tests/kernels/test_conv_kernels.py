@@ -104,6 +104,35 @@ def test_forward_float32_stays_float32_and_agrees(case):
     assert grad_input.dtype == np.float32 and grad_weight.dtype == np.float32
 
 
+@jit_settings
+@given(conv_cases(), st.booleans())
+def test_one_call_parts_match_numpys_path(case, small_blocks):
+    # Ungrouped im2col convs run each thread's part as one Numba call with BLAS's GEMM
+    # (_blas); where that GEMM is not found, the same blocks go through np.matmul. Both
+    # directions and the weight gradient alone agree, over one or many blocks a part.
+    x, weight, bias, geometry = case
+    grad_output = _grad_output(x, weight, bias, geometry)
+
+    def run():
+        return (
+            conv.conv2d_forward(x, weight, bias, **geometry),
+            *conv.conv2d_backward(x, grad_output, weight, **geometry),
+            conv.conv2d_backward_weight(x, grad_output, weight.shape, **geometry),
+        )
+
+    with pytest.MonkeyPatch.context() as patch:
+        if small_blocks:
+            patch.setattr(conv, "BLOCK_BYTES", 1)
+            patch.setattr(conv, "MIN_BLOCK_COLUMNS", 1)
+        one_call = run()
+        patch.setattr(conv, "gemm_table", lambda: None)
+        numpy_path = run()
+    for got, want in zip(one_call, numpy_path):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(one_call[0], reference_conv2d(x, weight, bias, **geometry),
+                               atol=1e-12)  # fmt: skip
+
+
 def test_forward_accepts_non_contiguous_input():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((5, 4, 3, 2)).transpose(3, 2, 1, 0)  # (2, 3, 4, 5), F-ordered

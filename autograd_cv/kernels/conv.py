@@ -286,6 +286,15 @@ def _nchw_to_rows(grad_output, rows):  # pragma: no cover - compiled
             _copy(rows_flat[dst : dst + plane], grad_flat[src : src + plane])
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _block_views(col, rows, col_rows, out_channels, samples, plane):  # pragma: no cover
+    # A block's col (col_rows, samples * plane) and GEMM rows (out_channels, ...) at the front
+    # of the flat buffers, as _Blocks.buffers gives them.
+    columns = samples * plane
+    return (col[: col_rows * columns].reshape(col_rows, columns),
+            rows[: out_channels * columns].reshape(out_channels, columns))  # fmt: skip
+
+
 @njit(cache=True, nogil=True)
 def _forward_part(table, x, weight, bias, geometry, out_h, out_w, block, col, rows,
                   out):  # fmt: skip  # pragma: no cover - compiled
@@ -295,9 +304,7 @@ def _forward_part(table, x, weight, bias, geometry, out_h, out_w, block, col, ro
     col_rows, out_channels = weight.shape[1], weight.shape[0]
     for start in range(0, batch, block):
         stop = min(start + block, batch)
-        columns = (stop - start) * plane
-        block_col = col[: col_rows * columns].reshape(col_rows, columns)
-        block_rows = rows[: out_channels * columns].reshape(out_channels, columns)
+        block_col, block_rows = _block_views(col, rows, col_rows, out_channels, stop - start, plane)
         _im2col_kernel(x[start:stop], geometry, out_h, out_w, block_col)
         gemm(table, weight, block_col, block_rows, 0.0)
         _rows_to_nchw(block_rows, bias, out[start:stop])
@@ -313,9 +320,7 @@ def _backward_part(table, x, grad_planes, weight_t, geometry, out_h, out_w, bloc
     col_rows = total.shape[0] if transposed else total.shape[1]
     for start in range(0, batch, block):
         stop = min(start + block, batch)
-        columns = (stop - start) * plane
-        block_col = col[: col_rows * columns].reshape(col_rows, columns)
-        block_rows = rows[: out_channels * columns].reshape(out_channels, columns)
+        block_col, block_rows = _block_views(col, rows, col_rows, out_channels, stop - start, plane)
         _im2col_kernel(x[start:stop], geometry, out_h, out_w, block_col)
         _nchw_to_rows(grad_planes[start:stop], block_rows)
         beta = 0.0 if start == 0 else 1.0  # the blocks' gradients add up in place

@@ -15,6 +15,7 @@ NumPy path.
 from __future__ import annotations
 
 import ctypes
+from typing import Any
 
 import numpy as np
 from llvmlite import ir
@@ -26,12 +27,12 @@ __all__ = ["gemm_table", "gemm"]
 # CBLAS's enums
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
-#: (sgemm, dgemm, integer width) per naming scheme: NumPy's own OpenBLAS wheels (64-bit
-#: integers, prefixed), then a plain CBLAS with 64-bit and with 32-bit integers.
+#: (sgemm, dgemm) per naming scheme: NumPy's own OpenBLAS wheels (prefixed, 64-bit integers
+#: by the 64_ suffix), a suffixed CBLAS, then a plain one (see `_integer_width`).
 _SYMBOLS = (
-    ("scipy_cblas_sgemm64_", "scipy_cblas_dgemm64_", 64),
-    ("cblas_sgemm64_", "cblas_dgemm64_", 64),
-    ("cblas_sgemm", "cblas_dgemm", 32),
+    ("scipy_cblas_sgemm64_", "scipy_cblas_dgemm64_"),
+    ("cblas_sgemm64_", "cblas_dgemm64_"),
+    ("cblas_sgemm", "cblas_dgemm"),
 )
 
 _TABLE: list = []
@@ -56,13 +57,32 @@ def _find_gemm() -> np.ndarray | None:
             library = ctypes.CDLL(pool.filepath)
         except OSError:
             continue
-        for single, double, width in _SYMBOLS:
+        for single, double in _SYMBOLS:
             try:
                 addresses = [ctypes.cast(getattr(library, name), ctypes.c_void_p).value
                              for name in (single, double)]  # fmt: skip
             except AttributeError:
                 continue
-            return np.array([*addresses, width], np.int64)
+            width = _integer_width(library, single)
+            if width is not None:
+                return np.array([*addresses, width], np.int64)
+    return None
+
+
+def _integer_width(library: Any, symbol: str) -> int | None:
+    """The width of the integers `symbol` takes (64 or 32), or None where it cannot be told.
+
+    A 64_ suffix means 64-bit integers. A plain name can be either: OpenBLAS says which in
+    its build configuration (USE64BITINT); any other BLAS is left to NumPy's path, since a
+    wrong guess would pass sizes the library misreads.
+    """
+    if symbol.endswith("64_"):
+        return 64
+    for name in ("openblas_get_config", "openblas_get_config64_"):
+        config = getattr(library, name, None)
+        if config is not None:
+            config.restype = ctypes.c_char_p
+            return 64 if b"USE64BITINT" in (config() or b"") else 32
     return None
 
 

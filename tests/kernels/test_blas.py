@@ -60,3 +60,32 @@ def test_gemm_refuses_operands_without_a_unit_stride(table) -> None:
     a = np.ones((4, 6), np.float32)[:, ::2]  # stride 2 along both axes' elements
     with pytest.raises(ValueError, match="unit stride"):
         _blas.gemm(table, a, np.ones((3, 2), np.float32), np.empty((4, 2), np.float32), 0.0)
+
+
+class _Library:
+    """Stands in for a ctypes library: only the attributes given exist."""
+
+    def __init__(self, **symbols) -> None:
+        self.__dict__.update(symbols)
+
+
+def _config(text: bytes):
+    def openblas_get_config() -> bytes:
+        return text
+
+    return openblas_get_config
+
+
+@pytest.mark.parametrize(
+    "library, symbol, width",
+    [
+        (_Library(), "scipy_cblas_sgemm64_", 64),  # the suffix says it
+        (_Library(openblas_get_config=_config(b"OpenBLAS 0.3.21 DYNAMIC_ARCH")), "cblas_sgemm", 32),
+        (_Library(openblas_get_config=_config(b"OpenBLAS USE64BITINT DYNAMIC_ARCH")),
+         "cblas_sgemm", 64),
+        (_Library(), "cblas_sgemm", None),  # not OpenBLAS: the width cannot be told
+    ],
+)  # fmt: skip
+def test_integer_width_is_taken_only_where_it_is_known(library, symbol, width) -> None:
+    # A wrong width would hand BLAS sizes it misreads, so an unknown one leaves NumPy's path.
+    assert _blas._integer_width(library, symbol) == width

@@ -148,6 +148,13 @@ def _avg_unpool_plane(grad_output, geometry, count_include_pad, grad_input):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _beats(value, best):  # pragma: no cover - compiled
+    # Whether a later tap's value replaces the best so far: when greater, or a NaN over a
+    # number; a tie keeps the earlier tap. Written as one expression so LLVM makes a select.
+    return not (value <= best or best != best)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _max_pool_rows(x, offsets, out, indices, first, end):  # pragma: no cover - compiled
     # An unpadded stride-2 pool whose window taps lie at flat `offsets` from the window's
     # top-left pixel (in window order), over output rows first..end of all planes (row r is
@@ -171,7 +178,7 @@ def _max_pool_rows(x, offsets, out, indices, first, end):  # pragma: no cover - 
             best, tap = x_flat[s], 0
             for offset in offsets:  # a NaN wins over any number
                 value = x_flat[s + offset]
-                wins = not (value <= best or best != best)
+                wins = _beats(value, best)
                 best = value if wins else best
                 tap = offset if wins else tap
             out_flat[o + ow] = best
@@ -195,7 +202,7 @@ def _pair_max(x, best, right):  # pragma: no cover - compiled
     # 1 where it is the right one. One flat loop: it vectorises.
     for k in range(best.shape[0]):
         a, b = x[2 * k], x[2 * k + 1]
-        wins = not (b <= a or a != a)
+        wins = _beats(b, a)
         best[k] = b if wins else a
         right[k] = 1 if wins else 0
 
@@ -230,7 +237,7 @@ def _max_pool_2x2_even(x, out, indices, first, end, chunk_values):  # pragma: no
             for ow in range(out_w):
                 a, b = top[ow], bottom[ow]
                 up, down = np.int64(top_right[ow]), np.int64(bottom_right[ow]) + width
-                wins = not (b <= a or a != a)
+                wins = _beats(b, a)
                 values[ow] = b if wins else a
                 where[ow] = local + 2 * ow + (down if wins else up)
 

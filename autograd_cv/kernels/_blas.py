@@ -139,29 +139,40 @@ def _call_gemm(typingctx, table, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta
     return signature, codegen
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _layout(x, item):  # pragma: no cover - compiled
+    # (CBLAS transpose flag, leading dimension) of a 2-D view as a row-major operand, or
+    # (0, 0) when BLAS cannot read it as one: no unit stride along either axis, or rows
+    # that overlap (a leading dimension below the row's length, with more than one row).
+    rows, columns = x.shape
+    if x.strides[1] == item and x.strides[0] % item == 0:
+        lead = x.strides[0] // item
+        if rows <= 1:
+            return _NO_TRANS, max(lead, columns, 1)  # one row: any stride will do
+        return (_NO_TRANS, lead) if lead >= columns else (0, 0)
+    if x.strides[0] == item and x.strides[1] % item == 0:
+        lead = x.strides[1] // item
+        if columns <= 1:
+            return _TRANS, max(lead, rows, 1)
+        return (_TRANS, lead) if lead >= rows else (0, 0)
+    return 0, 0
+
+
 @njit(cache=True, nogil=True)
 def gemm(table, a, b, c, beta):  # pragma: no cover - compiled
-    """c = a @ b + beta * c for 2-D float views, each with a unit stride along one axis.
+    """c = a @ b + beta * c for 2-D float views BLAS can read as they are.
 
-    ``table`` is `gemm_table()`. ``c`` must have unit stride along its columns.
+    ``table`` is `gemm_table()`. Each operand needs a unit stride along one axis and rows
+    (or columns) that do not overlap; ``c`` along its columns. Anything else is an error,
+    not a copy.
     """
     item = c.itemsize
-    if (a.strides[0] != item and a.strides[1] != item) or (
-        b.strides[0] != item and b.strides[1] != item
-    ):
-        raise ValueError("gemm: each operand needs a unit stride along one axis")
     m, k = a.shape
     n = b.shape[1]
-    if a.strides[1] == item:
-        trans_a, lda = _NO_TRANS, a.strides[0] // item
-    else:
-        trans_a, lda = _TRANS, a.strides[1] // item
-    if b.strides[1] == item:
-        trans_b, ldb = _NO_TRANS, b.strides[0] // item
-    else:
-        trans_b, ldb = _TRANS, b.strides[1] // item
-    # A leading dimension must be at least the row's length, even for one row or column.
-    lda = max(lda, k if trans_a == _NO_TRANS else m, 1)
-    ldb = max(ldb, n if trans_b == _NO_TRANS else k, 1)
-    ldc = max(c.strides[0] // item, n, 1)
+    trans_a, lda = _layout(a, item)
+    trans_b, ldb = _layout(b, item)
+    trans_c, ldc = _layout(c, item)
+    if trans_a == 0 or trans_b == 0 or trans_c != _NO_TRANS:
+        raise ValueError("gemm: each operand needs a unit stride along one axis, c along its "
+                         "columns, and rows that do not overlap")  # fmt: skip
     _call_gemm(table, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)

@@ -62,6 +62,25 @@ def test_gemm_refuses_operands_without_a_unit_stride(table) -> None:
         _blas.gemm(table, a, np.ones((3, 2), np.float32), np.empty((4, 2), np.float32), 0.0)
 
 
+def test_gemm_refuses_what_blas_would_misread(table) -> None:
+    # An output stepping across columns, and rows that overlap (a sliding window whose row
+    # stride is below its length): BLAS would write or read the wrong values, so both are
+    # errors rather than answers.
+    a, b = np.ones((4, 3), np.float32), np.ones((3, 2), np.float32)
+    with pytest.raises(ValueError, match="unit stride"):
+        _blas.gemm(table, a, b, np.empty((4, 4), np.float32)[:, ::2], 0.0)
+    with pytest.raises(ValueError, match="unit stride"):
+        _blas.gemm(table, a, b, np.empty((2, 4), np.float32).T, 0.0)  # column-major c
+    flat = np.arange(8, dtype=np.float32)
+    windows = np.lib.stride_tricks.as_strided(flat, (4, 3), (4, 4))  # rows 1 apart
+    with pytest.raises(ValueError, match="overlap"):
+        _blas.gemm(table, windows, b, np.empty((4, 2), np.float32), 0.0)
+    one_row = np.lib.stride_tricks.as_strided(flat, (1, 3), (0, 4))  # one row: any stride
+    c = np.empty((1, 2), np.float32)
+    _blas.gemm(table, one_row, b, c, 0.0)
+    np.testing.assert_array_equal(c, flat[None, :3] @ b)
+
+
 class _Library:
     """Stands in for a ctypes library: only the attributes given exist."""
 

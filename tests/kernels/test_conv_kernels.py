@@ -278,19 +278,23 @@ def test_non_finite_values_stay_where_they_belong(batch):
         np.testing.assert_allclose(got_input[finite], want_input[finite], atol=1e-12)
 
 
+def _row_lowering_cases(channels):
+    """(batch, channels, out_channels, kh, kw, pad_h, dtype, small_blocks, numpy_gemm)."""
+    return (
+        st.integers(conv_rows.MIN_BATCH, 9),
+        channels,
+        st.integers(1, 5),
+        st.integers(2, 5),
+        st.integers(1, 5),
+        st.integers(0, 2),
+        st.sampled_from([np.float64, np.float32]),
+        st.booleans(),
+        st.booleans(),
+    )
+
+
 @settings(deadline=None, max_examples=30)
-@given(
-    st.integers(conv_rows.MIN_BATCH, 9),
-    st.integers(1, 4),
-    st.integers(1, 5),
-    st.integers(2, 5),
-    st.integers(1, 5),
-    st.integers(0, 2),
-    st.sampled_from([np.float64, np.float32]),
-    st.booleans(),
-    st.booleans(),
-    st.integers(0, 2**32 - 1),
-)
+@given(*_row_lowering_cases(st.integers(1, 4)), st.integers(0, 2**32 - 1))
 def test_row_lowering_forward_matches_reference(batch, channels, out_channels, kh, kw, pad_h,
                                                 dtype, small_blocks, numpy_gemm, seed):  # fmt: skip
     # conv_rows: narrow stride-1 forwards, unpadded across, over one or many blocks per
@@ -320,15 +324,7 @@ def test_row_lowering_forward_matches_reference(batch, channels, out_channels, k
 
 @settings(deadline=None, max_examples=30)
 @given(
-    st.integers(conv_rows.MIN_BATCH, 9),
-    st.sampled_from([1, 2, 3, 5, conv_rows.MAX_BACKWARD_CHANNELS]),
-    st.integers(1, 5),
-    st.integers(2, 5),
-    st.integers(1, 5),
-    st.integers(0, 2),
-    st.sampled_from([np.float64, np.float32]),
-    st.booleans(),
-    st.booleans(),
+    *_row_lowering_cases(st.sampled_from([1, 2, 3, 5, conv_rows.MAX_BACKWARD_CHANNELS])),
     st.booleans(),
     st.integers(0, 2**32 - 1),
 )

@@ -9,6 +9,7 @@ targets is one Node too, for speed: every training step of a classifier ends in 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -109,6 +110,7 @@ class NLLLoss(Node):
         self.target, self.weight = target, weight
         self.ignore_index, self.reduction = ignore_index, reduction
         self._kept: tuple | None = None  # (dtype, index, weights) of the last _coefficients
+        self._kernel_weight: np.ndarray | None = None
 
     def _coefficients(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
         """Per target: the class index to pick (0 where ignored) and its weight."""
@@ -121,6 +123,15 @@ class NLLLoss(Node):
             weights = weights * self.weight.astype(dtype)[index]
         self._kept = (dtype, index, weights)
         return index, weights
+
+    def _class_weight(self, dtype: np.dtype) -> np.ndarray:
+        """The class weights in `dtype` for the kernels, empty for none (kept per dtype)."""
+        kept = self._kernel_weight
+        if kept is None or kept.dtype != dtype:
+            kept = self._kernel_weight = (
+                np.empty(0, dtype) if self.weight is None else self.weight.astype(dtype)
+            )
+        return kept
 
     def forward(self, x):
         index, weights = self._coefficients(x.dtype)
@@ -166,11 +177,19 @@ class CrossEntropy(NLLLoss):
     name = "cross_entropy"
 
     def forward(self, x):
-        index, weights = self._coefficients(x.dtype)
         if _on_host_rows(x):  # (N, C) on the CPU: one Numba pass (kernels.loss)
-            losses, probabilities = loss_kernels.cross_entropy_forward(x, index, weights)
+            losses, probabilities, loss_sum, weight_sum = loss_kernels.cross_entropy_forward(
+                x, self.target, self.ignore_index, self._class_weight(x.dtype)
+            )
             self.saved = (probabilities, None)
-            return self._reduced(losses, weights)
+            self._weight_sum = weight_sum
+            if self.reduction == "none":
+                return losses
+            if self.reduction == "sum":
+                return np.asarray(loss_sum, x.dtype)
+            # all targets ignored: nan (0 / 0), as PyTorch
+            return np.asarray(loss_sum / weight_sum if weight_sum else math.nan, x.dtype)
+        index, weights = self._coefficients(x.dtype)
         # Shift first: x - max is exact near the top, so float32 keeps its digits there.
         shifted = x - x.max(axis=1, keepdims=True)
         exponentials = np.exp(shifted)
@@ -180,6 +199,15 @@ class CrossEntropy(NLLLoss):
         return self._reduced((np.log(totals[:, 0]) - _pick(shifted, index)) * weights, weights)
 
     def vjp(self, grad, out, x):
+        exponentials, totals = self.saved
+        if totals is None and type(grad) is not Tensor:  # the kernel's softmax
+            if self.reduction == "mean":  # all targets ignored: a zero gradient, as PyTorch
+                factor = 1.0 / self._weight_sum if self._weight_sum else 0.0
+            else:
+                factor = 1.0
+            return (loss_kernels.cross_entropy_backward(
+                exponentials, self.target, self.ignore_index,
+                self._class_weight(exponentials.dtype), grad.reshape(-1), factor),)  # fmt: skip
         shape = data_of(x).shape
         index, weights = self._scaled_weights(data_of(grad).dtype)
         per_row = (shape[0], 1, *shape[2:])
@@ -189,10 +217,6 @@ class CrossEntropy(NLLLoss):
             scale = grad * weights.reshape(per_row)
         if type(grad) is Tensor:  # create_graph: recorded, so it can be differentiated again
             return ((Softmax(1)(x) - _one_hot(shape, index, 1, weights.dtype)) * scale,)
-        exponentials, totals = self.saved
-        if totals is None:  # the kernel's softmax
-            rows = np.ascontiguousarray(np.broadcast_to(scale, per_row).reshape(shape[0]))
-            return (loss_kernels.cross_entropy_backward(exponentials, index, rows),)
         gradient = exponentials / totals
         if len(shape) == 2:
             gradient[array_module(index).arange(shape[0]), index] -= 1

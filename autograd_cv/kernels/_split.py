@@ -108,6 +108,12 @@ def over_pass(part: Callable[[int, int], Any], count: int, elements: int) -> lis
 #: GEMMs with fewer multiply-adds than this run with BLAS on one thread (see `matmul`).
 THREADED_GEMM_MIN_WORK = 4_000_000
 
+#: Below this many multiply-adds OpenBLAS runs a GEMM on one thread whatever its thread count
+#: (its interface gives each thread at least 65536 x 4 of them), so `matmul` calls it as it
+#: is: setting and restoring the count cost 9-12 us around a 20 us product (MLP's last layer,
+#: 128 x 256 x 10, AMD EPYC Zen 3), three times a step.
+BLAS_SERIAL_WORK = 2 * 65536 * 4
+
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for 2-D floats: small on one BLAS thread, mid-sized on BLAS's, big split here.
@@ -135,6 +141,8 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
     rows, columns = a.shape[0], b.shape[1]
     work = rows * a.shape[1] * columns
+    if work < BLAS_SERIAL_WORK:  # BLAS keeps it on one thread by itself: no pinning
+        return np.matmul(a, b)
     if work < THREADED_GEMM_MIN_WORK:
         with one_blas_thread():
             return np.matmul(a, b)

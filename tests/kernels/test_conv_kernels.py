@@ -76,6 +76,20 @@ def _grad_output(x, weight, bias, geometry, seed=1):
     return np.random.default_rng(seed).standard_normal(shape).astype(x.dtype)
 
 
+def _every_kernel(x, weight, bias, geometry):
+    """A call of the forward, both gradients in one pass, and the weight gradient alone."""
+    grad_output = _grad_output(x, weight, bias, geometry)
+
+    def run():
+        return (
+            conv.conv2d_forward(x, weight, bias, **geometry),
+            *conv.conv2d_backward(x, grad_output, weight, **geometry),
+            conv.conv2d_backward_weight(x, grad_output, weight.shape, **geometry),
+        )
+
+    return run
+
+
 # ---------------------------------------------------------------------------------------------
 # Forward
 
@@ -111,15 +125,7 @@ def test_one_call_parts_match_numpys_path(case, small_blocks):
     # (_blas); where that GEMM is not found, the same blocks go through np.matmul. Both
     # directions and the weight gradient alone agree, over one or many blocks a part.
     x, weight, bias, geometry = case
-    grad_output = _grad_output(x, weight, bias, geometry)
-
-    def run():
-        return (
-            conv.conv2d_forward(x, weight, bias, **geometry),
-            *conv.conv2d_backward(x, grad_output, weight, **geometry),
-            conv.conv2d_backward_weight(x, grad_output, weight.shape, **geometry),
-        )
-
+    run = _every_kernel(x, weight, bias, geometry)
     with pytest.MonkeyPatch.context() as patch:
         if small_blocks:
             patch.setattr(conv, "BLOCK_BYTES", 1)
@@ -131,6 +137,35 @@ def test_one_call_parts_match_numpys_path(case, small_blocks):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(one_call[0], reference_conv2d(x, weight, bias, **geometry),
                                atol=1e-12)  # fmt: skip
+
+
+@jit_settings
+@given(conv_cases(), st.integers(1, 4), st.booleans())
+def test_bands_of_output_rows_match_whole_samples(case, band, split):
+    # Samples whose col is several times L2 are lowered a band of output rows at a time (from
+    # a slab of the input with the band's own top padding); forward and gradients agree with
+    # whole samples and the reference, bands overlapping in the input or not.
+    x, weight, bias, geometry = case
+    assume(geometry["groups"] == 1 and conv.gemm_table() is not None)
+    run = _every_kernel(x, weight, bias, geometry)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(conv_rows, "eligible", lambda *args: False)  # im2col's path for all
+        if split:
+            patch.setattr(_split, "SPLIT_MIN_WORK", 0)
+        whole = run()
+        patch.setattr(conv, "row_band", lambda col_rows, out_h, *rest: min(band, out_h))
+        banded = run()
+    for got, want in zip(banded, whole):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(banded[0], reference_conv2d(x, weight, bias, **geometry),
+                               atol=1e-12)  # fmt: skip
+
+
+def test_only_samples_much_bigger_than_l2_take_bands():
+    # AlexNet's conv1 (3 x 11 x 11 taps, 55 x 55 outputs) does; the CIFAR conv does not.
+    assert conv.row_band(363, 55, 55, 4) > 0
+    assert conv.row_band(363, 55, 55, 4) * 363 * 55 * 4 <= max(conv.BAND_BYTES, 363 * 55 * 4)
+    assert conv.row_band(27, 32, 32, 4) == 0
 
 
 def test_forward_accepts_non_contiguous_input():

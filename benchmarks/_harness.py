@@ -305,6 +305,7 @@ def parser(description: str, cases: Sequence[str], repeats: int, rounds: int = 3
     p.add_argument("--torch-python", default=None, help="interpreter for the PyTorch workers")
     p.add_argument("--json", default=None, help="also write every round's medians here")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     p.add_argument("--cases", default=None, help=argparse.SUPPRESS)
     return p
 
@@ -344,6 +345,66 @@ def run(
     if args.json:
         Path(args.json).write_text(json.dumps({"rounds": results.rounds, "envs": results.envs}))
     return results
+
+
+# ----- interleaved bursts ------------------------------------------------------------------
+# A shared host can change speed for seconds at a time, for every process alike (seen here:
+# per-op chains of both frameworks flipping between ~6.5 and ~13 us). Rounds that start a
+# process each are seconds apart, so a round can draw the slow phase for one side only. For
+# work that wakes no thread pool (per-op overhead), two long-lived workers instead take
+# turns running short bursts, one at a time (the idle one blocks on its pipe), and each
+# pair of bursts, a fraction of a second apart, gives one ratio.
+
+
+def serve(build: Build, framework: str, case: str, metric: str, repeats: int, threads: int) -> None:
+    """Worker side of `interleave`: on each "go" line, time `repeats` calls, print the median."""
+    if framework == "torch":
+        import_torch(threads)
+    fn = build(framework, case)[metric]
+    for _ in range(3):
+        fn()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip() != "go":
+            break
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        print(json.dumps(float(np.median(times))), flush=True)
+
+
+def interleave(script: str, args: argparse.Namespace, case: str, metric: str, pairs: int,
+               repeats: int = 5) -> tuple[list[float], list[float]] | None:  # fmt: skip
+    """Both frameworks' burst medians over `pairs` alternating pairs (None without PyTorch)."""
+    pythons = {"ours": sys.executable, "torch": torch_python(args.torch_python)}
+    if not pythons["torch"]:
+        return None
+    workers = {}
+    for framework, python in pythons.items():
+        command = [python, script, "--serve", framework, "--cases", case,
+                   "--repeats", str(repeats), "--threads", str(args.threads)]  # fmt: skip
+        workers[framework] = subprocess.Popen(
+            command, env=worker_environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+    try:
+        for worker in workers.values():
+            if worker.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"{script}: a --serve worker did not start")
+        bursts: dict[str, list[float]] = {"ours": [], "torch": []}
+        for index in range(pairs):
+            for framework in ("ours", "torch") if index % 2 == 0 else ("torch", "ours"):
+                worker = workers[framework]
+                worker.stdin.write("go\n")
+                worker.stdin.flush()
+                bursts[framework].append(json.loads(worker.stdout.readline()))
+    finally:
+        for worker in workers.values():
+            worker.stdin.close()
+            worker.wait()
+    return bursts["ours"], bursts["torch"]
 
 
 def print_table(results: Results, cases: Sequence[str], metric: str, unit: str = "ms") -> None:

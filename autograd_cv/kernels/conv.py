@@ -354,11 +354,12 @@ def _lower_band(x, n, geometry, oh0, oh1, out_w, slab, col, col_rows):  # pragma
     low = max(first, 0)
     high = min((oh1 - 1) * sh - ph + (kh - 1) * dh + 1, height)
     rows = max(high - low, 0)
-    band = slab[: channels * rows * width].reshape(1, channels, rows, width)
+    run = rows * width  # a channel's rows are one run in x and in the slab
+    x_flat = x.reshape(-1)
     for c in range(channels):
-        for r in range(rows):
-            for k in range(width):
-                band[0, c, r, k] = x[n, c, low + r, k]
+        start = ((n * channels + c) * height + low) * width
+        _copy(slab[c * run : (c + 1) * run], x_flat[start : start + run])
+    band = slab[: channels * run].reshape(1, channels, rows, width)
     band_geometry = (kh, kw, sh, sw, max(-first, 0), pw, dh, dw)
     columns = (oh1 - oh0) * out_w
     band_col = col[: col_rows * columns].reshape(col_rows, columns)
@@ -387,8 +388,9 @@ def _backward_bands(table, x, grad_planes, weight_t, geometry, out_h, out_w, ban
     # Both gradients of a part's samples a band of output rows at a time: the weight's summed
     # into `total` as _backward_part does; with weight_t not empty, the input's into
     # grad_input (each band's slab of it added, bands' rows overlapping).
-    batch, out_channels, plane = grad_planes.shape
+    batch, channels, height, width = x.shape
     col_rows = total.shape[0] if transposed else total.shape[1]
+    grad_flat = grad_input.reshape(-1)
     beta = 0.0
     for n in range(batch):
         if weight_t.shape[0] > 0:
@@ -407,8 +409,11 @@ def _backward_bands(table, x, grad_planes, weight_t, geometry, out_h, out_w, ban
             if weight_t.shape[0] > 0:  # col has been read: it takes the input gradient's
                 gemm(table, weight_t, rows, band_col, 0.0)
                 _col2im_kernel(band_col, band_geometry, oh1 - oh0, out_w, band)
-                height = band.shape[2]
-                grad_input[n, :, low : low + height] += band[0]
+                run = band.shape[2] * width
+                band_flat = band.reshape(-1)
+                for c in range(channels):
+                    start = ((n * channels + c) * height + low) * width
+                    _add(grad_flat[start : start + run], band_flat[c * run : (c + 1) * run])
 
 
 # ---------------------------------------------------------------------------------------------

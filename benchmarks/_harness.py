@@ -232,6 +232,11 @@ def torch_python(explicit: str | None) -> str | None:
     return sys.executable if importlib.util.find_spec("torch") is not None else None
 
 
+def _pythons(args: argparse.Namespace) -> dict[str, str | None]:
+    """The interpreter per framework (PyTorch's None where there is none)."""
+    return {"ours": sys.executable, "torch": torch_python(args.torch_python)}
+
+
 def worker_environment() -> dict[str, str]:
     """os.environ without the variables that would make the two sides run different kernels."""
     env = {key: value for key, value in os.environ.items() if key not in UNSET}
@@ -324,7 +329,7 @@ def run(
         print(json.dumps(report))
         return None
     cases = args.only.split(",")
-    pythons = {"ours": sys.executable, "torch": torch_python(args.torch_python)}
+    pythons = _pythons(args)
     frameworks = [f for f in args.frameworks.split(",") if pythons.get(f)]
     if "torch" in args.frameworks and not pythons["torch"]:
         print("PyTorch: not importable here and no --torch-python given; ours only")
@@ -378,7 +383,7 @@ def serve(build: Build, framework: str, case: str, metric: str, repeats: int, th
 def interleave(script: str, args: argparse.Namespace, case: str, metric: str, pairs: int,
                repeats: int = 5) -> tuple[list[float], list[float]] | None:  # fmt: skip
     """Both frameworks' burst medians over `pairs` alternating pairs (None without PyTorch)."""
-    pythons = {"ours": sys.executable, "torch": torch_python(args.torch_python)}
+    pythons = _pythons(args)
     if not pythons["torch"]:
         return None
     workers = {}

@@ -83,39 +83,33 @@ class Node:
 
     def __call__(self, *args: Any) -> Any:
         """Apply the op: on ndarrays just compute; on Tensors compute and maybe record."""
+        if len(args) == 2:  # most ops: the spelled-out path below
+            return binary(self, args[0], args[1])
+        return self._apply(args)
+
+    def _apply(self, args: tuple[Any, ...]) -> Any:
+        """`__call__` for any arguments: lift scalars, tell observers, compute, record."""
         inputs = args
-        # Most ops take two Tensors: one test for them instead of the loop's.
-        if len(args) != 2 or not (isinstance(args[0], Tensor) and isinstance(args[1], Tensor)):
-            for value in args:
-                if not isinstance(value, Tensor):
-                    if not any(isinstance(other, Tensor) for other in args):
-                        return self._compute(args)
-                    inputs = values.lift(args)
-                    break
+        for value in args:
+            if not isinstance(value, Tensor):
+                if not any(isinstance(other, Tensor) for other in args):
+                    return self._compute(args)
+                inputs = values.lift(args)
+                break
         if observers:
             return _observed_call(self, inputs)
-        if len(inputs) == 2:
-            first, second = inputs
-            a, b = first.data, second.data
-            if type(a) is not type(b):  # rare: only then ask which devices
-                values.same_device(self.name, [a, b])
-            out = self.forward(a, b)
-            try:
-                needs = _NEEDS_TWO[first.requires_grad][second.requires_grad]
-            except (IndexError, TypeError):  # requires_grad set to something not a bool
-                needs = (bool(first.requires_grad), bool(second.requires_grad))
-        elif len(inputs) == 1:
+        if len(inputs) == 1:
             first = inputs[0]
             out = self.forward(first.data)
             try:
                 needs = _NEEDS_ONE[first.requires_grad]
-            except (IndexError, TypeError):
+            except (IndexError, TypeError):  # requires_grad set to something not a bool
                 needs = (bool(first.requires_grad),)
         else:
             arrays = [t.data for t in inputs]
             values.one_kind(self.name, arrays)
             out = self.forward(*arrays)
-            needs = tuple([t.requires_grad for t in inputs])
+            needs = tuple([bool(t.requires_grad) for t in inputs])
         if type(out) is not np.ndarray:
             out = values.as_output(out)
         if out.dtype.char == "d" and not self.casts:  # float64 only from a float64 input
@@ -160,17 +154,11 @@ def _output(node: Node, inputs: tuple[Tensor, ...], out: np.ndarray, needs: tupl
     result.node = node
     node.inputs = inputs
     node.needs_input_grad = needs
-    if len(inputs) == 2:  # most ops: spelled out, no list built
-        first, second = inputs
-        node.edges = (
-            first.node or (first if needs[0] else None),
-            second.node or (second if needs[1] else None),
-        )
-    elif len(inputs) == 1:
+    if len(inputs) == 1:
         first = inputs[0]
         node.edges = (first.node or (first if needs[0] else None),)
     else:
-        node.edges = tuple([t.node or (t if t.requires_grad else None) for t in inputs])
+        node.edges = tuple([t.node or (t if need else None) for t, need in zip(inputs, needs)])
     node.sequence = next(_ticks)  # tick(), without the call
     if node.saves_output:
         node.output_data = out
@@ -187,6 +175,53 @@ _new_tensor = Tensor.__new__
 # since a tuple built per op is an allocation the garbage collector then counts and scans.
 _NEEDS_ONE = ((False,), (True,))
 _NEEDS_TWO = (((False, False), (False, True)), ((True, False), (True, True)))
+
+
+def binary(node: Node, first: Any, second: Any) -> Any:
+    """`node(first, second)`: the path of every two-Tensor op, spelled out in one frame.
+
+    The Tensor operators (`x * w`, `y + b`) call it directly. Two Tensors with nobody
+    observing make the output and record it here, without `_apply`'s argument loops or
+    `_output`'s call: 16% of a chained op's forward (benchmarks/overhead.py). Anything
+    else (scalars, plain arrays, observers) takes the general path.
+    """
+    if observers or not (isinstance(first, Tensor) and isinstance(second, Tensor)):
+        return node._apply((first, second))
+    a, b = first.data, second.data
+    if type(a) is not type(b):  # rare: only then ask which devices
+        values.same_device(node.name, [a, b])
+    out = node.forward(a, b)
+    if type(out) is not np.ndarray:
+        out = values.as_output(out)
+    if out.dtype.char == "d" and not node.casts:  # float64 only from a float64 input
+        out = values.default_float(out, [a, b])
+    result = _new_tensor(Tensor)
+    result.data = out
+    result.grad = result.name = result.hooks = None
+    result.version = 0
+    try:
+        needs = _NEEDS_TWO[first.requires_grad][second.requires_grad]
+    except (IndexError, TypeError):  # requires_grad set to something not a bool
+        needs = (bool(first.requires_grad), bool(second.requires_grad))
+    if not (needs[0] or needs[1]) or not _mode.enabled or not node.differentiable:
+        result.requires_grad = False
+        result.node = None
+        return result
+    result.requires_grad = True
+    result.node = node
+    node.inputs = (first, second)
+    node.needs_input_grad = needs
+    node.edges = (
+        first.node or (first if needs[0] else None),
+        second.node or (second if needs[1] else None),
+    )
+    node.sequence = next(_ticks)  # tick(), without the call
+    if node.saves_output:
+        node.output_data = out
+        node.output_ref = weakref.ref(result)
+    node.shape = out.shape
+    node.dtype = out.dtype
+    return result
 
 
 def _observed_call(node: Node, inputs: tuple[Tensor, ...]) -> Tensor:

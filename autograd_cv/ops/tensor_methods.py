@@ -16,6 +16,7 @@ import numpy as np
 
 from autograd_cv import backend, devices
 from autograd_cv.autograd.grad_mode import is_grad_enabled
+from autograd_cv.autograd.node import binary
 from autograd_cv.ops import activation, elementwise, indexing, linalg, reduce, shape, sort
 from autograd_cv.ops import math as math_ops
 from autograd_cv.ops.arguments import data_of, pick
@@ -94,30 +95,30 @@ class TensorMethods:
 
         self.register_hook(store_grad)
 
-    # ----- arithmetic: Nodes called directly, the hot path of every model ---------------
+    # ----- arithmetic: Nodes applied directly (autograd/node.py: binary), the hot path ----
     def __add__(self, other: Any) -> Tensor:
-        return Add()(self, other)
+        return binary(Add(), self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return Add()(other, self)
+        return binary(Add(), other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return Subtract()(self, other)
+        return binary(Subtract(), self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return Subtract()(other, self)
+        return binary(Subtract(), other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return Multiply()(self, other)
+        return binary(Multiply(), self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return Multiply()(other, self)
+        return binary(Multiply(), other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return Divide()(self, other)
+        return binary(Divide(), self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return Divide()(other, self)
+        return binary(Divide(), other, self)
 
     def __pow__(self, exponent: Any) -> Tensor:
         return elementwise.power(self, exponent)
@@ -135,10 +136,10 @@ class TensorMethods:
         return elementwise.abs(self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return MatMul()(self, other)
+        return binary(MatMul(), self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return MatMul()(other, self)
+        return binary(MatMul(), other, self)
 
     def __lt__(self, other: Any) -> Tensor:
         return elementwise.less(self, other)
@@ -401,11 +402,11 @@ class TensorMethods:
 
     def mul(self, other: Any) -> Tensor:
         """self * other."""
-        return Multiply()(self, other)
+        return binary(Multiply(), self, other)
 
     def div(self, other: Any) -> Tensor:
         """self / other."""
-        return Divide()(self, other)
+        return binary(Divide(), self, other)
 
     def pow(self, exponent: Any) -> Tensor:
         """self ** exponent."""
@@ -417,7 +418,7 @@ class TensorMethods:
 
     def matmul(self, other: Any) -> Tensor:
         """self @ other."""
-        return MatMul()(self, other)
+        return binary(MatMul(), self, other)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - torch's names
         """Limit values to [min, max] (torch's name for clip)."""

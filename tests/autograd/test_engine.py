@@ -59,6 +59,30 @@ def test_requires_grad_set_to_a_number_still_records() -> None:
     np.testing.assert_array_equal(w.grad.numpy(), [1.0, 2.0])
 
 
+@pytest.mark.parametrize("needs", [(False, False), (True, False), (False, True), (True, True)])
+def test_the_two_tensor_path_records_what_the_general_path_does(needs) -> None:
+    # `x * w` takes node.binary's spelled-out path; Node._apply is the one every op can take.
+    from autograd_cv.ops.elementwise import Multiply
+
+    a, b = (
+        ag.tensor(np.arange(1.0, 4.0, dtype=np.float32) + i, requires_grad=need)
+        for i, need in enumerate(needs)
+    )
+    fast, general = a * b, Multiply()._apply((a, b))
+    np.testing.assert_array_equal(fast.numpy(), general.numpy())
+    assert fast.requires_grad == general.requires_grad == any(needs)
+    if not any(needs):
+        assert fast.node is None and general.node is None
+    else:
+        for node in (fast.node, general.node):
+            assert node.needs_input_grad == needs
+            assert [edge is leaf for edge, leaf in zip(node.edges, (a, b))] == list(needs)
+            assert node.inputs == (a, b) and node.shape == (3,) and node.dtype == np.float32
+        assert fast.node.sequence < general.node.sequence
+    with ag.no_grad():
+        assert (a * b).node is None and not (a * b).requires_grad
+
+
 def test_an_observer_sees_the_same_dtypes_as_the_plain_path() -> None:
     x = ag.tensor(np.ones(3, np.float32), requires_grad=True)
     with viz.profile():

@@ -5,12 +5,13 @@ functions to time (a dict, e.g. ``{"step": fn}`` or ``{"fwd": f, "bwd": g}``). `
 starts one worker process per framework per round, alternating which goes first
 (ours, torch / torch, ours / ...), so a machine that gets busier half-way slows both alike.
 A worker builds every case, calls each function twice to warm up, times `repeats` calls
-(the functions of one case in turns; a BLAS reference such as NumPy's SGEMM after all
-other cases, see TIMED_LAST) and reports the medians as JSON, with the environment
-it ran in: CPU model, cores it may use, load average, the BLAS / OpenMP pools that are loaded
-(threadpoolctl, or OpenBLAS asked directly where threadpoolctl is missing) and, for PyTorch,
-its own thread count. The parent prints, per case, the median over rounds and the spread
-(lowest and highest round median).
+(the functions of one case in turns; a BLAS reference such as NumPy's SGEMM after all other
+cases, in bursts taking turns with its case's total, see TIMED_LAST) and reports the
+medians as JSON, with the environment it ran in: CPU model, cores it may use, load average,
+the BLAS / OpenMP pools that are loaded (threadpoolctl, or OpenBLAS asked directly where
+threadpoolctl is missing) and, for PyTorch, its own thread count. The parent prints, per
+case, the median over rounds and the spread (lowest and highest round median); then, with
+`--pairs`, the same functions in interleaved bursts (below).
 
 Why processes: in one process OpenBLAS's worker threads keep spinning for a while after every
 GEMM and take the cores of whatever runs next, so the second framework was measured slower
@@ -187,7 +188,10 @@ def import_torch(threads: int):
 #: Metrics timed after every other metric of every case: a multi-threaded BLAS reference
 #: (NumPy's own SGEMM) leaves OpenBLAS's workers spinning for a while, and the function
 #: timed next shared its cores with them (our LeNet convs measured 1.5-2x slower that way).
+#: Each is timed in bursts taking turns with its case's PAIRED metric (`_bursts_in_turns`),
+#: so the two meet the host in the same phase and their ratio can be trusted.
 TIMED_LAST = ("sgemm",)
+PAIRED = "total"
 
 
 def _work(
@@ -202,9 +206,9 @@ def _work(
         now = {m: fn for m, fn in functions.items() if m not in TIMED_LAST}
         results[case] = _time_in_turns(now, count)
         if later:
-            last.append((case, later, count))
+            last.append((case, {PAIRED + "_paired": functions[PAIRED], **later}, count))
     for case, functions, count in last:
-        results[case].update(_time_in_turns(functions, count))
+        results[case].update(_bursts_in_turns(functions, count))
     return {"env": environment(framework), "results": results}
 
 
@@ -220,6 +224,62 @@ def _time_in_turns(functions: dict[str, Callable[[], object]], count: int) -> di
             fn()
             times[metric].append(time.perf_counter() - start)
     return {metric: float(np.median(t)) for metric, t in times.items()}
+
+
+def _bursts_in_turns(
+    functions: dict[str, Callable[[], object]], count: int, calls: int = 3
+) -> dict[str, float]:
+    """`count` turns of a burst per function: a warm-up call, `calls` timed, then `settle`.
+
+    The warm-up absorbs waking the thread pools after the wait (a call after 0.2 s idle
+    took 2.5 ms where the same call back to back took 0.8). Medians of the timed calls.
+    """
+    times: dict[str, list[float]] = {metric: [] for metric in functions}
+    for _ in range(count):
+        for metric, fn in functions.items():
+            fn()
+            for _ in range(calls):
+                start = time.perf_counter()
+                fn()
+                times[metric].append(time.perf_counter() - start)
+            settle()
+    return {metric: float(np.median(t)) for metric, t in times.items()}
+
+
+# ----- quiet threads ----------------------------------------------------------------------
+def cpu_seconds(pid: int | None = None) -> float | None:
+    """CPU time all threads of process `pid` (default: this one) have used; None off Linux."""
+    root = f"/proc/{pid or os.getpid()}/task"
+    try:
+        total = 0
+        for task in os.listdir(root):
+            with open(f"{root}/{task}/schedstat") as stats:  # on-CPU nanoseconds first
+                total += int(stats.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total * 1e-9
+
+
+def settle(pid: int | None = None, poll: float = 0.01, busy: float = 0.2,
+           limit: float = 1.0) -> float:  # fmt: skip
+    """Wait until process `pid`'s threads use under `busy` of a core for two polls in a row.
+
+    BLAS and OpenMP workers spin for a while after their last task (OpenBLAS's ~0.1 s here,
+    PyTorch's OpenMP ~0.01 s), on cores the next timed code needs. Waits `limit` at most;
+    sleeps 0.2 s where CPU times cannot be read. Returns the seconds waited.
+    """
+    start = time.perf_counter()
+    used = cpu_seconds(pid)
+    if used is None:
+        time.sleep(0.2)
+        return 0.2
+    quiet = 0
+    while quiet < 2 and time.perf_counter() - start < limit:
+        time.sleep(poll)
+        now = cpu_seconds(pid)
+        quiet = quiet + 1 if now is not None and now - used < busy * poll else 0
+        used = now if now is not None else used
+    return time.perf_counter() - start
 
 
 # ----- parent -----------------------------------------------------------------------------
@@ -309,6 +369,8 @@ def parser(description: str, cases: Sequence[str], repeats: int, rounds: int = 3
     p.add_argument("--frameworks", default=",".join(FRAMEWORKS), help="ours,torch or one")
     p.add_argument("--torch-python", default=None, help="interpreter for the PyTorch workers")
     p.add_argument("--json", default=None, help="also write every round's medians here")
+    p.add_argument("--pairs", type=int, default=int(os.environ.get("BENCH_PAIRS", 15)),
+                   help="interleaved burst pairs per case after the rounds (0: none)")  # fmt: skip
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     p.add_argument("--cases", default=None, help=argparse.SUPPRESS)
@@ -355,33 +417,60 @@ def run(
 # ----- interleaved bursts ------------------------------------------------------------------
 # A shared host can change speed for seconds at a time, for every process alike (seen here:
 # per-op chains of both frameworks flipping between ~6.5 and ~13 us). Rounds that start a
-# process each are seconds apart, so a round can draw the slow phase for one side only. For
-# work that wakes no thread pool (per-op overhead), two long-lived workers instead take
-# turns running short bursts, one at a time (the idle one blocks on its pipe), and each
-# pair of bursts, a fraction of a second apart, gives one ratio.
+# process each are seconds apart, so a round can draw the slow phase for one side only.
+# Two long-lived workers instead take turns running short bursts (~0.2 s), one at a time,
+# and each pair of bursts, a fraction of a second apart, gives one ratio. Between bursts
+# the parent waits until the worker that just ran has no thread spinning (`settle`), so
+# the idle side blocks on its pipe and takes no core from the other's burst; the table
+# says how much CPU the idle side still used.
+
+#: Seconds a burst should last; each worker picks its own number of calls to reach it.
+BURST_SECONDS = 0.2
 
 
 def serve(build: Build, framework: str, case: str, metric: str, repeats: int, threads: int) -> None:
-    """Worker side of `interleave`: on each "go" line, time `repeats` calls, print the median."""
+    """Worker side of `interleave`: on each "go" line, time a burst of calls, print the median.
+
+    A burst is a warm-up call, then `repeats` timed calls, or with `repeats` 0 as many as
+    fill BURST_SECONDS (1-50).
+    """
     if framework == "torch":
         import_torch(threads)
     fn = build(framework, case)[metric]
-    for _ in range(3):
+    for _ in range(2):
         fn()
+    start = time.perf_counter()
+    fn()
+    once = time.perf_counter() - start
+    count = repeats or int(np.clip(round(BURST_SECONDS / max(once, 1e-9)), 1, 50))
     print("ready", flush=True)
     for line in sys.stdin:
         if line.strip() != "go":
             break
+        fn()  # untimed: it wakes the thread pools that slept while the other side ran
         times = []
-        for _ in range(repeats):
+        for _ in range(count):
             start = time.perf_counter()
             fn()
             times.append(time.perf_counter() - start)
         print(json.dumps(float(np.median(times))), flush=True)
 
 
+class Bursts:
+    """Both workers' burst medians, pair by pair, and what the idle worker used meanwhile."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, list[float]] = {"ours": [], "torch": []}
+        #: per framework: its CPU use while the other side's burst ran, in cores
+        self.idle_cores: dict[str, list[float]] = {"ours": [], "torch": []}
+
+    def ratios(self) -> np.ndarray:
+        """Ours over PyTorch, pair by pair."""
+        return np.asarray(self.seconds["ours"]) / np.asarray(self.seconds["torch"])
+
+
 def interleave(script: str, args: argparse.Namespace, case: str, metric: str, pairs: int,
-               repeats: int = 5) -> tuple[list[float], list[float]] | None:  # fmt: skip
+               repeats: int = 0) -> Bursts | None:  # fmt: skip
     """Both frameworks' burst medians over `pairs` alternating pairs (None without PyTorch)."""
     pythons = _pythons(args)
     if not pythons["torch"]:
@@ -394,22 +483,59 @@ def interleave(script: str, args: argparse.Namespace, case: str, metric: str, pa
             command, env=worker_environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             text=True,
         )  # fmt: skip
+    bursts = Bursts()
     try:
         for worker in workers.values():
             if worker.stdout.readline().strip() != "ready":
                 raise RuntimeError(f"{script}: a --serve worker did not start")
-        bursts: dict[str, list[float]] = {"ours": [], "torch": []}
+        for worker in workers.values():
+            settle(worker.pid)
         for index in range(pairs):
             for framework in ("ours", "torch") if index % 2 == 0 else ("torch", "ours"):
-                worker = workers[framework]
+                worker, idle = workers[framework], workers[_other(framework)]
+                idle_before, start = cpu_seconds(idle.pid), time.perf_counter()
                 worker.stdin.write("go\n")
                 worker.stdin.flush()
-                bursts[framework].append(json.loads(worker.stdout.readline()))
+                bursts.seconds[framework].append(json.loads(worker.stdout.readline()))
+                idle_after, wall = cpu_seconds(idle.pid), time.perf_counter() - start
+                if idle_before is not None and idle_after is not None:
+                    bursts.idle_cores[_other(framework)].append((idle_after - idle_before) / wall)
+                settle(worker.pid)
     finally:
         for worker in workers.values():
             worker.stdin.close()
             worker.wait()
-    return bursts["ours"], bursts["torch"]
+    return bursts
+
+
+def _other(framework: str) -> str:
+    return "torch" if framework == "ours" else "ours"
+
+
+def print_interleaved(script: str, args: argparse.Namespace, cases: Sequence[str], metric: str,
+                      unit: str = "ms", per: int = 1) -> None:  # fmt: skip
+    """`interleave` each case for `args.pairs` pairs and print a table (nothing without
+    PyTorch or with --pairs 0): the medians (of a call, divided by `per`), the median of the
+    pairs' ratios with its quartiles, and the most CPU an idle worker used while the other's
+    burst ran."""
+    if args.pairs <= 0 or not _pythons(args)["torch"]:
+        return
+    scale = {"ms": 1e3, "us": 1e6, "s": 1.0}[unit]
+    print(f"\ninterleaved: {args.pairs} pairs of ~{BURST_SECONDS} s bursts per case, one "
+          f"process per framework taking turns once the other's threads are quiet")  # fmt: skip
+    header = (f"{'case':26s} {'autograd_cv ' + unit:>12s} {'PyTorch ' + unit:>12s} "
+              f"{'pair ratio (quartiles)':>24s} {'idle CPU':>9s}")  # fmt: skip
+    print(header)
+    print("-" * len(header))
+    for case in cases:
+        bursts = interleave(script, args, case, metric, args.pairs)
+        ours, theirs = (np.median(bursts.seconds[f]) * scale / per for f in ("ours", "torch"))
+        ratios = bursts.ratios()
+        quartiles = np.quantile(ratios, [0.25, 0.5, 0.75])
+        idle = [max(cores, default=0.0) for cores in bursts.idle_cores.values()]
+        print(f"{case:26s} {_figure(ours):>12s} {_figure(theirs):>12s} "
+              f"{quartiles[1]:9.2f} ({quartiles[0]:.2f}-{quartiles[2]:.2f}) "
+              f"{max(idle):8.2f}c")  # fmt: skip
 
 
 def print_table(results: Results, cases: Sequence[str], metric: str, unit: str = "ms") -> None:

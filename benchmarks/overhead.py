@@ -3,9 +3,9 @@
 Prints microseconds per op (forward + backward) for autograd_cv and, when PyTorch is available
 (see benchmarks/_harness.py), PyTorch eager, each in a process of its own over alternating
 rounds, and the ratio of the medians. Then the same chain in interleaved bursts (`--pairs`,
-default 30; 0 skips it): one long-lived process per framework, taking turns a burst of five
-chains at a time, so that a host that changes speed for seconds at a time slows both sides
-of each pair alike (_harness.interleave); it prints the median of the pairs' ratios.
+default 30; 0 skips it): one long-lived process per framework, taking turns a ~0.2 s burst
+of chains at a time, so that a host that changes speed for seconds at a time slows both
+sides of each pair alike (_harness.interleave); it prints the median of the pairs' ratios.
 
     python benchmarks/overhead.py [--rounds 5] [--pairs 30] [--torch-python /path/to/python]
 """
@@ -53,7 +53,7 @@ def build(framework: str, case: str) -> dict[str, Callable[[], None]]:
 
 def main() -> None:
     parser = _harness.parser(__doc__.splitlines()[0], CASES, repeats=15, rounds=5)
-    parser.add_argument("--pairs", type=int, default=30, help="interleaved burst pairs")
+    parser.set_defaults(pairs=30)
     args = parser.parse_args()
     if args.serve:
         _harness.serve(build, args.serve, args.cases, "chain", args.repeats, args.threads)
@@ -67,20 +67,7 @@ def main() -> None:
         values = [s / N_OPS for s in by_case["chain"]["chain"]]
         per_op.rounds[framework] = {"chain, per op": {"op": values}}
     _harness.print_table(per_op, ["chain, per op"], "op", unit="us")
-    bursts = _harness.interleave(sys.argv[0], args, "chain", "chain", args.pairs) if (
-        args.pairs > 0 and "torch" in per_op.rounds
-    ) else None  # fmt: skip
-    if bursts is not None:
-        ours, theirs = (np.asarray(b) / N_OPS * 1e6 for b in bursts)
-        ratios = ours / theirs
-        print(f"\ninterleaved: {args.pairs} pairs of bursts (5 chains each), one process per "
-              f"framework taking turns")  # fmt: skip
-        print(
-            f"  autograd_cv {np.median(ours):.3g} us ({ours.min():.3g}-{ours.max():.3g}), "
-            f"PyTorch {np.median(theirs):.3g} us ({theirs.min():.3g}-{theirs.max():.3g}), "
-            f"median of the pairs' ratios {np.median(ratios):.2f} "
-            f"(quartiles {np.quantile(ratios, 0.25):.2f}-{np.quantile(ratios, 0.75):.2f})"
-        )
+    _harness.print_interleaved(sys.argv[0], args, ["chain"], "chain", unit="us", per=N_OPS)
 
 
 if __name__ == "__main__":

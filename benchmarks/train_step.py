@@ -103,6 +103,9 @@ def main() -> None:
     parser = _harness.parser(__doc__.splitlines()[0], list(SETTINGS), repeats=0, rounds=3)
     parser.add_argument("--profile", default=None, help="profile this model's step instead")
     args = parser.parse_args()
+    if args.serve:
+        _harness.serve(build, args.serve, args.cases, "step", args.repeats, args.threads)
+        return
     if args.profile:
         profile(args.profile)
         return
@@ -112,6 +115,7 @@ def main() -> None:
         return
     print("\nms per training step (batch: lenet5 64, mlp 128, alexnet_small* 128)")
     _harness.print_table(results, args.only.split(","), "step")
+    _harness.print_interleaved(sys.argv[0], args, args.only.split(","), "step")
 
 
 if __name__ == "__main__":

@@ -437,23 +437,14 @@ def serve(build: Build, framework: str, case: str, metric: str, repeats: int, th
     if framework == "torch":
         import_torch(threads)
     fn = build(framework, case)[metric]
-    for _ in range(2):
-        fn()
-    start = time.perf_counter()
-    fn()
-    once = time.perf_counter() - start
+    once = median_seconds(fn, repeats=1, warmup=2)
     count = repeats or int(np.clip(round(BURST_SECONDS / max(once, 1e-9)), 1, 50))
     print("ready", flush=True)
     for line in sys.stdin:
         if line.strip() != "go":
             break
-        fn()  # untimed: it wakes the thread pools that slept while the other side ran
-        times = []
-        for _ in range(count):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        print(json.dumps(float(np.median(times))), flush=True)
+        # the warm-up call wakes the thread pools that slept while the other side ran
+        print(json.dumps(median_seconds(fn, repeats=count, warmup=1)), flush=True)
 
 
 class Bursts:
